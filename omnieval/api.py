@@ -1,0 +1,75 @@
+"""The public Python API; the CLI is a thin layer over these functions.
+
+    from omnieval import api
+    outcome = api.evaluate({
+        "name": "try",
+        "benchmarks": [{"name": "vsync", "args": {"data_dir": "my-vsync"}}],
+        "models": ["random", "vsync-solver"],
+    })
+    outcome.results.find("vsync-solver", "avt").metrics["accuracy"].value
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from omnieval.config import Redactor, RunConfig, load_run_config, resolve_run_config
+from omnieval.media import MediaProblem, find_media_problems
+from omnieval.models.base import Model
+from omnieval.runner.plan import select_tasks
+from omnieval.runner.run import RunOutcome
+from omnieval.runner.run import evaluate as _evaluate
+from omnieval.runner.run import rescore as _rescore
+
+__all__ = ["RunOutcome", "doctor", "evaluate", "load_config", "rescore"]
+
+
+def load_config(
+    config: RunConfig | Mapping[str, Any] | str | Path | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    env_file: Path | None = None,
+    models_file: Path | None = None,
+) -> tuple[RunConfig, Redactor]:
+    """Resolve a configuration given as a RunConfig, a plain mapping, or a YAML file path."""
+    if isinstance(config, RunConfig):
+        if overrides:
+            config = config.model_copy(update=dict(overrides))
+        return config, Redactor()
+    if config is None or isinstance(config, str | Path):
+        return load_run_config(
+            Path(config) if config is not None else None, overrides, env_file, models_file
+        )
+    return resolve_run_config(config, overrides, env_file, models_file)
+
+
+def evaluate(
+    config: RunConfig | Mapping[str, Any] | str | Path,
+    models: dict[str, Model] | None = None,
+    console: Console | None = None,
+    **overrides: Any,
+) -> RunOutcome:
+    """Run or resume an evaluation and return typed results (see `RunOutcome`).
+
+    `models` may supply ready-made model objects by alias (useful in notebooks and tests);
+    keyword overrides replace top-level config keys (`limit=10`, `progress=False`, ...).
+    """
+    resolved, redactor = load_config(config, overrides)
+    return _evaluate(resolved, redactor, models=models, console=console)
+
+
+def rescore(run_dir: str | Path, console: Console | None = None, show: bool = False) -> RunOutcome:
+    """Re-extract and re-score a finished run from its journal, without inference."""
+    return _rescore(Path(run_dir), console=console, show=show)
+
+
+def doctor(
+    config: RunConfig | Mapping[str, Any] | str | Path, progress: bool = False
+) -> list[MediaProblem]:
+    """Every missing, empty or undecodable media file of the configured benchmarks."""
+    resolved, _ = load_config(config)
+    samples = [s for task, _ in select_tasks(resolved) for s in task.samples()]
+    return find_media_problems(samples, progress=progress)

@@ -1,0 +1,145 @@
+"""`mcq`: multiple-choice questions from one JSONL file, one object per line:
+
+    {"id": "q1", "question": "...", "options": ["red", "blue"], "answer": "B",
+     "category": "colours", "media": [{"kind": "video", "path": "clips/q1.mp4"}]}
+
+`answer` is a letter or the text of the correct option; `media` paths are relative to the file.
+Variants: `default` (every part), `t` (text only; media parts dropped).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+
+from omnieval import registry
+from omnieval.benchmarks.base import Benchmark, DatasetError, Task
+from omnieval.scoring.extractors import extract_choice
+from omnieval.scoring.metrics import accuracy
+from omnieval.types import (
+    ChoiceTarget,
+    Extraction,
+    Part,
+    Request,
+    Response,
+    Sample,
+    Score,
+    TextPart,
+)
+
+_PART = TypeAdapter(Part)
+PROMPT = "{question}\n\n{options}\n\nAnswer with the option's letter from the given choices directly."
+
+
+class MultipleChoice(Task):
+    """Questions with lettered options, scored by robust letter extraction."""
+
+    variants = ("default", "t")
+    default_variants = ("default",)
+
+    def __init__(self, path: Path, name: str, prompt: str = PROMPT) -> None:
+        self.path = path
+        self.name = name
+        self.prompt = prompt
+
+    @cached_property
+    def _samples(self) -> list[Sample]:
+        return load_mcq(self.path, self.name)
+
+    def samples(self) -> Sequence[Sample]:
+        return self._samples
+
+    def build_request(self, sample: Sample, variant: str) -> Request:
+        self.check_variants([variant])
+        target = sample.target
+        assert isinstance(target, ChoiceTarget)
+        options = "\n".join(
+            f"{letter}. {text}" for letter, text in zip(target.option_letters(), target.options)
+        )
+        text = self.prompt.format(question=sample.metadata["question"], options=options)
+        media = sample.parts if variant == "default" else ()
+        return Request(parts=(*media, TextPart(text=text)))
+
+    def extract(self, sample: Sample, response: Response) -> Extraction:
+        target = sample.target
+        assert isinstance(target, ChoiceTarget)
+        return extract_choice(response.text, target.option_letters(), target.options)
+
+    def score(self, sample: Sample, extraction: Extraction) -> Score:
+        assert isinstance(sample.target, ChoiceTarget)
+        return Score(values=accuracy(extraction, sample.target))
+
+    def fingerprint(self) -> dict[str, Any]:
+        return {"task": self.name, "version": self.version, "prompt": self.prompt}
+
+
+def load_mcq(path: Path, task_name: str) -> list[Sample]:
+    if not path.is_file():
+        raise DatasetError(f"{path} does not exist")
+    samples: list[Sample] = []
+    seen: set[str] = set()
+    with path.open(encoding="utf-8") as lines:
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            where = f"{path}:{number}"
+            try:
+                item = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise DatasetError(f"{where}: not valid JSON: {err}") from None
+            sample = _parse(item, where, path.parent, task_name)
+            if sample.id in seen:
+                raise DatasetError(f"{where}: duplicate id {sample.id!r}")
+            seen.add(sample.id)
+            samples.append(sample)
+    return samples
+
+
+def _parse(item: Any, where: str, root: Path, task_name: str) -> Sample:
+    if not isinstance(item, dict):
+        raise DatasetError(f"{where}: expected a JSON object")
+    missing = [k for k in ("id", "question", "options", "answer") if k not in item]
+    if missing:
+        raise DatasetError(f"{where}: missing {', '.join(missing)}")
+    options = [str(o) for o in item["options"]]
+    letters = tuple(chr(ord("A") + i) for i in range(len(options)))
+    answer = str(item["answer"]).strip()
+    if answer not in letters:
+        if answer not in options:
+            raise DatasetError(f"{where}: answer {answer!r} is neither a letter nor an option")
+        answer = letters[options.index(answer)]
+    parts: list[Part] = []
+    for raw in item.get("media", []):
+        entry = dict(raw)
+        if "path" in entry:
+            entry["path"] = str(root / entry["path"])
+        try:
+            parts.append(_PART.validate_python(entry))
+        except ValidationError as err:
+            raise DatasetError(f"{where}: bad media part {raw}: {err}") from None
+    return Sample(
+        id=str(item["id"]),
+        task=task_name,
+        parts=tuple(parts),
+        target=ChoiceTarget(answer=answer, options=tuple(options), letters=letters),
+        category=str(item["category"]) if item.get("category") else None,
+        metadata={"question": str(item["question"])},
+    )
+
+
+@registry.benchmarks.register("mcq")
+class McqBenchmark(Benchmark):
+    """Arguments: `path` (the JSONL file), optional `task` name and `prompt` template."""
+
+    name = "mcq"
+
+    def __init__(self, path: str | Path, task: str = "mcq/default", prompt: str = PROMPT) -> None:
+        self._task = MultipleChoice(Path(path), task, prompt)
+
+    def tasks(self) -> list[Task]:
+        return [self._task]

@@ -1,0 +1,1 @@
+"""V-SYNC: audio-visual synchronisation ("when to speak") questions for omni models."""

@@ -1,0 +1,161 @@
+"""V-SYNC Level 1 as an omnieval task: variants `avt` / `vt` / `at`, letter extraction, accuracy.
+
+Variants are modality ablations, as upstream's `benchmark.level1.modality`:
+- `avt`: the video with its audio track, and the ASR transcript block;
+- `vt`: the video without its audio track, and no ASR block;
+- `at`: the audio track alone (no frames), and the ASR block.
+A model that takes video natively loses the channel; a model that needs frames and a transcript
+(transport policy) loses the frames or the transcript.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+
+from omnieval import registry
+from omnieval.benchmarks.base import Benchmark, Task
+from omnieval.benchmarks.vsync.loader import TASK_NAME, find_layout, load_vsync
+from omnieval.benchmarks.vsync.prompts import VsyncPrompt, build_prompt
+from omnieval.scoring.extractors import extract_choice, extract_choice_vsync_parity
+from omnieval.scoring.metrics import accuracy
+from omnieval.types import (
+    AudioPart,
+    ChoiceTarget,
+    Extraction,
+    Part,
+    Request,
+    Response,
+    Sample,
+    Score,
+    TextPart,
+    VideoPart,
+)
+
+Scoring = Literal["default", "vsync"]
+VARIANTS = ("avt", "vt", "at")
+
+
+class VsyncLevel1(Task):
+    """"At time t, who is speaking?"-style questions with four (or fewer) lettered options."""
+
+    name = TASK_NAME
+    version = "1"
+    variants = VARIANTS
+    default_variants = VARIANTS
+    metric_names = ("accuracy",)
+
+    def __init__(
+        self,
+        dataset_path: Path,
+        video_dir: Path,
+        prompt: VsyncPrompt,
+        scoring: Scoring = "default",
+    ) -> None:
+        self.dataset_path = dataset_path
+        self.video_dir = video_dir
+        self.prompt = prompt
+        self.scoring = scoring
+
+    @cached_property
+    def _samples(self) -> list[Sample]:
+        return load_vsync(self.dataset_path, self.video_dir)
+
+    def samples(self) -> Sequence[Sample]:
+        return self._samples
+
+    def build_request(self, sample: Sample, variant: str) -> Request:
+        self.check_variants([variant])
+        target = _choice(sample)
+        use_audio = variant in ("avt", "at")
+        video = sample.parts[0]
+        assert isinstance(video, VideoPart)
+        media: Part
+        if variant == "avt":
+            media = VideoPart(path=video.path, window=video.window, with_audio=True)
+        elif variant == "vt":
+            media = VideoPart(path=video.path, window=video.window, with_audio=False)
+        else:
+            media = AudioPart(path=video.path, window=video.window)
+        text = build_prompt(
+            self.prompt,
+            question=sample.metadata["question"],
+            options=sample.metadata["options"],
+            letters=target.option_letters(),
+            asr=sample.metadata.get("asr_content", "") if use_audio else None,
+        )
+        return Request(parts=(media, TextPart(text=text)))
+
+    def extract(self, sample: Sample, response: Response) -> Extraction:
+        target = _choice(sample)
+        if self.scoring == "vsync":
+            return extract_choice_vsync_parity(response.text, target.option_letters(), ())
+        return extract_choice(response.text, target.option_letters(), target.options)
+
+    def score(self, sample: Sample, extraction: Extraction) -> Score:
+        return Score(values=accuracy(extraction, _choice(sample)))
+
+    def groups(self, sample: Sample) -> list[str]:
+        groups = super().groups(sample)
+        offset = sample.metadata.get("synth", {}).get("offset_ms")
+        if sample.category and offset is not None:
+            groups.append(f"{sample.category}/offset{int(offset):+d}ms")
+        return groups
+
+    def fingerprint(self) -> dict[str, Any]:
+        return {"task": self.name, "version": self.version, "prompt": self.prompt.model_dump()}
+
+    def scoring_fingerprint(self) -> dict[str, Any]:
+        return {"scoring": self.scoring}
+
+
+def _choice(sample: Sample) -> ChoiceTarget:
+    assert isinstance(sample.target, ChoiceTarget)
+    return sample.target
+
+
+@registry.benchmarks.register("vsync")
+class VsyncBenchmark(Benchmark):
+    """V-SYNC from a directory in the official layout (released data or a generated edition).
+
+    Arguments (the `args:` of a benchmark in the run config):
+    - `data_dir`: the V-SYNC root (holding `data/level_1/dataset.json`), or
+      `dataset_path` + `video_dir` to point at the files directly;
+    - `scoring`: `default` (robust letter extraction) or `vsync` (upstream parity);
+    - `prompt`: overrides of the prompt blocks `system`, `user`, `answer_format`;
+      `prompt: upstream` uses the exact upstream strings.
+    """
+
+    name = "vsync"
+
+    def __init__(
+        self,
+        data_dir: str | Path | None = None,
+        dataset_path: str | Path | None = None,
+        video_dir: str | Path | None = None,
+        scoring: Scoring = "default",
+        prompt: dict[str, str] | str | None = None,
+    ) -> None:
+        if dataset_path is not None:
+            dataset = Path(dataset_path)
+            videos = Path(video_dir) if video_dir else dataset.parent / "videos"
+        elif data_dir is not None:
+            dataset, videos = find_layout(Path(data_dir))
+            if video_dir is not None:
+                videos = Path(video_dir)
+        else:
+            raise ValueError("vsync needs `data_dir` (or `dataset_path` and `video_dir`)")
+        if scoring not in ("default", "vsync"):
+            raise ValueError(f"vsync scoring must be 'default' or 'vsync', not {scoring!r}")
+        if prompt == "upstream":
+            blocks = VsyncPrompt.upstream()
+        elif isinstance(prompt, dict):
+            blocks = VsyncPrompt(**prompt)
+        else:
+            blocks = VsyncPrompt()
+        self._task = VsyncLevel1(dataset, videos, blocks, scoring)
+
+    def tasks(self) -> list[Task]:
+        return [self._task]

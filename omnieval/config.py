@@ -1,0 +1,284 @@
+"""Configuration: one resolved `RunConfig` from a YAML file, `.env`, the environment and CLI overrides.
+
+Precedence, lowest first: built-in defaults < YAML config file < CLI overrides. Any string in the
+YAML (or in a models file) may reference `${VAR}` or `${VAR:-default}`; variables come from the
+process environment, with a `.env` file (in the working directory, or the one named) filling in
+what the environment does not set. Values of secret-looking keys (`api_key`, `token`, `password`,
+`secret`, ...) and every value substituted into them are redacted wherever the configuration is
+written: manifests, logs, journals and reports.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from dotenv import dotenv_values
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from omnieval.types import GenerationParams
+
+REDACTED = "***"
+_SECRET_KEY = re.compile(r"(api[_-]?key|token|secret|password|passwd|credential|auth)", re.I)
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+class ConfigError(ValueError):
+    """The configuration cannot be used; the message says where and what to change."""
+
+
+class ModelSpec(BaseModel):
+    """One model of a run: a display alias, the registered provider, and its init arguments."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    alias: str
+    provider: str
+    init_args: dict[str, Any] = Field(default_factory=dict)
+    concurrency: int = Field(default=4, ge=1)
+    max_retries: int = Field(default=3, ge=0)
+    retry_base_s: float = Field(default=0.5, ge=0)
+    retry_max_s: float = Field(default=30.0, ge=0)
+    timeout_s: float | None = Field(default=300.0, gt=0)
+
+
+class BenchmarkSpec(BaseModel):
+    """One benchmark of a run: its registered name, loader arguments, and which tasks/variants."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    args: dict[str, Any] = Field(default_factory=dict)
+    tasks: list[str] | None = None
+    variants: list[str] | None = None
+
+
+class RunConfig(BaseModel):
+    """Everything that decides what a run computes and where it writes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = "run"
+    output: Path = Path("runs")
+    seed: int = 0
+    limit: int | None = Field(default=None, ge=1)
+    benchmarks: list[BenchmarkSpec] = Field(default_factory=list)
+    models: list[ModelSpec] = Field(default_factory=list)
+    generation: GenerationParams = Field(default_factory=GenerationParams)
+    cache_dir: Path | None = None
+    retry_failed: bool = True
+    #: modules imported before planning, so their decorators register extra models/benchmarks
+    plugins: list[str] = Field(default_factory=list)
+    doctor: bool = True
+    progress: bool = True
+
+    @property
+    def run_dir(self) -> Path:
+        return self.output / self.name
+
+
+# --------------------------------------------------------------------------- environment
+
+
+def load_environment(env_file: Path | None = None) -> dict[str, str]:
+    """The process environment, with a `.env` file filling in keys the environment lacks."""
+    merged: dict[str, str] = {}
+    candidate = env_file if env_file is not None else Path(".env")
+    if env_file is not None and not env_file.is_file():
+        raise ConfigError(f"env file {env_file} does not exist")
+    if candidate.is_file():
+        merged.update({k: v for k, v in dotenv_values(candidate).items() if v is not None})
+    merged.update(os.environ)
+    return merged
+
+
+def interpolate(value: Any, env: Mapping[str, str], where: str = "config") -> Any:
+    """Replace `${VAR}` / `${VAR:-default}` in every string of a nested structure."""
+    if isinstance(value, str):
+
+        def substitute(match: re.Match[str]) -> str:
+            name, default = match.group(1), match.group(2)
+            if name in env:
+                return env[name]
+            if default is not None:
+                return default
+            raise ConfigError(
+                f"{where}: ${{{name}}} is not set; export it or add it to .env "
+                f"(or write ${{{name}:-default}})"
+            )
+
+        return _VAR.sub(substitute, value)
+    if isinstance(value, dict):
+        return {k: interpolate(v, env, f"{where}.{k}") for k, v in value.items()}
+    if isinstance(value, list):
+        return [interpolate(v, env, f"{where}[{i}]") for i, v in enumerate(value)]
+    return value
+
+
+def is_secret_key(key: str) -> bool:
+    return bool(_SECRET_KEY.search(key))
+
+
+def collect_secrets(value: Any, env: Mapping[str, str]) -> set[str]:
+    """Values to scrub from every output: secret-keyed config values and secret-named env vars."""
+    found: set[str] = {v for k, v in env.items() if is_secret_key(k) and len(v) >= 4}
+
+    def walk(node: Any, secret: bool) -> None:
+        if isinstance(node, dict):
+            for k, v in node.items():
+                walk(v, secret or is_secret_key(str(k)))
+        elif isinstance(node, list):
+            for v in node:
+                walk(v, secret)
+        elif secret and isinstance(node, str) and len(node) >= 4:
+            found.add(node)
+
+    walk(value, False)
+    return found
+
+
+class Redactor:
+    """Scrubs known secret values from any text or nested structure."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self._secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
+
+    def text(self, text: str) -> str:
+        for secret in self._secrets:
+            if secret in text:
+                text = text.replace(secret, REDACTED)
+        return text
+
+    def value(self, node: Any, key: str = "") -> Any:
+        if isinstance(node, dict):
+            return {k: self.value(v, str(k)) for k, v in node.items()}
+        if isinstance(node, list | tuple):
+            return [self.value(v, key) for v in node]
+        if is_secret_key(key) and node not in (None, ""):
+            return REDACTED
+        if isinstance(node, str):
+            return self.text(node)
+        return node
+
+
+# --------------------------------------------------------------------------- model aliases
+
+BUILTIN_ALIASES: dict[str, dict[str, Any]] = {
+    "random": {"provider": "random"},
+    "constant": {"provider": "constant"},
+    "vsync-solver": {"provider": "vsync-solver"},
+}
+
+
+def load_aliases(path: Path | None, env: Mapping[str, str]) -> dict[str, dict[str, Any]]:
+    """Read a models file: `defaults:` merged under every `alias: {provider, init_args, ...}`."""
+    aliases = {name: dict(entry) for name, entry in BUILTIN_ALIASES.items()}
+    if path is None:
+        return aliases
+    raw = _read_yaml(path)
+    defaults = raw.pop("defaults", {}) or {}
+    entries = raw.pop("models", raw)
+    if not isinstance(entries, dict):
+        raise ConfigError(f"{path}: expected a mapping of alias -> model settings")
+    for alias, entry in entries.items():
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{path}: model {alias!r} must be a mapping with a 'provider'")
+        aliases[str(alias)] = interpolate(_deep_merge(defaults, entry), env, f"{path}:{alias}")
+    return aliases
+
+
+def resolve_model(
+    entry: str | Mapping[str, Any], aliases: Mapping[str, Mapping[str, Any]]
+) -> ModelSpec:
+    """A model named by alias, or given inline (optionally on top of an alias via `use:`)."""
+    if isinstance(entry, str):
+        alias, overrides = entry, {}
+    else:
+        overrides = dict(entry)
+        alias = str(overrides.pop("use", overrides.get("alias", overrides.get("provider", ""))))
+    base = aliases.get(alias)
+    if base is None and "provider" not in overrides:
+        known = ", ".join(sorted(aliases))
+        raise ConfigError(f"unknown model {alias!r}; known aliases: {known} (or give 'provider')")
+    merged = _deep_merge(dict(base or {}), overrides)
+    merged.setdefault("alias", alias)
+    try:
+        return ModelSpec.model_validate(merged)
+    except ValidationError as err:
+        raise ConfigError(f"model {alias!r}: {err}") from None
+
+
+# --------------------------------------------------------------------------- run config
+
+
+def load_run_config(
+    config_file: Path | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    env_file: Path | None = None,
+    models_file: Path | None = None,
+) -> tuple[RunConfig, Redactor]:
+    """Resolve a run configuration from a YAML file (or nothing) plus overrides."""
+    raw: dict[str, Any] = _read_yaml(config_file) if config_file else {}
+    return resolve_run_config(raw, overrides, env_file, models_file, str(config_file or "config"))
+
+
+def resolve_run_config(
+    raw: Mapping[str, Any],
+    overrides: Mapping[str, Any] | None = None,
+    env_file: Path | None = None,
+    models_file: Path | None = None,
+    where: str = "config",
+) -> tuple[RunConfig, Redactor]:
+    """Resolve plain configuration data and the redactor that keeps its secrets out of outputs."""
+    env = load_environment(env_file)
+    data: dict[str, Any] = interpolate(dict(raw), env, where)
+    for key, value in (overrides or {}).items():
+        if value is not None:
+            data[key] = value
+    models_path = models_file or (Path(data.pop("models_file")) if "models_file" in data else None)
+    aliases = load_aliases(models_path, env)
+    data["models"] = [resolve_model(m, aliases).model_dump() for m in data.get("models", [])]
+    data["benchmarks"] = [
+        {"name": b} if isinstance(b, str) else b for b in data.get("benchmarks", [])
+    ]
+    try:
+        config = RunConfig.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(f"{where}: {err}") from None
+    aliases_seen = [m.alias for m in config.models]
+    if len(set(aliases_seen)) != len(aliases_seen):
+        raise ConfigError(f"model aliases must be unique within a run: {aliases_seen}")
+    return config, Redactor(collect_secrets(data, env))
+
+
+def redacted_dump(config: RunConfig, redactor: Redactor) -> dict[str, Any]:
+    """The configuration as plain data with every secret replaced by `***`."""
+    return dict(redactor.value(config.model_dump(mode="json")))
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path} is not valid YAML: {err}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level")
+    return data
+
+
+def _deep_merge(base: Mapping[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in top.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged

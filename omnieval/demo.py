@@ -1,0 +1,52 @@
+"""The main job on an embedded default: a small generated V-SYNC edition, reference models, three
+modality variants, a leaderboard and a run directory. Offline, CPU only, a few minutes at most.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from rich.console import Console
+
+from omnieval.config import resolve_run_config
+from omnieval.runner.run import RunOutcome, evaluate
+
+DEMO_MODELS = ("random", "constant", "vsync-solver")
+DEMO_VARIANTS = ("avt", "vt", "at")
+
+
+def ensure_vsync_edition(out: Path, n: int, seed: int, console: Console) -> Path:
+    """Generate the edition unless the same (n, seed) edition is already there."""
+    from omnieval.benchmarks.vsync.synth import generate_vsync
+
+    edition = out / "edition.json"
+    if edition.is_file() and (out / "data" / "level_1" / "dataset.json").is_file():
+        facts = json.loads(edition.read_text(encoding="utf-8"))
+        if facts.get("n") == n and facts.get("seed") == seed:
+            console.print(f"using the generated edition in {out}")
+            return out
+    from rich.progress import Progress
+
+    with Progress(console=console) as progress:
+        bar = progress.add_task(f"generating V-SYNC edition (n={n}, seed={seed})", total=n)
+        generate_vsync(out, n, seed, on_progress=lambda k: progress.update(bar, completed=k))
+    return out
+
+
+def run_demo(out: Path, n: int = 40, seed: int = 0, console: Console | None = None) -> RunOutcome:
+    console = console or Console(stderr=True)
+    edition = ensure_vsync_edition(out / "vsync-synth", n, seed, console)
+    config, redactor = resolve_run_config(
+        {
+            "name": f"vsync-demo-n{n}-seed{seed}",
+            "output": str(out / "runs"),
+            "seed": seed,
+            "benchmarks": [
+                {"name": "vsync", "args": {"data_dir": str(edition)}, "variants": list(DEMO_VARIANTS)}
+            ],
+            "models": list(DEMO_MODELS),
+        },
+        where="demo",
+    )
+    return evaluate(config, redactor, console=console)

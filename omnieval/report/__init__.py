@@ -1,0 +1,1 @@
+"""Run outputs: results.json, samples.jsonl, leaderboard (terminal and markdown)."""

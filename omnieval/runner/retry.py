@@ -1,0 +1,67 @@
+"""Calling a model with a per-attempt timeout and exponential backoff on transient errors."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from dataclasses import dataclass
+
+from omnieval.media import MediaError
+from omnieval.models.base import Model, PermanentModelError, TransientModelError
+from omnieval.types import Request, Response, TrialStatus
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how patiently to retry one request."""
+
+    max_retries: int = 3
+    base_s: float = 0.5
+    max_s: float = 30.0
+    timeout_s: float | None = 300.0
+
+    def delay(self, attempt: int, retry_after_s: float | None, rng: random.Random) -> float:
+        """Backoff before attempt `attempt + 1`: full jitter, never less than Retry-After."""
+        ceiling = min(self.max_s, self.base_s * (2 ** (attempt - 1)))
+        jittered = rng.uniform(ceiling / 2, ceiling) if ceiling > 0 else 0.0
+        return max(jittered, retry_after_s or 0.0)
+
+
+async def generate_with_retries(
+    model: Model, request: Request, policy: RetryPolicy, rng: random.Random
+) -> Response:
+    """A response, or a failed response carrying the last error; never raises for model errors."""
+    attempt = 0
+    while True:
+        attempt += 1
+        started = time.perf_counter()
+        retry_after: float | None = None
+        try:
+            if policy.timeout_s is None:
+                response = await model.generate(request)
+            else:
+                response = await asyncio.wait_for(model.generate(request), policy.timeout_s)
+        except TransientModelError as err:
+            error, retry_after = f"{type(err).__name__}: {err}", err.retry_after_s
+        except asyncio.TimeoutError:
+            error = f"timed out after {policy.timeout_s:g} s"
+        except (PermanentModelError, MediaError) as err:
+            return _failed(f"{type(err).__name__}: {err}", attempt, started)
+        except Exception as err:  # a bug in a model or provider must not stop the run
+            return _failed(f"unexpected {type(err).__name__}: {err}", attempt, started)
+        else:
+            latency = response.latency_s or (time.perf_counter() - started)
+            return response.model_copy(update={"attempts": attempt, "latency_s": latency})
+        if attempt > policy.max_retries:
+            return _failed(f"gave up after {attempt} attempts; last error: {error}", attempt, started)
+        await asyncio.sleep(policy.delay(attempt, retry_after, rng))
+
+
+def _failed(error: str, attempts: int, started: float) -> Response:
+    return Response(
+        status=TrialStatus.FAILED,
+        error=error,
+        attempts=attempts,
+        latency_s=time.perf_counter() - started,
+    )

@@ -1,0 +1,11 @@
+"""Answer extraction: turn a model's free text into a structured answer with its provenance.
+
+`omnieval.scoring.extractors` is the registry-facing module; this package holds the rules.
+"""
+
+from __future__ import annotations
+
+from omnieval.scoring.extract.choice import CHOICE_RULES_VERSION, extract_choice
+from omnieval.scoring.extract.vsync import extract_choice_vsync_parity
+
+__all__ = ["CHOICE_RULES_VERSION", "extract_choice", "extract_choice_vsync_parity"]

@@ -1,0 +1,91 @@
+"""Models registered for tests through the `plugins:` config key (also importable in subprocesses).
+
+They speak the real Model protocol; each exists to exercise one runner behaviour.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections import Counter
+from typing import Any
+
+from omnieval import registry
+from omnieval.models.base import Model, ModelCapabilities, PermanentModelError, TransientModelError
+from omnieval.models.reference import RandomChoice
+from omnieval.types import Modality, Request, Response
+
+ALL = frozenset(Modality)
+
+
+@registry.models.register("test-sleepy")
+class Sleepy(RandomChoice):
+    """`random` with a fixed latency, so a run lasts long enough to be killed mid-way."""
+
+    name = "test-sleepy"
+
+    def __init__(self, seed: int = 0, delay_s: float = 0.01) -> None:
+        super().__init__(seed)
+        self.delay_s = delay_s
+
+    async def generate(self, request: Request) -> Response:
+        await asyncio.sleep(self.delay_s)
+        return await super().generate(request)
+
+
+@registry.models.register("test-flaky")
+class Flaky(RandomChoice):
+    """Fails the first `failures` attempts of every request with a transient error."""
+
+    name = "test-flaky"
+
+    def __init__(self, seed: int = 0, failures: int = 2, retry_after_s: float | None = None) -> None:
+        super().__init__(seed)
+        self.failures = failures
+        self.retry_after_s = retry_after_s
+        self.attempts: Counter[str] = Counter()
+
+    async def generate(self, request: Request) -> Response:
+        digest = hashlib.sha256(request.text().encode()).hexdigest()
+        self.attempts[digest] += 1
+        if self.attempts[digest] <= self.failures:
+            raise TransientModelError("server overloaded (429)", self.retry_after_s)
+        return await super().generate(request)
+
+
+@registry.models.register("test-broken")
+class Broken(Model):
+    """Refuses every request for which `refuse` appears in the prompt (all if empty)."""
+
+    name = "test-broken"
+    capabilities = ModelCapabilities(inputs=ALL)
+
+    def __init__(self, refuse: str = "") -> None:
+        self.refuse = refuse
+
+    async def generate(self, request: Request) -> Response:
+        if self.refuse in request.text():
+            raise PermanentModelError(f"refused: prompt contains {self.refuse!r}")
+        return Response(text="A")
+
+    def fingerprint(self) -> dict[str, Any]:
+        return {"provider": self.name, "refuse": self.refuse}
+
+
+@registry.models.register("test-keyed")
+class Keyed(RandomChoice):
+    """Needs an API key, and carelessly puts it in its errors and logs (redaction must catch it)."""
+
+    name = "test-keyed"
+
+    def __init__(self, api_key: str, fail_every: int = 3, seed: int = 0) -> None:
+        super().__init__(seed)
+        self.api_key = api_key
+        self.fail_every = fail_every
+        self.calls = 0
+
+    async def generate(self, request: Request) -> Response:
+        self.calls += 1
+        if self.calls % self.fail_every == 0:
+            raise PermanentModelError(f"401 unauthorized for key {self.api_key}")
+        return await super().generate(request)

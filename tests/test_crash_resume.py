@@ -1,0 +1,103 @@
+"""SIGKILL a real `omnieval run` subprocess at several points; resuming must lose and duplicate nothing."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+from tests.conftest import write_mcq
+
+N_QUESTIONS = 300
+
+
+def _write_config(path: Path, mcq: Path, output: Path) -> Path:
+    config = {
+        "name": "crash",
+        "output": str(output),
+        "plugins": ["omnieval_testmodels"],
+        "benchmarks": [{"name": "mcq", "args": {"path": str(mcq)}}],
+        "models": [
+            {"alias": "sleepy", "provider": "test-sleepy", "init_args": {"delay_s": 0.01},
+             "concurrency": 3},
+            "random",
+        ],
+    }
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def _command(config: Path) -> list[str]:
+    return [sys.executable, "-m", "omnieval.cli", "run", "--config", str(config), "--no-progress"]
+
+
+def _journal_rows(run_dir: Path) -> int:
+    path = run_dir / "journal.sqlite"
+    if not path.exists():
+        return 0
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1) as db:
+            return int(db.execute("SELECT COUNT(*) FROM trials").fetchone()[0])
+    except sqlite3.Error:
+        return 0
+
+
+def _run_and_kill_at(config: Path, run_dir: Path, rows: int, env: dict[str, str], cwd: Path) -> int:
+    """Start a run, SIGKILL it once the journal holds `rows` trials; return rows seen at the kill."""
+    process = subprocess.Popen(_command(config), env=env, cwd=cwd,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    try:
+        while time.monotonic() < deadline and process.poll() is None:
+            if _journal_rows(run_dir) >= rows:
+                break
+            time.sleep(0.005)
+        process.send_signal(signal.SIGKILL)
+    finally:
+        process.wait(timeout=30)
+    return _journal_rows(run_dir)
+
+
+def test_sigkill_at_several_points_then_resume_equals_uninterrupted_run(
+    tmp_path: Path, subprocess_env: dict[str, str]
+) -> None:
+    mcq = write_mcq(tmp_path / "mcq.jsonl", N_QUESTIONS)
+    total = 2 * N_QUESTIONS
+    repo = Path(__file__).resolve().parent.parent
+
+    clean = _write_config(tmp_path / "clean.yaml", mcq, tmp_path / "clean")
+    subprocess.run(_command(clean), env=subprocess_env, cwd=repo, check=True, timeout=300,
+                   capture_output=True)
+
+    crashed = _write_config(tmp_path / "crashed.yaml", mcq, tmp_path / "crashed")
+    run_dir = tmp_path / "crashed" / "crash"
+    seen = [_run_and_kill_at(crashed, run_dir, rows, subprocess_env, repo)
+            for rows in (1, 40, 250, 520)]
+    assert seen == sorted(seen) and 0 < seen[-1] < total, seen  # killed mid-run each time
+    assert not (run_dir / "results.json").exists()
+
+    final = subprocess.run(_command(crashed), env=subprocess_env, cwd=repo, timeout=300,
+                           capture_output=True, text=True)
+    assert final.returncode == 0, final.stderr
+    assert f"of {total} trials done" in final.stderr
+
+    clean_results = json.loads((tmp_path / "clean" / "crash" / "results.json").read_text())
+    crashed_results = json.loads((run_dir / "results.json").read_text())
+    assert crashed_results == clean_results
+    with sqlite3.connect(run_dir / "journal.sqlite") as db:
+        count, distinct = db.execute("SELECT COUNT(*), COUNT(DISTINCT key) FROM trials").fetchone()
+        planned = db.execute("SELECT COUNT(*) FROM plan").fetchone()[0]
+    assert count == distinct == planned == total
+    clean_rows = sorted((tmp_path / "clean" / "crash" / "samples.jsonl").read_text().splitlines())
+    crashed_rows = sorted((run_dir / "samples.jsonl").read_text().splitlines())
+    assert _without_timing(crashed_rows) == _without_timing(clean_rows)
+
+
+def _without_timing(rows: list[str]) -> list[dict[str, object]]:
+    return [{k: v for k, v in json.loads(row).items() if k != "latency_s"} for row in rows]
