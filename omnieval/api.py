@@ -1,12 +1,12 @@
 """The public Python API; the CLI is a thin layer over these functions.
 
-    from omnieval import api
-    outcome = api.evaluate({
-        "name": "try",
-        "benchmarks": [{"name": "vsync", "args": {"data_dir": "my-vsync"}}],
-        "models": ["random", "vsync-solver"],
-    })
-    outcome.results.find("vsync-solver", "avt").metrics["accuracy"].value
+from omnieval import api
+outcome = api.evaluate({
+    "name": "try",
+    "benchmarks": [{"name": "vsync", "args": {"data_dir": "my-vsync"}}],
+    "models": ["random", "vsync-solver"],
+})
+outcome.results.find("vsync-solver", "avt").metrics["accuracy"].value
 """
 
 from __future__ import annotations

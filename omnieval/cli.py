@@ -58,15 +58,21 @@ def run(
     data: Annotated[Path | None, typer.Option(help="Benchmark data directory.")] = None,
     models: Annotated[str | None, typer.Option(help="Comma-separated model aliases.")] = None,
     tasks: Annotated[str | None, typer.Option(help="Comma-separated task names.")] = None,
-    variants: Annotated[str | None, typer.Option(help="Comma-separated variants, e.g. avt,vt.")] = None,
+    variants: Annotated[
+        str | None, typer.Option(help="Comma-separated variants, e.g. avt,vt.")
+    ] = None,
     limit: Annotated[int | None, typer.Option(help="At most this many samples per task.")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed for anything random in the run.")] = None,
-    output: Annotated[Path | None, typer.Option(help="Parent directory of run directories.")] = None,
+    output: Annotated[
+        Path | None, typer.Option(help="Parent directory of run directories.")
+    ] = None,
     name: Annotated[str | None, typer.Option(help="Run name (the run directory's name).")] = None,
     keep_failed: Annotated[
         bool, typer.Option("--keep-failed", help="Do not retry journaled failed trials.")
     ] = False,
-    no_doctor: Annotated[bool, typer.Option("--no-doctor", help="Skip the media pre-flight.")] = False,
+    no_doctor: Annotated[
+        bool, typer.Option("--no-doctor", help="Skip the media pre-flight.")
+    ] = False,
     no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bars.")] = False,
     env_file: EnvOpt = None,
     models_file: ModelsFileOpt = None,
@@ -131,7 +137,9 @@ def doctor(
             markup=False,
             highlight=False,
         )
-    verdict = f"{len(problems)} problem file(s) among {len(files)} media files of {len(samples)} samples"
+    verdict = (
+        f"{len(problems)} problem file(s) among {len(files)} media files of {len(samples)} samples"
+    )
     console.print(verdict, style="bold red" if problems else "bold green")
     if problems:
         raise typer.Exit(code=1)
@@ -168,7 +176,11 @@ def generate_vsync_cmd(
     with Progress(console=console) as progress:
         bar = progress.add_task("generating vsync", total=n)
         path = generate_vsync(
-            out, n, seed, synth_config, workers=workers,
+            out,
+            n,
+            seed,
+            synth_config,
+            workers=workers,
             on_progress=lambda k: progress.update(bar, completed=k),
         )
     console.print(f"wrote {path}")
@@ -225,7 +237,9 @@ def main() -> None:
         console.print(f"error: {err}", highlight=False, markup=False)
         sys.exit(2)
     except KeyboardInterrupt:
-        console.print("interrupted: finished trials are journaled; rerun the same command to resume")
+        console.print(
+            "interrupted: finished trials are journaled; rerun the same command to resume"
+        )
         sys.exit(130)
 
 

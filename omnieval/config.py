@@ -1,4 +1,4 @@
-"""Configuration: one resolved `RunConfig` from a YAML file, `.env`, the environment and CLI overrides.
+"""Configuration: one `RunConfig` from a YAML file, `.env`, the environment and CLI overrides.
 
 Precedence, lowest first: built-in defaults < YAML config file < CLI overrides. Any string in the
 YAML (or in a models file) may reference `${VAR}` or `${VAR:-default}`; variables come from the
@@ -23,7 +23,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from omnieval.types import GenerationParams
 
 REDACTED = "***"
-_SECRET_KEY = re.compile(r"(api[_-]?key|token|secret|password|passwd|credential|auth)", re.I)
+_SECRET_KEY = re.compile(
+    r"(api[_-]?key|private[_-]?key|(^|[_-])(token|secret|password|passwd|credentials?)$"
+    r"|^auth(orization)?$|^(secret|password)[_-])",
+    re.I,
+)
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 

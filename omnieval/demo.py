@@ -43,7 +43,11 @@ def run_demo(out: Path, n: int = 40, seed: int = 0, console: Console | None = No
             "output": str(out / "runs"),
             "seed": seed,
             "benchmarks": [
-                {"name": "vsync", "args": {"data_dir": str(edition)}, "variants": list(DEMO_VARIANTS)}
+                {
+                    "name": "vsync",
+                    "args": {"data_dir": str(edition)},
+                    "variants": list(DEMO_VARIANTS),
+                }
             ],
             "models": list(DEMO_MODELS),
         },

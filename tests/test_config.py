@@ -19,12 +19,15 @@ def test_env_file_fills_variables_and_environment_wins(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     env = _write(tmp_path / ".env", "DATA_ROOT=/from/dotenv\nRUN_NAME=dotenv-name\n")
-    config = _write(tmp_path / "run.yaml", {
-        "name": "${RUN_NAME}",
-        "benchmarks": [{"name": "vsync", "args": {"data_dir": "${DATA_ROOT}/vsync"}}],
-        "models": ["random"],
-        "seed": "${SEED:-7}",
-    })
+    config = _write(
+        tmp_path / "run.yaml",
+        {
+            "name": "${RUN_NAME}",
+            "benchmarks": [{"name": "vsync", "args": {"data_dir": "${DATA_ROOT}/vsync"}}],
+            "models": ["random"],
+            "seed": "${SEED:-7}",
+        },
+    )
     monkeypatch.setenv("RUN_NAME", "env-name")
     resolved, _ = load_run_config(config, env_file=env)
     assert resolved.name == "env-name"
@@ -39,17 +42,23 @@ def test_missing_variable_names_the_place(tmp_path: Path) -> None:
 
 
 def test_models_file_merges_defaults_under_each_alias(tmp_path: Path) -> None:
-    models = _write(tmp_path / "models.yaml", {
-        "defaults": {"concurrency": 16, "init_args": {"seed": 3}},
-        "models": {
-            "rand": {"provider": "random"},
-            "rand-slow": {"provider": "random", "concurrency": 2, "init_args": {"seed": 9}},
+    models = _write(
+        tmp_path / "models.yaml",
+        {
+            "defaults": {"concurrency": 16, "init_args": {"seed": 3}},
+            "models": {
+                "rand": {"provider": "random"},
+                "rand-slow": {"provider": "random", "concurrency": 2, "init_args": {"seed": 9}},
+            },
         },
-    })
-    config = _write(tmp_path / "run.yaml", {
-        "models": ["rand", "rand-slow", {"use": "rand", "alias": "rand-b", "max_retries": 0}],
-        "models_file": str(models),
-    })
+    )
+    config = _write(
+        tmp_path / "run.yaml",
+        {
+            "models": ["rand", "rand-slow", {"use": "rand", "alias": "rand-b", "max_retries": 0}],
+            "models_file": str(models),
+        },
+    )
     resolved, _ = load_run_config(config)
     by_alias = {m.alias: m for m in resolved.models}
     assert by_alias["rand"].concurrency == 16 and by_alias["rand"].init_args == {"seed": 3}
@@ -74,12 +83,22 @@ def test_bad_yaml_and_unknown_keys_are_clear(tmp_path: Path) -> None:
 
 def test_redaction_covers_secret_keys_and_their_values(tmp_path: Path) -> None:
     env = _write(tmp_path / ".env", "MY_PROVIDER_API_KEY=sk-live-abcdef123456\n")
-    config = _write(tmp_path / "run.yaml", {
-        "name": "r",
-        "models": [{"alias": "m", "provider": "random",
-                    "init_args": {"api_key": "${MY_PROVIDER_API_KEY}",
-                                  "base_url": "http://x/?key=${MY_PROVIDER_API_KEY}"}}],
-    })
+    config = _write(
+        tmp_path / "run.yaml",
+        {
+            "name": "r",
+            "models": [
+                {
+                    "alias": "m",
+                    "provider": "random",
+                    "init_args": {
+                        "api_key": "${MY_PROVIDER_API_KEY}",
+                        "base_url": "http://x/?key=${MY_PROVIDER_API_KEY}",
+                    },
+                }
+            ],
+        },
+    )
     resolved, redactor = load_run_config(config, env_file=env)
     assert resolved.models[0].init_args["api_key"] == "sk-live-abcdef123456"
     dumped = redacted_dump(resolved, redactor)

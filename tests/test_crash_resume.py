@@ -1,4 +1,4 @@
-"""SIGKILL a real `omnieval run` subprocess at several points; resuming must lose and duplicate nothing."""
+"""SIGKILL a real `omnieval run` at several points; resuming loses and duplicates nothing."""
 
 from __future__ import annotations
 
@@ -24,8 +24,12 @@ def _write_config(path: Path, mcq: Path, output: Path) -> Path:
         "plugins": ["omnieval_testmodels"],
         "benchmarks": [{"name": "mcq", "args": {"path": str(mcq)}}],
         "models": [
-            {"alias": "sleepy", "provider": "test-sleepy", "init_args": {"delay_s": 0.01},
-             "concurrency": 3},
+            {
+                "alias": "sleepy",
+                "provider": "test-sleepy",
+                "init_args": {"delay_s": 0.01},
+                "concurrency": 3,
+            },
             "random",
         ],
     }
@@ -48,10 +52,13 @@ def _journal_rows(run_dir: Path) -> int:
         return 0
 
 
-def _run_and_kill_at(config: Path, run_dir: Path, rows: int, env: dict[str, str], cwd: Path) -> int:
+def _run_and_kill_at(
+    config: Path, run_dir: Path, rows: int, env: dict[str, str], cwd: Path
+) -> int:
     """Start a run, SIGKILL it once the journal holds `rows` trials; return rows seen at the kill."""
-    process = subprocess.Popen(_command(config), env=env, cwd=cwd,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        _command(config), env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     deadline = time.monotonic() + 60
     try:
         while time.monotonic() < deadline and process.poll() is None:
@@ -72,18 +79,21 @@ def test_sigkill_at_several_points_then_resume_equals_uninterrupted_run(
     repo = Path(__file__).resolve().parent.parent
 
     clean = _write_config(tmp_path / "clean.yaml", mcq, tmp_path / "clean")
-    subprocess.run(_command(clean), env=subprocess_env, cwd=repo, check=True, timeout=300,
-                   capture_output=True)
+    subprocess.run(
+        _command(clean), env=subprocess_env, cwd=repo, check=True, timeout=300, capture_output=True
+    )
 
     crashed = _write_config(tmp_path / "crashed.yaml", mcq, tmp_path / "crashed")
     run_dir = tmp_path / "crashed" / "crash"
-    seen = [_run_and_kill_at(crashed, run_dir, rows, subprocess_env, repo)
-            for rows in (1, 40, 250, 520)]
+    seen = [
+        _run_and_kill_at(crashed, run_dir, rows, subprocess_env, repo) for rows in (1, 40, 250, 520)
+    ]
     assert seen == sorted(seen) and 0 < seen[-1] < total, seen  # killed mid-run each time
     assert not (run_dir / "results.json").exists()
 
-    final = subprocess.run(_command(crashed), env=subprocess_env, cwd=repo, timeout=300,
-                           capture_output=True, text=True)
+    final = subprocess.run(
+        _command(crashed), env=subprocess_env, cwd=repo, timeout=300, capture_output=True, text=True
+    )
     assert final.returncode == 0, final.stderr
     assert f"of {total} trials done" in final.stderr
 

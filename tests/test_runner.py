@@ -25,10 +25,18 @@ def _config(tmp_path: Path, mcq: Path, models: list[object], **extra: object) ->
     }
 
 
-def test_run_writes_every_output_and_scores_reference_models(tmp_path: Path, mcq_file: Path) -> None:
+def test_run_writes_every_output_and_scores_reference_models(
+    tmp_path: Path, mcq_file: Path
+) -> None:
     outcome = api.evaluate(_config(tmp_path, mcq_file, ["random", "constant"]))
     run_dir = outcome.run_dir
-    for name in ("manifest.yaml", "journal.sqlite", "results.json", "samples.jsonl", "leaderboard.md"):
+    for name in (
+        "manifest.yaml",
+        "journal.sqlite",
+        "results.json",
+        "samples.jsonl",
+        "leaderboard.md",
+    ):
         assert (run_dir / name).is_file(), name
     constant = outcome.results.find("constant", "default")
     # the answer of question i is letter (7 i mod 4); constant always says A
@@ -36,7 +44,10 @@ def test_run_writes_every_output_and_scores_reference_models(tmp_path: Path, mcq
     assert constant.metrics["accuracy"].value == pytest.approx(expected)
     assert constant.metrics["accuracy"].ci_low < expected < constant.metrics["accuracy"].ci_high
     assert {g.group for g in outcome.results.groups if g.model == "constant"} == {
-        "overall", "cat0", "cat1", "cat2"
+        "overall",
+        "cat0",
+        "cat1",
+        "cat2",
     }
     lines = (run_dir / "samples.jsonl").read_text().splitlines()
     assert len(lines) == 120
@@ -64,8 +75,13 @@ def test_limit_and_new_model_only_run_the_new_trials(tmp_path: Path, mcq_file: P
 
 
 def test_transient_errors_are_retried_and_counted(tmp_path: Path, mcq_file: Path) -> None:
-    flaky = {"alias": "flaky", "provider": "test-flaky", "init_args": {"failures": 2},
-             "max_retries": 3, "retry_base_s": 0.001}
+    flaky = {
+        "alias": "flaky",
+        "provider": "test-flaky",
+        "init_args": {"failures": 2},
+        "max_retries": 3,
+        "retry_base_s": 0.001,
+    }
     outcome = api.evaluate(_config(tmp_path, mcq_file, [flaky]))
     result = outcome.results.find("flaky", "default")
     assert result.failed == 0 and result.trials == 60
@@ -74,8 +90,13 @@ def test_transient_errors_are_retried_and_counted(tmp_path: Path, mcq_file: Path
 
 
 def test_exhausted_retries_are_recorded_as_failed_not_wrong(tmp_path: Path, mcq_file: Path) -> None:
-    flaky = {"alias": "flaky", "provider": "test-flaky", "init_args": {"failures": 5},
-             "max_retries": 1, "retry_base_s": 0.001}
+    flaky = {
+        "alias": "flaky",
+        "provider": "test-flaky",
+        "init_args": {"failures": 5},
+        "max_retries": 1,
+        "retry_base_s": 0.001,
+    }
     outcome = api.evaluate(_config(tmp_path, mcq_file, [flaky]))
     result = outcome.results.find("flaky", "default")
     assert result.failed == 60 and "accuracy" not in result.metrics
@@ -98,8 +119,15 @@ def test_failed_trials_are_retried_on_rerun_unless_kept(tmp_path: Path, mcq_file
 
 
 def test_timeouts_fail_the_trial_with_a_clear_error(tmp_path: Path, mcq_file: Path) -> None:
-    sleepy = {"alias": "s", "provider": "test-sleepy", "init_args": {"delay_s": 0.5},
-              "timeout_s": 0.01, "max_retries": 1, "retry_base_s": 0.001, "concurrency": 30}
+    sleepy = {
+        "alias": "s",
+        "provider": "test-sleepy",
+        "init_args": {"delay_s": 0.5},
+        "timeout_s": 0.01,
+        "max_retries": 1,
+        "retry_base_s": 0.001,
+        "concurrency": 30,
+    }
     outcome = api.evaluate(_config(tmp_path, mcq_file, [sleepy], limit=5))
     assert outcome.results.totals.failed == 5
     assert "timed out after 0.01 s" in (outcome.records[0].response.error or "")

@@ -23,14 +23,21 @@ def who_edition(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_solver_needs_both_modalities_on_who_is_speaking(who_edition: Path, tmp_path: Path) -> None:
-    outcome = api.evaluate({
-        "name": "who",
-        "output": str(tmp_path / "runs"),
-        "benchmarks": [{"name": "vsync", "args": {"data_dir": str(who_edition)},
-                        "variants": ["avt", "vt", "at"]}],
-        "models": [{"use": "vsync-solver", "concurrency": 2}],
-        "progress": False,
-    })
+    outcome = api.evaluate(
+        {
+            "name": "who",
+            "output": str(tmp_path / "runs"),
+            "benchmarks": [
+                {
+                    "name": "vsync",
+                    "args": {"data_dir": str(who_edition)},
+                    "variants": ["avt", "vt", "at"],
+                }
+            ],
+            "models": [{"use": "vsync-solver", "concurrency": 2}],
+            "progress": False,
+        }
+    )
     items = json.loads((who_edition / "data/level_1/dataset.json").read_text())
     chance = sum(1 / len(item["options"]) for item in items) / len(items)
     results = {v: outcome.results.find("vsync-solver", v) for v in ("avt", "vt", "at")}
@@ -52,8 +59,12 @@ def damaged_edition(tmp_path: Path) -> tuple[Path, dict[str, str]]:
     path = videos / corrupt["video_path"]
     path.write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 8)
     (videos / missing["video_path"]).unlink()
-    return out, {"corrupt": corrupt["id"], "missing": missing["id"],
-                 "corrupt_file": corrupt["video_path"], "missing_file": missing["video_path"]}
+    return out, {
+        "corrupt": corrupt["id"],
+        "missing": missing["id"],
+        "corrupt_file": corrupt["video_path"],
+        "missing_file": missing["video_path"],
+    }
 
 
 def test_doctor_lists_corrupt_and_missing_files(
@@ -61,14 +72,28 @@ def test_doctor_lists_corrupt_and_missing_files(
 ) -> None:
     out, facts = damaged_edition
     result = subprocess.run(
-        [sys.executable, "-m", "omnieval.cli", "doctor", "--benchmark", "vsync", "--data", str(out)],
-        env=subprocess_env, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "omnieval.cli",
+            "doctor",
+            "--benchmark",
+            "vsync",
+            "--data",
+            str(out),
+        ],
+        env=subprocess_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 1, result.stderr
     lines = result.stdout.splitlines()
     missing = [line for line in lines if line.startswith("missing")]
     bad = [line for line in lines if line.startswith("undecodable")]
-    assert len(missing) == 1 and facts["missing_file"] in missing[0] and facts["missing"] in missing[0]
+    assert (
+        len(missing) == 1 and facts["missing_file"] in missing[0] and facts["missing"] in missing[0]
+    )
     assert len(bad) == 1 and facts["corrupt_file"] in bad[0] and facts["corrupt"] in bad[0]
     assert "2 problem file(s) among 8 media files of 8 samples" in result.stderr
 
@@ -78,21 +103,27 @@ def test_run_fails_only_the_damaged_trials_and_says_so(
     damaged_edition: tuple[Path, dict[str, str]], tmp_path: Path, doctor: bool
 ) -> None:
     out, facts = damaged_edition
-    outcome = api.evaluate({
-        "name": "damaged",
-        "output": str(tmp_path / "runs"),
-        "benchmarks": [{"name": "vsync", "args": {"data_dir": str(out)}}],
-        "models": ["vsync-solver", "random"],
-        "progress": False,
-        "doctor": doctor,
-    })
+    outcome = api.evaluate(
+        {
+            "name": "damaged",
+            "output": str(tmp_path / "runs"),
+            "benchmarks": [{"name": "vsync", "args": {"data_dir": str(out)}}],
+            "models": ["vsync-solver", "random"],
+            "progress": False,
+            "doctor": doctor,
+        }
+    )
     failed = [r for r in outcome.records if r.response.failed]
     answered = [r for r in outcome.records if not r.response.failed]
     solver_failed = {r.trial.sample_id for r in failed if r.trial.model == "vsync-solver"}
     assert solver_failed == {facts["corrupt"], facts["missing"]}
     assert len(answered) >= 2 * 3 * 6  # every trial on the six good clips ran
     for record in failed:
-        file = facts["corrupt_file"] if record.trial.sample_id == facts["corrupt"] else facts["missing_file"]
+        file = (
+            facts["corrupt_file"]
+            if record.trial.sample_id == facts["corrupt"]
+            else facts["missing_file"]
+        )
         assert file in (record.response.error or ""), record.response.error
     solver = outcome.results.find("vsync-solver", "avt")
     assert solver.failed == 2 and solver.metrics["accuracy"].n == 6

@@ -15,8 +15,12 @@ ITEM = {
     "id": "s1",
     "video_path": "clip1.mp4",
     "question": "At 2.0 s, who is speaking?",
-    "options": ["A. The man on the left", "B. The woman in the middle",
-                "C. The man on the right", "D. Nobody"],
+    "options": [
+        "A. The man on the left",
+        "B. The woman in the middle",
+        "C. The man on the right",
+        "D. Nobody",
+    ],
     "correct_answer": "B",
     "asr_content": "[0.0-3.1] we should start the meeting",
 }
@@ -42,8 +46,13 @@ def test_loader_reads_the_official_layout(tmp_path: Path) -> None:
 
 
 def test_malformed_items_are_all_reported_with_ids(tmp_path: Path) -> None:
-    bad = [ITEM, {**ITEM, "id": "s2", "correct_answer": "E"}, {**ITEM, "id": "s3", "options": "x"},
-           {"id": "s4"}, {**ITEM}]
+    bad = [
+        ITEM,
+        {**ITEM, "id": "s2", "correct_answer": "E"},
+        {**ITEM, "id": "s3", "options": "x"},
+        {"id": "s4"},
+        {**ITEM},
+    ]
     with pytest.raises(DatasetError) as err:
         _task(_dataset(tmp_path, bad)).samples()
     message = str(err.value)
@@ -76,7 +85,11 @@ def test_prompt_blocks_follow_upstream_order_once(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("variant", "media_type", "with_audio", "asr"),
-    [("avt", VideoPart, True, True), ("vt", VideoPart, False, False), ("at", AudioPart, None, True)],
+    [
+        ("avt", VideoPart, True, True),
+        ("vt", VideoPart, False, False),
+        ("at", AudioPart, None, True),
+    ],
 )
 def test_variants_drop_one_channel(
     tmp_path: Path, variant: str, media_type: type, with_audio: bool | None, asr: bool

@@ -314,6 +314,9 @@ class _FrameReader:
                     and k >= 0
                     and keyframes[k] - time >= _MIN_SEEK_GAIN_S
                 ):
+                    # At most one skip-ahead per grid time: if the demuxer lands us back
+                    # before `time`, we simply decode forward from there.
+                    jump_blocked_until = nxt
                     seek_target = nxt
                     restarted = True
                     break

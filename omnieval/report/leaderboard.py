@@ -123,7 +123,9 @@ def render_markdown(results: RunResults, records: list[TrialRecord]) -> str:
 def print_leaderboard(results: RunResults, records: list[TrialRecord], console: Console) -> None:
     table = Table(title=f"omnieval: {results.run}", title_justify="left")
     for name in MAIN_HEADER:
-        table.add_column(name, justify="right" if name not in ("model", "variant", "task") else "left")
+        table.add_column(
+            name, justify="right" if name not in ("model", "variant", "task") else "left"
+        )
     for row in main_rows(results):
         style = "red" if row[6] != "0" else None
         table.add_row(*row, style=style)

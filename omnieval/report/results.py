@@ -41,7 +41,9 @@ class RunResults(BaseModel):
     def overall(self) -> list[GroupResult]:
         return [g for g in self.groups if g.group == "overall"]
 
-    def find(self, model: str, variant: str, task: str | None = None, group: str = "overall") -> GroupResult:
+    def find(
+        self, model: str, variant: str, task: str | None = None, group: str = "overall"
+    ) -> GroupResult:
         for result in self.groups:
             if (
                 result.model == model
@@ -59,7 +61,9 @@ def totals_of(records: list[TrialRecord]) -> Totals:
         trials=len(records),
         answered=len(records) - failed,
         failed=failed,
-        extraction_failed=sum(1 for r in records if r.extraction is not None and not r.extraction.ok),
+        extraction_failed=sum(
+            1 for r in records if r.extraction is not None and not r.extraction.ok
+        ),
         retries=sum(max(0, r.response.attempts - 1) for r in records),
     )
 

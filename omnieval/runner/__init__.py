@@ -1,1 +1,1 @@
-"""The runner: plan -> prepare -> infer -> extract -> score -> aggregate, journaled and resumable."""
+"""The runner: plan -> infer -> extract -> score -> aggregate, journaled and resumable."""

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from omnieval import registry
-from omnieval.benchmarks.base import Benchmark, Task
+from omnieval.benchmarks.base import Benchmark, DatasetError, Task
 from omnieval.config import BenchmarkSpec, ConfigError, ModelSpec, RunConfig
 from omnieval.models.base import Model
 from omnieval.runner.keys import sample_digest, trial_key
@@ -53,7 +53,9 @@ def build_benchmark(spec: BenchmarkSpec) -> Benchmark:
     factory = registry.benchmarks.get(spec.name)
     try:
         benchmark = factory(**spec.args)
-    except TypeError as err:
+    except DatasetError:
+        raise
+    except (TypeError, ValueError) as err:
         raise ConfigError(f"benchmark {spec.name!r}: bad arguments {spec.args}: {err}") from None
     assert isinstance(benchmark, Benchmark)
     return benchmark

@@ -54,7 +54,9 @@ async def generate_with_retries(
             latency = response.latency_s or (time.perf_counter() - started)
             return response.model_copy(update={"attempts": attempt, "latency_s": latency})
         if attempt > policy.max_retries:
-            return _failed(f"gave up after {attempt} attempts; last error: {error}", attempt, started)
+            return _failed(
+                f"gave up after {attempt} attempts; last error: {error}", attempt, started
+            )
         await asyncio.sleep(policy.delay(attempt, retry_after, rng))
 
 

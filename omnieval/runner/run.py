@@ -86,8 +86,9 @@ async def evaluate_async(
                     await executor.run(pending)
             finally:
                 await asyncio.gather(*(m.close() for m in plan.models.values()))
-            outcome = _finish(run_dir, config.name, journal, plan.samples_by_task(), console,
-                              show=config.progress)
+            outcome = _finish(
+                run_dir, config.name, journal, plan.samples_by_task(), console, show=config.progress
+            )
             outcome.executed, outcome.resumed = len(pending), resumed
             return outcome
         finally:

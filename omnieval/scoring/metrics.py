@@ -11,7 +11,6 @@ from omnieval import registry
 from omnieval.types import ChoiceTarget, Extraction
 
 
-@registry.metrics.register("accuracy")
 def accuracy(extraction: Extraction, target: ChoiceTarget) -> dict[str, float]:
     """`{"accuracy": 1.0}` if the extracted letter is the target's answer, else `0.0`.
 
@@ -26,3 +25,7 @@ def accuracy(extraction: Extraction, target: ChoiceTarget) -> dict[str, float]:
         return {"accuracy": 0.0}
     predicted = str(extraction.value).strip().upper()
     return {"accuracy": 1.0 if predicted == target.answer.strip().upper() else 0.0}
+
+
+# Registered after the definition (not as a decorator) so `accuracy` keeps its precise type.
+registry.metrics.register("accuracy")(accuracy)

@@ -182,7 +182,9 @@ def wilson_interval(
     denominator = 1.0 + z2n
     centre = (p + z2n / 2.0) / denominator
     half_width = z * math.sqrt(p * (1.0 - p) / n + z2n / (4.0 * n)) / denominator
-    return max(0.0, centre - half_width), min(1.0, centre + half_width)
+    low = 0.0 if successes == 0 else max(0.0, centre - half_width)  # exact at the ends,
+    high = 1.0 if successes == n else min(1.0, centre + half_width)  # not 1e-17 away
+    return low, high
 
 
 def t_interval(

@@ -39,7 +39,9 @@ class Flaky(RandomChoice):
 
     name = "test-flaky"
 
-    def __init__(self, seed: int = 0, failures: int = 2, retry_after_s: float | None = None) -> None:
+    def __init__(
+        self, seed: int = 0, failures: int = 2, retry_after_s: float | None = None
+    ) -> None:
         super().__init__(seed)
         self.failures = failures
         self.retry_after_s = retry_after_s

@@ -33,7 +33,9 @@ from omnieval.types import (
 )
 
 _PART = TypeAdapter(Part)
-PROMPT = "{question}\n\n{options}\n\nAnswer with the option's letter from the given choices directly."
+PROMPT = (
+    "{question}\n\n{options}\n\nAnswer with the option's letter from the given choices directly."
+)
 
 
 class MultipleChoice(Task):
@@ -59,7 +61,7 @@ class MultipleChoice(Task):
         target = sample.target
         assert isinstance(target, ChoiceTarget)
         options = "\n".join(
-            f"{letter}. {text}" for letter, text in zip(target.option_letters(), target.options)
+            f"{letter}. {text}" for letter, text in zip(target.option_letters(), target.options, strict=True)
         )
         text = self.prompt.format(question=sample.metadata["question"], options=options)
         media = sample.parts if variant == "default" else ()
@@ -134,12 +136,22 @@ def _parse(item: Any, where: str, root: Path, task_name: str) -> Sample:
 
 @registry.benchmarks.register("mcq")
 class McqBenchmark(Benchmark):
-    """Arguments: `path` (the JSONL file), optional `task` name and `prompt` template."""
+    """Arguments: `path` (the JSONL file; `data_dir` is accepted as a synonym so that
+    `--data FILE` works on the command line), optional `task` name and `prompt` template."""
 
     name = "mcq"
 
-    def __init__(self, path: str | Path, task: str = "mcq/default", prompt: str = PROMPT) -> None:
-        self._task = MultipleChoice(Path(path), task, prompt)
+    def __init__(
+        self,
+        path: str | Path | None = None,
+        task: str = "mcq/default",
+        prompt: str = PROMPT,
+        data_dir: str | Path | None = None,
+    ) -> None:
+        source = path if path is not None else data_dir
+        if source is None:
+            raise ValueError("mcq needs `path` (the JSONL file)")
+        self._task = MultipleChoice(Path(source), task, prompt)
 
     def tasks(self) -> list[Task]:
         return [self._task]

@@ -45,7 +45,7 @@ class VsyncPrompt(Frozen):
 
 
 def letters_phrase(letters: tuple[str, ...]) -> str:
-    """"A, B, C, or D" / "A or B"."""
+    """ "A, B, C, or D" / "A or B"."""
     if len(letters) <= 2:
         return " or ".join(letters)
     return ", ".join(letters[:-1]) + f", or {letters[-1]}"

@@ -39,7 +39,7 @@ from pydantic import Field, model_validator
 
 from omnieval.benchmarks.vsync.synth_render import (
     Flash,
-    add_noise,
+    NoiseBank,
     background,
     draw_faces,
     face_geometry,
@@ -99,7 +99,10 @@ class VsyncSynthConfig(Frozen):
     )
     mouth_gain: float = Field(1.0, gt=0.0, le=1.6, description="how wide mouths open")
     speech: Literal["auto", "espeak", "formant"] = "auto"
-    crf: int = Field(18, ge=0, le=51, description="H.264 quality (lower = better)")
+    crf: int = Field(23, ge=0, le=51, description="H.264 quality (lower = better)")
+    x264_preset: Literal[
+        "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow"
+    ] = Field("ultrafast", description="x264 speed/size trade-off (quality is set by crf)")
     audio_bitrate: int = Field(96_000, ge=16_000)
 
     @model_validator(mode="after")
@@ -324,7 +327,7 @@ def _who_item(rng: np.random.Generator, cfg: VsyncSynthConfig, engine: Engine) -
     voices = draw_voices(engine, n, rng)
     sr = cfg.sample_rate
     n_samples = round(cfg.clip_seconds * sr)
-    batch = math.ceil(cfg.clip_seconds / 0.3) + 2
+    batch = _batch_size(engine, cfg)
     tracks = np.zeros((n, n_samples), np.float32)
     placed: list[_Placed] = []
     for i, voice in enumerate(voices):
@@ -418,7 +421,7 @@ def _sync_item(rng: np.random.Generator, cfg: VsyncSynthConfig, engine: Engine) 
     facts: dict[str, Any] = {"offset_ms": offset_ms, "style": style}
     if style == "face":
         voice = draw_voices(engine, 1, rng)[0]
-        batch = math.ceil(cfg.clip_seconds / 0.3) + 2
+        batch = _batch_size(engine, cfg)
         stream = _WordStream(voice, np.random.default_rng(rng.integers(2**63)), batch)
         track = np.zeros(n_samples, np.float32)
         lines = []
@@ -443,8 +446,8 @@ def _sync_item(rng: np.random.Generator, cfg: VsyncSynthConfig, engine: Engine) 
     else:
         flashes, centres = _draw_flashes(rng, cfg, n_frames)
         base = background(cfg.width, cfg.height, rng)
-        frames = render_flashes(base, n_frames, flashes)
-        add_noise(frames, cfg.noise_level, rng)
+        noise = NoiseBank(cfg.height, cfg.width, n_frames, cfg.noise_level, rng)
+        frames = render_flashes(base, flashes, noise)
         audio = np.zeros(n_samples, np.float32)
         tone_hz = float(rng.uniform(700.0, 1400.0))
         beep = _beep(tone_hz, cfg.beep_ms / 1000, sr)
@@ -513,9 +516,8 @@ def _face_frames(rng: np.random.Generator, cfg: VsyncSynthConfig, seats: int, op
     geoms = [face_geometry(s, seats, cfg.width, cfg.height, rng) for s in range(seats)]
     looks = [random_look(rng) for _ in range(seats)]
     draw_faces(base, list(zip(geoms, looks, strict=True)))
-    frames = render_mouths(base, geoms, openings, cfg.mouth_gain)
-    add_noise(frames, cfg.noise_level, rng)
-    return frames
+    noise = NoiseBank(cfg.height, cfg.width, openings.shape[1], cfg.noise_level, rng)
+    return render_mouths(base, geoms, openings, cfg.mouth_gain, noise)
 
 
 def frame_rms(x: np.ndarray, sr: int, fps: float, n_frames: int) -> np.ndarray:
@@ -531,6 +533,11 @@ def _normalised_envelope(x: np.ndarray, sr: int, fps: float, n_frames: int) -> n
     env = frame_rms(x, sr, fps, n_frames)
     peak = float(env.max())
     return env / peak if peak > 0 else env
+
+
+def _batch_size(engine: Engine, cfg: VsyncSynthConfig) -> int:
+    """Words synthesised at a time: espeak-ng pays per call, so it gets a clip's worth."""
+    return math.ceil(cfg.clip_seconds / 0.3) + 2 if engine == "espeak" else 3
 
 
 def _add(track: np.ndarray, samples: np.ndarray, at: int) -> None:
@@ -576,10 +583,11 @@ def write_mp4(path: Path, frames: np.ndarray, audio: np.ndarray, cfg: VsyncSynth
         video = container.add_stream("libx264", rate=cfg.fps)
         video.width, video.height = cfg.width, cfg.height
         video.pix_fmt = "yuv420p"
-        video.options = {"crf": str(cfg.crf), "preset": "veryfast", "threads": "1"}
+        video.options = {"crf": str(cfg.crf), "preset": cfg.x264_preset, "threads": "1"}
         sound = container.add_stream("aac", rate=cfg.sample_rate)
         sound.layout = "mono"
         sound.bit_rate = cfg.audio_bitrate
+        sound.options = {"aac_coder": "fast"}
         for k, image in enumerate(frames):
             frame = av.VideoFrame.from_ndarray(image, format="rgb24")
             frame.pts = k

@@ -116,15 +116,44 @@ def draw_faces(img: np.ndarray, faces: list[tuple[FaceGeom, FaceLook]]) -> None:
         _paint(img, lips, LIPS_RGB)
 
 
+class NoiseBank:
+    """Per-frame pixel noise, cheaply: `size` grey Gaussian fields (std `level * 255`), one
+    picked at random for each frame. Static picture parts are noised once per field; only the
+    parts that change (mouths, flashes) are noised per frame."""
+
+    def __init__(
+        self, height: int, width: int, n_frames: int, level: float, rng: np.random.Generator, size: int = 8
+    ) -> None:
+        self.level = level
+        if level > 0:
+            fields = rng.standard_normal((size, height, width), dtype=np.float32)
+            self.fields = fields * np.float32(level * 255.0)
+        else:
+            self.fields = np.zeros((1, height, width), np.float32)
+        self.picks = rng.integers(0, self.fields.shape[0], n_frames)
+
+    def frames(self, base: np.ndarray) -> np.ndarray:
+        """uint8 [F, H, W, 3]: the static picture with each frame's noise field."""
+        variants = _to_uint8(base[None] + self.fields[..., None])
+        return variants[self.picks]
+
+    def noise(self, frames: slice | np.ndarray, y0: int, y1: int, x0: int, x1: int) -> np.ndarray:
+        """[F', rows, cols, 1] noise for a box of the given frames."""
+        return self.fields[self.picks[frames], y0:y1, x0:x1, None]
+
+
 def render_mouths(
-    base: np.ndarray, faces: list[FaceGeom], openings: np.ndarray, gain: float = 1.0
+    base: np.ndarray,
+    faces: list[FaceGeom],
+    openings: np.ndarray,
+    gain: float,
+    noise: NoiseBank,
 ) -> np.ndarray:
     """uint8 frames [F, H, W, 3]: `base` with each face's mouth opened by `openings[i, f]`."""
-    n_frames = openings.shape[1]
-    frames = np.empty((n_frames, *base.shape), np.float32)
-    frames[:] = base
     height, width = base.shape[:2]
+    frames = noise.frames(base)
     mouth = np.array(MOUTH_RGB, np.float32)
+    everything = slice(None)
     for i, g in enumerate(faces):
         half = np.clip(openings[i] * gain, 0.0, 1.6) * g.mouth_h  # [F]
         reach = int(np.ceil(g.mouth_h * 1.6)) + 2
@@ -137,9 +166,10 @@ def render_mouths(
         top = np.minimum(dy[None, :, None] + 0.5, hcol[:, None, :])
         bottom = np.maximum(dy[None, :, None] - 0.5, -hcol[:, None, :])
         cover = np.clip(top - bottom, 0.0, 1.0)[..., None]  # [F, rows, cols, 1]
-        patch = frames[:, y0:y1, x0:x1]
-        frames[:, y0:y1, x0:x1] = patch + (mouth - patch) * cover
-    return _to_uint8(frames)
+        patch = base[y0:y1, x0:x1][None]
+        mixed = patch + (mouth - patch) * cover + noise.noise(everything, y0, y1, x0, x1)
+        frames[:, y0:y1, x0:x1] = _to_uint8(mixed)
+    return frames
 
 
 @dataclass(frozen=True)
@@ -152,45 +182,47 @@ class Flash:
     rgb: tuple[float, float, float]
 
 
-def render_flashes(base: np.ndarray, n_frames: int, flashes: list[Flash]) -> np.ndarray:
+def render_flashes(base: np.ndarray, flashes: list[Flash], noise: NoiseBank) -> np.ndarray:
     """uint8 frames [F, H, W, 3]: `base` everywhere, plus a bright disc during each flash."""
-    frames = np.empty((n_frames, *base.shape), np.float32)
-    frames[:] = base
+    frames = noise.frames(base)
     for fl in flashes:
-        cover = _ellipse(base, fl.x, fl.y, fl.radius, fl.radius)[..., None]
-        disc = base + (np.array(fl.rgb, np.float32) - base) * cover
-        frames[fl.frame : fl.frame + fl.length] = disc
-    return _to_uint8(frames)
-
-
-def add_noise(frames: np.ndarray, level: float, rng: np.random.Generator) -> None:
-    """Add grey Gaussian noise of std `level * 255` to uint8 frames in place (a small noise bank,
-    shifted at random per frame, keeps this cheap)."""
-    if level <= 0:
-        return
-    n_frames, height, width = frames.shape[:3]
-    bank = (rng.standard_normal((4, height, width), dtype=np.float32) * (level * 255.0)).astype(np.int16)
-    picks = rng.integers(0, 4, n_frames)
-    shifts = rng.integers(0, width, n_frames)
-    for f in range(n_frames):
-        noise = np.roll(bank[picks[f]], int(shifts[f]), axis=1)[..., None]
-        frames[f] = np.clip(frames[f].astype(np.int16) + noise, 0, 255).astype(np.uint8)
+        c = _ellipse(base, fl.x, fl.y, fl.radius, fl.radius)
+        patch = base[c.y0 : c.y1, c.x0 : c.x1]
+        disc = patch + (np.array(fl.rgb, np.float32) - patch) * c.alpha[..., None]
+        span = np.arange(fl.frame, min(fl.frame + fl.length, frames.shape[0]))
+        lit = disc[None] + noise.noise(span, c.y0, c.y1, c.x0, c.x1)
+        frames[span, c.y0 : c.y1, c.x0 : c.x1] = _to_uint8(lit)
+    return frames
 
 
 # --------------------------------------------------------------------------- helpers
 
 
-def _ellipse(img: np.ndarray, cx: float, cy: float, rx: float, ry: float) -> np.ndarray:
-    """Anti-aliased coverage [H, W] of an ellipse (about one pixel of soft edge)."""
+@dataclass(frozen=True)
+class _Cover:
+    """Anti-aliased coverage of a shape inside the box [y0:y1, x0:x1] of a picture."""
+
+    y0: int
+    y1: int
+    x0: int
+    x1: int
+    alpha: np.ndarray  # [y1 - y0, x1 - x0]
+
+
+def _ellipse(img: np.ndarray, cx: float, cy: float, rx: float, ry: float) -> _Cover:
+    """Coverage of an ellipse (about one pixel of soft edge), clipped to the picture."""
     height, width = img.shape[:2]
-    ys = (np.arange(height, dtype=np.float32) + 0.5 - cy) / ry
-    xs = (np.arange(width, dtype=np.float32) + 0.5 - cx) / rx
+    y0, y1 = max(0, int(cy - ry) - 2), min(height, int(cy + ry) + 3)
+    x0, x1 = max(0, int(cx - rx) - 2), min(width, int(cx + rx) + 3)
+    ys = (np.arange(y0, y1, dtype=np.float32) + 0.5 - cy) / ry
+    xs = (np.arange(x0, x1, dtype=np.float32) + 0.5 - cx) / rx
     r = np.sqrt(ys[:, None] ** 2 + xs[None, :] ** 2)
-    return np.clip((1.0 - r) * min(rx, ry) + 0.5, 0.0, 1.0)
+    return _Cover(y0, y1, x0, x1, np.clip((1.0 - r) * min(rx, ry) + 0.5, 0.0, 1.0))
 
 
-def _paint(img: np.ndarray, cover: np.ndarray, rgb: tuple[float, ...]) -> None:
-    img += (np.array(rgb, np.float32) - img) * cover[..., None]
+def _paint(img: np.ndarray, cover: _Cover, rgb: tuple[float, ...]) -> None:
+    box = img[cover.y0 : cover.y1, cover.x0 : cover.x1]
+    box += (np.array(rgb, np.float32) - box) * cover.alpha[..., None]
 
 
 def _pick(table: tuple[tuple[int, int, int], ...], rng: np.random.Generator) -> tuple[float, float, float]:

@@ -39,7 +39,7 @@ VARIANTS = ("avt", "vt", "at")
 
 
 class VsyncLevel1(Task):
-    """"At time t, who is speaking?"-style questions with four (or fewer) lettered options."""
+    """ "At time t, who is speaking?"-style questions with four (or fewer) lettered options."""
 
     name = TASK_NAME
     version = "1"

@@ -1,0 +1,243 @@
+"""Multiple-choice extraction: the robust default, the V-SYNC parity mode, and `accuracy`."""
+
+from __future__ import annotations
+
+import pytest
+
+from omnieval import registry
+from omnieval.registry import RegistryError
+from omnieval.scoring.extractors import extract_choice, extract_choice_vsync_parity
+from omnieval.scoring.metrics import accuracy
+from omnieval.types import ChoiceTarget, Extraction
+
+ABCD = ("A", "B", "C", "D")
+OPTIONS = ("A. The man in red", "B. The woman", "C. The child", "D. Nobody")
+
+
+# --------------------------------------------------------------------------- required cases
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Based on the video, the answer is C", "C"),
+        ("A man speaks first, so (D)", "D"),
+        ("B", "B"),
+        ("The answer is B. A is wrong.", "B"),
+    ],
+)
+def test_required_answers(text: str, expected: str) -> None:
+    result = extract_choice(text, ABCD)
+    assert result.ok and result.value == expected, result
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I cannot determine who is speaking.",
+        "",
+        None,
+        "Clearly, during the clip the woman speaks",
+    ],
+)
+def test_required_failures(text: str | None) -> None:
+    result = extract_choice(text, ABCD)
+    assert result == Extraction(value=None, rule="none", ok=False, detail=result.detail)
+    assert result.detail  # says why
+
+
+def test_parity_reproduces_first_character_bug() -> None:
+    result = extract_choice_vsync_parity("Based on the video, the answer is C", ABCD, ())
+    assert (result.value, result.rule, result.ok) == ("B", "vsync:first-char", True)
+
+
+# --------------------------------------------------------------------------- robust rules
+
+
+@pytest.mark.parametrize(
+    ("text", "expected", "rule"),
+    [
+        # the whole answer is a letter, optionally wrapped
+        ("C", "C", "bare"),
+        ("(C)", "C", "bare"),
+        ("C.", "C", "bare"),
+        ("**C**", "C", "bare"),
+        ("[C]", "C", "bare"),
+        ("Option C", "C", "bare"),
+        ("Answer: C", "C", "bare"),
+        ("Answer: (C)", "C", "bare"),
+        ("**Answer:** C", "C", "bare"),
+        ("`B`", "B", "bare"),
+        ("answer: c", "C", "bare"),
+        ("c", "C", "bare"),
+        ("The answer:\n\nC", "C", "bare"),
+        ("<answer>D</answer>", "D", "bare"),
+        ("Ｃ", "C", "bare"),  # full-width letter
+        # explicit statements
+        ("The answer is **C**, the child.", "C", "statement"),
+        ("the answer is b because she speaks first", "B", "statement"),
+        ("I choose C", "C", "statement"),
+        ("I'd go with option (B).", "B", "statement"),
+        ("The correct option is C, since the child laughs.", "C", "statement"),
+        ("C is correct: the child laughs first.", "C", "statement"),
+        ("Option (C) is the best answer here.", "C", "statement"),
+        ("A is correct because the man speaks first.", "A", "statement"),
+        ("The answer is A because the man talks first", "A", "statement"),
+        ("The answer is B, not C.", "B", "statement"),
+        ("Between B and C, the answer is C.", "C", "statement"),
+        ("Answer: B\nExplanation: A is wrong because the man is silent.", "B", "statement"),
+        ("答案是C", "C", "statement"),
+        ("final answer: C", "C", "bare"),
+        ("Some reasoning first.\n**Final Answer:** (D) Nobody", "D", "final-answer"),
+        ("The woman could be it, but the final answer is B.\nNot A.", "B", "final-answer"),
+        ("\\boxed{C}", "C", "final-answer"),
+        # multi-line reasoning with the letter on its own first or last line
+        ("The woman speaks first.\nShe starts at 2 s.\n\nB", "B", "last-line"),
+        ("Answer ONLY with the option letter (A, B, C, or D).\nC", "C", "last-line"),
+        ("B\n\nThe woman starts speaking first.", "B", "first-line"),
+        ("<think>Maybe A? or B</think>\nThe answer is D.", "D", "bare"),
+        # parenthesised letter, option mentions, labelled lines
+        ("The woman (B) speaks first.", "B", "parenthesized"),
+        ("Everyone is silent, so [D]", "D", "parenthesized"),
+        ("I'd say it's option c", "C", "option-mention"),
+        ("C) The child", "C", "label-line"),
+        ("**B. The woman** speaks first.", "B", "label-line"),
+        # option text echoed without a letter
+        ("The woman speaks first.", "B", "option-text"),
+        ("the man in red speaks first", "A", "option-text"),
+        ("Nobody speaks here.", "D", "option-text"),
+        # a lone capital letter
+        ("I think it's C.", "C", "lone-letter"),
+        ("Hmm. A.", "A", "lone-letter"),
+        ("e.g. hard to tell; so D", "D", "lone-letter"),
+    ],
+)
+def test_robust_extraction(text: str, expected: str, rule: str) -> None:
+    result = extract_choice(text, ABCD, OPTIONS)
+    assert (result.value, result.rule, result.ok) == (expected, rule, True), result
+    assert result.detail
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("The answer is B or C", "conflicting"),
+        ("B or C", "ambiguous"),
+        ("(A) or (B)", "ambiguous"),
+        ("Both B and C are plausible.", "ambiguous"),
+        ("The answer is B. Wait, the answer is C.", "conflicting"),
+        ("C\nD", "conflicting"),
+        ("A. The man in red\nB. The woman", "ambiguous"),
+        ("Option A says the man; option B says the woman.", "ambiguous"),
+        ("I think it is B, not A.", "ambiguous"),
+        ("the answer is a man", "no answer"),  # the article, lower-case
+        ("A woman speaks first", "no answer"),  # the article, sentence start
+        ("Answer: A man in red", "no answer"),
+        ("During the clip it is unclear. Clearly hard.", "no answer"),
+        ("The answer is E.", "not one of"),  # outside the letters: never returned
+        ("E", "not one of"),
+        ("   \n  ", "empty"),
+        ("<think>I am still weighing A against", "reasoning"),
+        ("C, although the text says the woman", "conflict"),
+    ],
+)
+def test_robust_failures(text: str, reason: str) -> None:
+    result = extract_choice(text, ABCD, OPTIONS)
+    assert not result.ok and result.value is None and result.rule == "none", result
+    assert reason in (result.detail or "")
+
+
+def test_article_and_pronoun_are_not_letters() -> None:
+    nine = tuple("ABCDEFGHI")
+    assert not extract_choice("I think so, a tough one.", nine).ok
+    assert extract_choice("I think the answer is I.", nine).value == "I"
+    assert extract_choice("I'm sure it is I", nine).value == "I"
+    assert not extract_choice("A dog barks.", ABCD).ok
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("The answer is F", "F"),
+        ("(E)", "E"),
+        ("Answer: e", "E"),
+        ("F. None of them", "F"),
+        ("The fifth option fits, so E.", "E"),
+    ],
+)
+def test_six_options(text: str, expected: str) -> None:
+    six = tuple("ABCDEF")
+    result = extract_choice(text, six)
+    assert result.ok and result.value == expected, result
+
+
+def test_letters_default_to_one_per_option() -> None:
+    result = extract_choice("The answer is E", (), ("a", "b", "c", "d", "e"))
+    assert result.value == "E"
+    with pytest.raises(ValueError, match="letters"):
+        extract_choice("C", (), ())
+
+
+def test_option_text_prefers_the_longer_option() -> None:
+    options = ("the man", "the man in red", "the woman")
+    assert extract_choice("It is the man in red.", ABCD[:3], options).value == "B"
+    assert extract_choice("It is the man.", ABCD[:3], options).value == "A"
+
+
+# --------------------------------------------------------------------------- parity mode
+
+
+@pytest.mark.parametrize(
+    ("text", "expected", "rule"),
+    [
+        ("A man speaks first, so (D)", "A", "vsync:first-char"),
+        ("Clearly, the woman", "C", "vsync:first-char"),
+        ("During the clip the child laughs", "D", "vsync:first-char"),
+        ("based on the audio: C", "B", "vsync:first-char"),  # upper-cased first character
+        ("The woman speaks.\n\nc", "C", "vsync:last-line"),
+        ("The answer is (C)", "C", "vsync:word"),
+        ("It is a man", "A", "vsync:word"),  # the article bug
+    ],
+)
+def test_vsync_parity(text: str, expected: str, rule: str) -> None:
+    result = extract_choice_vsync_parity(text, ABCD, OPTIONS)
+    assert (result.value, result.rule, result.ok) == (expected, rule, True)
+
+
+@pytest.mark.parametrize("text", [None, "", "   ", "None of them", "I cannot tell"])
+def test_vsync_parity_failures(text: str | None) -> None:
+    result = extract_choice_vsync_parity(text, ABCD, ())
+    assert (result.value, result.rule, result.ok) == (None, "vsync:none", False)
+
+
+def test_vsync_parity_honours_extra_letters() -> None:
+    assert extract_choice_vsync_parity("Every option fails: E", tuple("ABCDE")).value == "E"
+    assert not extract_choice_vsync_parity("Every option fails: E", ABCD).ok
+
+
+# --------------------------------------------------------------------------- registry, metric
+
+
+def test_extractors_and_metric_are_registered() -> None:
+    # Re-registering the same object is accepted; another object under the name is refused.
+    registry.extractors.register("choice")(extract_choice)
+    registry.extractors.register("choice-vsync")(extract_choice_vsync_parity)
+    registry.metrics.register("accuracy")(accuracy)
+    with pytest.raises(RegistryError):
+        registry.extractors.register("choice")(extract_choice_vsync_parity)
+
+
+def test_accuracy() -> None:
+    target = ChoiceTarget(answer="c", options=OPTIONS)
+    assert accuracy(extract_choice("The answer is C", ABCD), target) == {"accuracy": 1.0}
+    assert accuracy(extract_choice("The answer is B", ABCD), target) == {"accuracy": 0.0}
+    assert accuracy(extract_choice("I cannot tell", ABCD), target) == {"accuracy": 0.0}
+    parity = extract_choice_vsync_parity("Based on the video, the answer is C", ABCD)
+    assert accuracy(parity, target) == {"accuracy": 0.0}
+
+
+def test_accuracy_needs_a_choice_target() -> None:
+    from omnieval.types import NumberTarget
+
+    with pytest.raises(TypeError, match="ChoiceTarget"):
+        accuracy(extract_choice("C", ABCD), NumberTarget(value=1.0))  # type: ignore[arg-type]
