@@ -152,6 +152,8 @@ class Redactor:
         self._secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
 
     def text(self, text: str) -> str:
+        if not self._secrets:
+            return text
         for secret in self._secrets:
             if secret in text:
                 text = text.replace(secret, REDACTED)

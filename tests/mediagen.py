@@ -17,12 +17,16 @@ Writers (all return the path they wrote):
   codec follows the suffix (`.wav`, `.flac`, `.m4a`, `.mp3`, `.ogg`, `.mka`).
 - `write_garbage(path)`, `write_truncated(source, path)`, `write_empty(path)`: broken files.
 
+Frame pictures use `frame_image` / `read_frame_index` / `is_flash`; `texture=True` fills the
+picture area with a scrolling random texture so decoding costs what real footage costs.
+
 Signal helpers (`audio_signal`, `frame_image`) return exactly what the writers encode, so tests can
 compare decoded media against the source.
 """
 
 from __future__ import annotations
 
+import bisect
 import os
 from collections.abc import Sequence
 from fractions import Fraction
@@ -132,24 +136,22 @@ def _layout(channels: int) -> str:
     return {1: "mono", 2: "stereo"}.get(channels, f"{channels}c")
 
 
-def _write_audio_stream(
-    container: av.container.OutputContainer,
-    codec: str,
-    signal: np.ndarray,
-    sample_rate: int,
-) -> None:
-    channels = signal.shape[0]
-    stream = container.add_stream(codec, rate=sample_rate, layout=_layout(channels))
-    return_stream = stream  # noqa: F841 - kept for readability of the encode loop below
-    chunk = 1024
-    for offset in range(0, signal.shape[1], chunk):
-        piece = np.ascontiguousarray(signal[:, offset : offset + chunk])
-        frame = av.AudioFrame.from_ndarray(piece, format="fltp", layout=_layout(channels))
-        frame.sample_rate = sample_rate
-        frame.pts = offset
-        frame.time_base = Fraction(1, sample_rate)
-        container.mux(stream.encode(frame))
-    container.mux(stream.encode(None))
+def _texture(size: tuple[int, int], seed: int = 0) -> np.ndarray:
+    """A blocky random texture twice as wide as the frame, scrolled by `_textured_picture`."""
+    width, height = size
+    rng = np.random.default_rng(seed)
+    coarse = rng.integers(40, 216, size=(height // 8 + 1, (2 * width) // 8 + 1, 3), dtype=np.uint8)
+    return np.repeat(np.repeat(coarse, 8, axis=0), 8, axis=1)[:height, : 2 * width]
+
+
+def _textured_picture(image: np.ndarray, texture: np.ndarray, k: int) -> np.ndarray:
+    """Replace the picture area (above the index band) by the texture shifted 3 px per frame."""
+    height, width = image.shape[:2]
+    band_top = height - max(2, round(height * INDEX_BAND))
+    shift = (3 * k) % width
+    out = image.copy()
+    out[:band_top] = texture[:band_top, shift : shift + width]
+    return out
 
 
 def write_test_video(
@@ -166,76 +168,184 @@ def write_test_video(
     pix_fmt: str = "yuv420p",
     gop: int | None = None,
     bframes: bool = True,
+    texture: bool = False,
+    container_options: dict[str, str] | None = None,
+    frame_times: Sequence[float] | None = None,
+    rotation: int = 0,
 ) -> Path:
-    """Write a video whose frame k shows index k (see `frame_image`) and, unless `audio_hz` is
-    None, an audio track with one tone per channel (`audio_hz` may be a sequence: one tone per
-    channel) plus a click at each of `flash_times`.
+    """Write a test video and return its path.
 
-    `size` is (width, height) and must be even for yuv420p. The container follows the suffix of
-    `path`; the audio codec defaults to the suffix's usual one (AAC for .mp4). `gop` sets the
-    keyframe interval in frames (the encoder default, 250 for x264, when None). Frame k is shown
-    over [k/fps, (k+1)/fps); a flash at time t whitens the frame floor(t * fps).
+    Frame k shows index k (see `frame_image`) over [k/fps, (k+1)/fps); the frame containing each
+    of `flash_times` is white above the index band. Unless `audio_hz` is None there is an audio
+    track (`audio_signal`): one tone per channel (`audio_hz` may be a sequence, one tone per
+    channel, e.g. `(440, 1000)` for stereo) plus a click at each flash time.
+
+    `size` is (width, height), even for yuv420p. The container follows the suffix of `path`; the
+    audio codec defaults to the suffix's usual one (AAC for .mp4, FLAC for .mkv, PCM for .mov).
+    `gop` is the keyframe interval in frames (x264's default, 250, when None); `bframes=False`
+    encodes without B-frames. `texture=True` fills the picture with a scrolling random texture
+    so that decoding costs what real footage costs (benchmarks). `container_options` go to the
+    muxer (e.g. `{"movflags": "faststart"}` puts the MP4 index first).
+
+    `frame_times` (seconds, increasing, millisecond precision) makes a variable-frame-rate video:
+    frame k is shown from frame_times[k] (then `fps` is only the nominal rate). `rotation`
+    stores a display rotation (degrees counter-clockwise, as phones do).
     """
     path = Path(path)
     rate = _as_rate(fps)
-    n_frames = int(round(seconds * float(rate)))
-    flash_frames = {int(np.floor(t * float(rate) + 1e-9)) for t in flash_times}
-    with av.open(str(path), mode="w") as container:
+    if frame_times is None:
+        times = [k / float(rate) for k in range(round(seconds * float(rate)))]
+        time_base = 1 / rate
+    else:
+        times = [float(t) for t in frame_times]
+        time_base = Fraction(1, 1000)
+    n_frames = len(times)
+    flash_frames = {bisect.bisect_right(times, t + 1e-9) - 1 for t in flash_times}
+    tex = _texture(size) if texture else None
+    with av.open(str(path), mode="w", options=container_options or {}) as container:
         stream = container.add_stream(video_codec, rate=rate)
         stream.width, stream.height = size
         stream.pix_fmt = pix_fmt
-        options: dict[str, str] = {}
+        stream.codec_context.time_base = time_base
+        if rotation:
+            stream.set_display_rotation(rotation)
         if gop is not None:
             stream.codec_context.gop_size = gop
         if video_codec == "libx264":
-            options["preset"] = "ultrafast" if not bframes else "veryfast"
+            options = {"preset": "veryfast"}
             if not bframes:
                 options["bf"] = "0"
-        stream.codec_context.options = options
-        audio_stream_signal = None
+            stream.codec_context.options = options
+        signal = None
+        astream = None
         if audio_hz is not None:
             codec = audio_codec or _AUDIO_CODECS.get(path.suffix.lower(), "aac")
-            audio_stream_signal = audio_signal(seconds, sample_rate, audio_hz, clicks=flash_times)
-            channels = audio_stream_signal.shape[0]
-            astream = container.add_stream(codec, rate=sample_rate, layout=_layout(channels))
-        else:
-            astream = None
-        # Interleave roughly in time so the muxer buffers little.
-        a_chunk = 1024
-        a_next = 0
+            signal = audio_signal(seconds, sample_rate, audio_hz, clicks=flash_times)
+            astream = container.add_stream(codec, rate=sample_rate, layout=_layout(len(signal)))
+        a_next = 0  # next audio sample to mux; audio is interleaved with the video in time
         for k in range(n_frames):
             image = frame_image(k, size, flash=k in flash_frames)
+            if tex is not None and k not in flash_frames:
+                image = _textured_picture(image, tex, k)
             frame = av.VideoFrame.from_ndarray(image, format="rgb24")
-            frame.pts = k
-            frame.time_base = 1 / rate
+            frame.pts = round(times[k] / time_base)
+            frame.time_base = time_base
             container.mux(stream.encode(frame))
-            if astream is not None and audio_stream_signal is not None:
-                until = round((k + 1) / float(rate) * sample_rate)
-                while a_next < min(until, audio_stream_signal.shape[1]):
-                    _mux_audio_chunk(container, astream, audio_stream_signal, a_next, a_chunk,
-                                     sample_rate)
-                    a_next += a_chunk
+            if astream is not None and signal is not None:
+                shown_until = times[k + 1] if k + 1 < n_frames else seconds
+                until = min(round(shown_until * sample_rate), signal.shape[1])
+                a_next = _mux_audio(container, astream, signal, sample_rate, a_next, until)
         container.mux(stream.encode(None))
-        if astream is not None and audio_stream_signal is not None:
-            while a_next < audio_stream_signal.shape[1]:
-                _mux_audio_chunk(container, astream, audio_stream_signal, a_next, a_chunk,
-                                 sample_rate)
-                a_next += a_chunk
+        if astream is not None and signal is not None:
+            _mux_audio(container, astream, signal, sample_rate, a_next, signal.shape[1])
             container.mux(astream.encode(None))
     return path
 
 
-def _mux_audio_chunk(
+def write_lossless_video(
+    path: str | os.PathLike[str],
+    seconds: float = 2.0,
+    fps: float = 10.0,
+    size: tuple[int, int] = (64, 48),
+    *,
+    audio_hz: float | Sequence[float] | None = 440.0,
+    sample_rate: int = 16000,
+    flash_times: Sequence[float] = (),
+    audio_codec: str = "pcm_s16le",
+) -> Path:
+    """`write_test_video` with FFV1 video and PCM (or `audio_codec="flac"`) audio, in `.mkv`.
+
+    Every frame is a keyframe and audio timestamps are exact: use it for timing tests.
+    """
+    path = Path(path)
+    if path.suffix.lower() != ".mkv":
+        raise ValueError("write_lossless_video writes Matroska: give a .mkv path")
+    return write_test_video(
+        path,
+        seconds,
+        fps,
+        size,
+        audio_hz=audio_hz,
+        sample_rate=sample_rate,
+        flash_times=flash_times,
+        video_codec="ffv1",
+        audio_codec=audio_codec,
+    )
+
+
+def write_test_audio(
+    path: str | os.PathLike[str],
+    seconds: float = 2.0,
+    sample_rate: int = 16000,
+    *,
+    tones: float | Sequence[float] = 440.0,
+    clicks: Sequence[float] = (),
+    codec: str | None = None,
+) -> Path:
+    """Write `audio_signal(seconds, sample_rate, tones, clicks=clicks)` to an audio-only file.
+
+    The codec follows the suffix: .wav PCM, .flac FLAC, .m4a AAC, .mp3 MP3, .ogg/.opus Opus,
+    .mka FLAC; or give `codec`. Opus only takes 48 kHz (and 8/12/16/24 kHz).
+    """
+    path = Path(path)
+    signal = audio_signal(seconds, sample_rate, tones, clicks=clicks)
+    codec = codec or _AUDIO_CODECS.get(path.suffix.lower())
+    if codec is None:
+        raise ValueError(f"no default audio codec for {path.suffix!r}; pass codec=")
+    with av.open(str(path), mode="w") as container:
+        stream = container.add_stream(codec, rate=sample_rate, layout=_layout(len(signal)))
+        _mux_audio(container, stream, signal, sample_rate, 0, signal.shape[1])
+        container.mux(stream.encode(None))
+    return path
+
+
+def _mux_audio(
     container: av.container.OutputContainer,
     stream: av.AudioStream,
     signal: np.ndarray,
-    offset: int,
-    chunk: int,
     sample_rate: int,
-) -> None:
-    piece = np.ascontiguousarray(signal[:, offset : offset + chunk])
-    frame = av.AudioFrame.from_ndarray(piece, format="fltp", layout=_layout(signal.shape[0]))
-    frame.sample_rate = sample_rate
-    frame.pts = offset
-    frame.time_base = Fraction(1, sample_rate)
-    container.mux(stream.encode(frame))
+    start: int,
+    stop: int,
+    chunk: int = 1024,
+) -> int:
+    """Encode and mux signal[:, start:stop] in chunks; return `stop`."""
+    for offset in range(start, stop, chunk):
+        piece = np.ascontiguousarray(signal[:, offset : min(stop, offset + chunk)])
+        frame = av.AudioFrame.from_ndarray(piece, format="fltp", layout=_layout(len(signal)))
+        frame.sample_rate = sample_rate
+        frame.pts = offset
+        frame.time_base = Fraction(1, sample_rate)
+        container.mux(stream.encode(frame))
+    return stop
+
+
+# --------------------------------------------------------------------------- broken files
+
+
+def write_empty(path: str | os.PathLike[str]) -> Path:
+    """A 0-byte file."""
+    path = Path(path)
+    path.write_bytes(b"")
+    return path
+
+
+def write_garbage(path: str | os.PathLike[str], size: int = 4096, seed: int = 0) -> Path:
+    """Random bytes under a media-looking name (not decodable by anything)."""
+    path = Path(path)
+    path.write_bytes(np.random.default_rng(seed).bytes(size))
+    return path
+
+
+def write_truncated(
+    source: str | os.PathLike[str], path: str | os.PathLike[str], keep: float = 0.5
+) -> Path:
+    """Copy the first `keep` fraction of `source`'s bytes to `path` (an interrupted download).
+
+    A truncated MKV, or an MP4 written with `container_options={"movflags": "faststart"}`, still
+    opens and promises its full duration; a plain MP4 loses its index (at the end) and no longer
+    opens at all.
+    """
+    data = Path(source).read_bytes()
+    path = Path(path)
+    path.write_bytes(data[: max(1, int(len(data) * keep))])
+    return path

@@ -309,11 +309,7 @@ class _FrameReader:
                 nxt = targets[ti]
                 keyframes = self._keyframe_times() if len(keyframes) < 2 else keyframes
                 k = bisect.bisect_right(keyframes, nxt + _EPS) - 1
-                if (
-                    nxt > jump_blocked_until
-                    and k >= 0
-                    and keyframes[k] - time >= _MIN_SEEK_GAIN_S
-                ):
+                if nxt > jump_blocked_until and k >= 0 and keyframes[k] - time >= _MIN_SEEK_GAIN_S:
                     # At most one skip-ahead per grid time: if the demuxer lands us back
                     # before `time`, we simply decode forward from there.
                     jump_blocked_until = nxt

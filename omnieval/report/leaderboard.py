@@ -5,8 +5,6 @@ The same rows are rendered as a rich table in the terminal and as markdown in le
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from rich.console import Console
 from rich.table import Table
 
@@ -14,11 +12,6 @@ from omnieval.report.results import RunResults
 from omnieval.types import GroupResult, TrialRecord
 
 HEADLINE = "accuracy"
-
-
-@dataclass(frozen=True)
-class Row:
-    cells: tuple[str, ...]
 
 
 def _fmt_metric(result: GroupResult, metric: str = HEADLINE) -> tuple[str, str]:
@@ -44,7 +37,7 @@ GROUP_HEADER = ("model", "variant", "group", "accuracy %", "95% CI", "n", "faile
 
 
 def main_rows(results: RunResults) -> list[tuple[str, ...]]:
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for result in results.overall():
         value, interval = _fmt_metric(result)
         answered = result.trials - result.failed
@@ -64,7 +57,7 @@ def main_rows(results: RunResults) -> list[tuple[str, ...]]:
 
 
 def group_rows(results: RunResults) -> list[tuple[str, ...]]:
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for result in results.groups:
         if result.group == "overall":
             continue

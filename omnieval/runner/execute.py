@@ -105,8 +105,8 @@ class Executor:
 
     def _scrub(self, response: Response) -> Response:
         update = {}
-        if response.error:
-            update["error"] = self.redactor.text(response.error)
-        if response.text:
-            update["text"] = self.redactor.text(response.text)
+        for field in ("error", "text"):
+            value = getattr(response, field)
+            if value and (clean := self.redactor.text(value)) != value:
+                update[field] = clean
         return response.model_copy(update=update) if update else response

@@ -3,10 +3,15 @@
 A killed run loses at most the trials in flight. One row per trial key (the primary key), so a
 resumed or repeated run can never duplicate a trial. The `plan` table holds the keys of the most
 recent invocation, which is what results are aggregated over.
+
+Inside an event loop, trials that finish in the same loop iteration are committed together in
+one transaction at the end of that iteration (group commit): no await separates a finished
+trial from its commit, so nothing finished is ever left uncommitted while the run waits.
 """
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
@@ -62,7 +67,12 @@ class Journal:
                 "use a new --output or run name"
             )
 
+        self._pending: list[tuple[object, ...]] = []
+        self._flush_scheduled = False
+        self._flush_error: BaseException | None = None
+
     def close(self) -> None:
+        self.flush()
         self._db.close()
 
     # ------------------------------------------------------------------ writing
@@ -76,8 +86,9 @@ class Journal:
         groups: tuple[str, ...] = (),
     ) -> None:
         """Commit one finished trial (replacing an earlier failed attempt of the same key)."""
-        self._db.execute(
-            "INSERT OR REPLACE INTO trials VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+        if self._flush_error is not None:
+            raise JournalError(f"cannot write {self.path}: {self._flush_error}")
+        self._pending.append(
             (
                 trial.key,
                 trial.model,
@@ -90,11 +101,41 @@ class Journal:
                 score.model_dump_json() if score else None,
                 _GROUP_SEP.join(groups),
                 time.time(),
-            ),
+            )
         )
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self.flush()
+            return
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            loop.call_soon(self.flush)
+
+    def flush(self) -> None:
+        """Commit every recorded trial not yet committed, in one transaction."""
+        self._flush_scheduled = False
+        if not self._pending:
+            return
+        rows, self._pending = self._pending, []
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO trials VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows
+                )
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as err:  # keep the rows; the next record() reports the failure
+            self._pending = rows + self._pending
+            self._flush_error = err
+            raise JournalError(f"cannot write {self.path}: {err}") from err
 
     def update_scores(self, rows: Iterable[tuple[str, Extraction | None, Score | None]]) -> int:
         """Replace extractions and scores (re-scoring); returns the number of rows changed."""
+        self.flush()
         changed = 0
         self._db.execute("BEGIN")
         try:
@@ -128,6 +169,7 @@ class Journal:
 
     def finished_keys(self, include_failed: bool) -> set[str]:
         """Keys that need no more inference (failed ones only when they are not to be retried)."""
+        self.flush()
         if include_failed:
             rows = self._db.execute("SELECT key FROM trials")
         else:
@@ -138,10 +180,12 @@ class Journal:
         return [key for (key,) in self._db.execute("SELECT key FROM plan")]
 
     def count(self) -> int:
+        self.flush()
         return int(self._db.execute("SELECT COUNT(*) FROM trials").fetchone()[0])
 
     def records(self, planned_only: bool = True) -> Iterator[TrialRecord]:
         """Journaled trials (of the current plan by default), in a stable order."""
+        self.flush()
         query = (
             "SELECT t.key, t.model, t.task, t.sample_id, t.variant, t.response, t.extraction, "
             "t.score, t.groups FROM trials t"
@@ -160,5 +204,6 @@ class Journal:
             )
 
     def status_counts(self) -> dict[str, int]:
+        self.flush()
         rows = self._db.execute("SELECT status, COUNT(*) FROM trials GROUP BY status")
         return {TrialStatus(status).value: n for status, n in rows}

@@ -34,34 +34,35 @@ def media_digest(path: Path) -> str:
 
 def sample_digest(sample: Sample) -> str:
     """A digest of the sample's content, with each media path replaced by its file digest."""
-    data = sample.model_dump(mode="json", exclude={"parts"})
-    parts = []
+    digest = hashlib.sha256(sample.model_dump_json(exclude={"parts"}).encode())
     for part in sample.parts:
-        dumped = part.model_dump(mode="json", exclude={"path", "data"})
+        digest.update(part.model_dump_json(exclude={"path", "data"}).encode())
         path = getattr(part, "path", None)
         if path is not None:
-            dumped["media"] = media_digest(Path(path))
-        data_bytes = getattr(part, "data", None)
-        if data_bytes is not None:
-            dumped["media"] = hashlib.sha256(data_bytes).hexdigest()
-        parts.append(dumped)
-    data["parts"] = parts
-    return hashlib.sha256(canonical_json(data).encode()).hexdigest()
+            digest.update(media_digest(Path(path)).encode())
+        data = getattr(part, "data", None)
+        if data is not None:
+            digest.update(hashlib.sha256(data).digest())
+    return digest.hexdigest()
 
 
-def trial_key(
-    model: dict[str, Any],
-    task: dict[str, Any],
-    sample: str,
-    variant: str,
-    generation: GenerationParams,
-) -> str:
-    payload = {
-        "schema": KEY_SCHEMA,
-        "model": model,
-        "task": task,
-        "sample": sample,
-        "variant": variant,
-        "generation": generation.model_dump(mode="json"),
-    }
-    return hashlib.sha256(canonical_json(payload).encode()).hexdigest()[:32]
+class TrialKeyer:
+    """Keys for one (model, task, generation) combination; the shared part is hashed once."""
+
+    def __init__(
+        self, model: dict[str, Any], task: dict[str, Any], generation: GenerationParams
+    ) -> None:
+        prefix = canonical_json(
+            {
+                "schema": KEY_SCHEMA,
+                "model": model,
+                "task": task,
+                "generation": generation.model_dump(mode="json"),
+            }
+        )
+        self._prefix = hashlib.sha256(prefix.encode())
+
+    def key(self, sample_digest: str, variant: str) -> str:
+        digest = self._prefix.copy()
+        digest.update(f"\n{sample_digest}\n{variant}".encode())
+        return digest.hexdigest()[:32]

@@ -11,7 +11,7 @@ from omnieval import registry
 from omnieval.benchmarks.base import Benchmark, DatasetError, Task
 from omnieval.config import BenchmarkSpec, ConfigError, ModelSpec, RunConfig
 from omnieval.models.base import Model
-from omnieval.runner.keys import sample_digest, trial_key
+from omnieval.runner.keys import TrialKeyer, sample_digest
 from omnieval.types import Sample, Trial
 
 
@@ -25,7 +25,7 @@ class PlannedTrial:
     model: ModelSpec
 
 
-@dataclass
+@dataclass(repr=False)
 class Plan:
     """Everything one invocation will evaluate."""
 
@@ -116,15 +116,16 @@ def make_plan(config: RunConfig, models: dict[str, Model] | None = None) -> Plan
     plan = Plan(tasks=tasks, models=built)
     for task, variants in tasks:
         task_print = task.fingerprint()
+        keyers = {
+            spec.alias: TrialKeyer(fingerprints[spec.alias], task_print, config.generation)
+            for spec in config.models
+        }
         for sample in _limited(task.samples(), config.limit):
             digest = sample_digest(sample)
             for spec in config.models:
                 for variant in variants:
-                    key = trial_key(
-                        fingerprints[spec.alias], task_print, digest, variant, config.generation
-                    )
                     trial = Trial(
-                        key=key,
+                        key=keyers[spec.alias].key(digest, variant),
                         model=spec.alias,
                         task=task.name,
                         sample_id=sample.id,

@@ -24,15 +24,15 @@ from omnieval.report.results import RunResults, totals_of, write_results
 from omnieval.runner import rundir
 from omnieval.runner.execute import Executor
 from omnieval.runner.journal import Journal
-from omnieval.runner.plan import Plan, PlannedTrial, make_plan
+from omnieval.runner.plan import Plan, PlannedTrial, make_plan, select_tasks
 from omnieval.runner.progress import ProgressBoard
 from omnieval.scoring.aggregate import aggregate
-from omnieval.types import Response, Sample, TrialRecord, TrialStatus
+from omnieval.types import Extraction, Response, Sample, Score, TrialRecord, TrialStatus
 
 log = logging.getLogger("omnieval.runner")
 
 
-@dataclass
+@dataclass(repr=False)
 class RunOutcome:
     """What a finished run leaves behind, typed."""
 
@@ -41,6 +41,13 @@ class RunOutcome:
     records: list[TrialRecord]
     executed: int
     resumed: int
+
+    def __repr__(self) -> str:  # short: a notebook must not print every record
+        totals = self.results.totals
+        return (
+            f"RunOutcome(run_dir={str(self.run_dir)!r}, trials={totals.trials}, "
+            f"failed={totals.failed}, executed={self.executed}, resumed={self.resumed})"
+        )
 
 
 def evaluate(
@@ -97,19 +104,16 @@ async def evaluate_async(
 
 def rescore(run_dir: Path, console: Console | None = None, show: bool = True) -> RunOutcome:
     """Re-extract and re-score every journaled response without running any model."""
-    from omnieval.config import RunConfig as _RunConfig
-    from omnieval.runner.plan import select_tasks
-
     console = console or Console(stderr=True)
     manifest = rundir.read_manifest(run_dir)
-    config = _RunConfig.model_validate(manifest["config"])
+    config = RunConfig.model_validate(manifest["config"])
     tasks = {task.name: task for task, _ in select_tasks(config)}
     redactor = Redactor()
     with rundir.locked(run_dir), rundir.run_logging(run_dir, redactor):
         journal = Journal(run_dir / rundir.JOURNAL)
         try:
             samples = {name: {s.id: s for s in task.samples()} for name, task in tasks.items()}
-            updates = []
+            updates: list[tuple[str, Extraction | None, Score | None]] = []
             missing = 0
             for record in journal.records(planned_only=False):
                 task = tasks.get(record.trial.task)

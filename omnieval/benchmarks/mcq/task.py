@@ -32,7 +32,7 @@ from omnieval.types import (
     TextPart,
 )
 
-_PART = TypeAdapter(Part)
+_PART: TypeAdapter[Part] = TypeAdapter(Part)
 PROMPT = (
     "{question}\n\n{options}\n\nAnswer with the option's letter from the given choices directly."
 )

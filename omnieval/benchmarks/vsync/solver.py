@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import itertools
 import re
 import time
 from dataclasses import dataclass, field
@@ -187,16 +188,24 @@ class VsyncSolver(Model):
                 scores={f"position {i + 1}": float(s) for i, s in enumerate(scores)},
             )
         if media.path is not None and media.sound:
-            clip = load_audio(media.path, AudioSpec(sample_rate=SAMPLE_RATE, window=media.window), self.cache)
+            clip = load_audio(
+                media.path, AudioSpec(sample_rate=SAMPLE_RATE, window=media.window), self.cache
+            )
             pcm = np.clip(np.round(clip.samples[0] * 32767), -32768, 32767).astype("<i2").tobytes()
             rule, payload = "audio-hash", pcm
         else:
             rule, payload = "text-hash", text.encode("utf-8")
         digest = hashlib.sha256(self.seed.to_bytes(8, "little", signed=True) + payload).digest()
         letters = [seats[k] for k in sorted(seats)]
-        return Analysis(letter=letters[int.from_bytes(digest[:8], "little") % len(letters)], kind="who", rule=rule)
+        return Analysis(
+            letter=letters[int.from_bytes(digest[:8], "little") % len(letters)],
+            kind="who",
+            rule=rule,
+        )
 
-    def _strip_darkness(self, media: _Media, t: float, count: int) -> tuple[np.ndarray, np.ndarray, float]:
+    def _strip_darkness(
+        self, media: _Media, t: float, count: int
+    ) -> tuple[np.ndarray, np.ndarray, float]:
         """Darkness per strip and frame around t: ([strips, frames], frame times, fps)."""
         assert media.path is not None
         start = max(0.0, t - self.window_s)
@@ -208,7 +217,9 @@ class VsyncSolver(Model):
         dark = _darkness(frames.images)  # [F, H, W]
         width = dark.shape[2]
         edges = np.round(np.linspace(0, width, count + 1)).astype(int)
-        per_strip = np.stack([dark[:, :, a:b].sum(axis=(1, 2)) for a, b in zip(edges[:-1], edges[1:], strict=True)])
+        per_strip = np.stack(
+            [dark[:, :, a:b].sum(axis=(1, 2)) for a, b in itertools.pairwise(edges)]
+        )
         return per_strip, frames.timestamps, _fps(frames.timestamps, frames.source_fps)
 
     # ------------------------------------------------------------------ sync
@@ -231,7 +242,13 @@ class VsyncSolver(Model):
             key = "ahead"
         else:
             key = "sync"
-        return Analysis(letter=choice[key], kind="sync", rule="lag-correlation", scores=scores, offset_ms=offset_ms)
+        return Analysis(
+            letter=choice[key],
+            kind="sync",
+            rule="lag-correlation",
+            scores=scores,
+            offset_ms=offset_ms,
+        )
 
     def _estimate_offset(self, media: _Media) -> tuple[float, dict[str, float]]:
         """(offset in ms, evidence): the lag of the sound behind the picture's events."""
@@ -261,10 +278,14 @@ class VsyncSolver(Model):
 
     # ------------------------------------------------------------------ sound
 
-    def _envelope(self, media: _Media, stamps: np.ndarray, dt: float, lags: float | np.ndarray) -> np.ndarray:
+    def _envelope(
+        self, media: _Media, stamps: np.ndarray, dt: float, lags: float | np.ndarray
+    ) -> np.ndarray:
         """RMS of the sound over [stamp + lag, stamp + lag + dt) for every frame (and lag)."""
         assert media.path is not None
-        clip = load_audio(media.path, AudioSpec(sample_rate=SAMPLE_RATE, window=media.window), self.cache)
+        clip = load_audio(
+            media.path, AudioSpec(sample_rate=SAMPLE_RATE, window=media.window), self.cache
+        )
         x = clip.samples.mean(axis=0).astype(np.float64)
         energy = np.concatenate([[0.0], np.cumsum(x * x)])
         lag = np.atleast_1d(np.asarray(lags, dtype=np.float64))
@@ -297,9 +318,12 @@ def _media(request: Request) -> _Media:
     return _Media(None, None, frames=False, sound=False)
 
 
+_LUMA_WEIGHTS = np.array([0.299, 0.587, 0.114], np.float32)
+
+
 def _luma(images: np.ndarray) -> np.ndarray:
-    rgb = images.astype(np.float32)
-    return rgb[..., 0] * 0.299 + rgb[..., 1] * 0.587 + rgb[..., 2] * 0.114
+    """BT.601 luma [..., H, W] of RGB images."""
+    return images.astype(np.float32) @ _LUMA_WEIGHTS
 
 
 def _darkness(images: np.ndarray) -> np.ndarray:

@@ -48,6 +48,7 @@ from omnieval.benchmarks.vsync.synth_render import (
     render_mouths,
 )
 from omnieval.benchmarks.vsync.synth_speech import (
+    SAMPLE_RATE,
     Engine,
     Voice,
     Word,
@@ -74,36 +75,39 @@ LETTERS = "ABCD"
 class VsyncSynthConfig(Frozen):
     """Difficulty knobs of the generated V-SYNC edition (all recorded in `edition.json`)."""
 
-    n_speakers_min: int = Field(2, ge=2, le=4, description="fewest faces in a who-is-speaking clip")
-    n_speakers_max: int = Field(4, ge=2, le=4, description="most faces (= most options)")
-    clip_seconds: float = Field(4.0, ge=2.0, le=60.0)
-    fps: int = Field(25, ge=5, le=60)
-    width: int = Field(320, ge=64, le=1920)
-    height: int = Field(180, ge=64, le=1080)
-    sample_rate: int = Field(16_000, description="audio sample rate of the clips (speech is 16 kHz)")
-    turn_seconds_min: float = Field(1.0, gt=0.0, description="shortest speaking turn")
-    turn_seconds_max: float = Field(2.0, gt=0.0, description="longest speaking turn")
-    edge_margin_s: float = Field(0.3, ge=0.0, description="question time's distance to turn edges")
-    sync_share: float = Field(0.3, ge=0.0, le=1.0, description="fraction of sync items")
+    n_speakers_min: int = Field(
+        default=2, ge=2, le=4, description="fewest faces in a who-is-speaking clip"
+    )
+    n_speakers_max: int = Field(default=4, ge=2, le=4, description="most faces (= most options)")
+    clip_seconds: float = Field(default=4.0, ge=2.0, le=60.0)
+    fps: int = Field(default=25, ge=5, le=60)
+    width: int = Field(default=320, ge=64, le=1920)
+    height: int = Field(default=180, ge=64, le=1080)
+    turn_seconds_min: float = Field(default=1.0, gt=0.0, description="shortest speaking turn")
+    turn_seconds_max: float = Field(default=2.0, gt=0.0, description="longest speaking turn")
+    edge_margin_s: float = Field(
+        default=0.3, ge=0.0, description="question time's distance to turn edges"
+    )
+    sync_share: float = Field(default=0.3, ge=0.0, le=1.0, description="fraction of sync items")
     sync_offsets_ms: tuple[int, ...] = Field(
-        (-400, -200, -100, 0, 100, 200, 400),
+        default=(-400, -200, -100, 0, 100, 200, 400),
         description="audio offsets drawn uniformly (repeat a value to weight it); + = audio late",
     )
     sync_styles: tuple[Literal["face", "flash"], ...] = ("face", "flash")
-    flash_events_min: int = Field(3, ge=1)
-    flash_events_max: int = Field(5, ge=1)
-    flash_frames: int = Field(2, ge=1, description="frames a flash disc stays on")
-    beep_ms: float = Field(60.0, gt=0.0, description="tone burst length")
+    flash_events_min: int = Field(default=3, ge=1)
+    flash_events_max: int = Field(default=5, ge=1)
+    flash_frames: int = Field(default=2, ge=1, description="frames a flash disc stays on")
+    beep_ms: float = Field(default=60.0, gt=0.0, description="tone burst length")
     noise_level: float = Field(
-        0.01, ge=0.0, le=0.3, description="noise std: x255 on pixels, x1.0 on audio samples"
+        default=0.01, ge=0.0, le=0.3, description="noise std: x255 on pixels, x1.0 on audio samples"
     )
-    mouth_gain: float = Field(1.0, gt=0.0, le=1.6, description="how wide mouths open")
+    mouth_gain: float = Field(default=1.0, gt=0.0, le=1.6, description="how wide mouths open")
     speech: Literal["auto", "espeak", "formant"] = "auto"
-    crf: int = Field(23, ge=0, le=51, description="H.264 quality (lower = better)")
+    crf: int = Field(default=23, ge=0, le=51, description="H.264 quality (lower = better)")
     x264_preset: Literal[
         "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow"
-    ] = Field("ultrafast", description="x264 speed/size trade-off (quality is set by crf)")
-    audio_bitrate: int = Field(96_000, ge=16_000)
+    ] = Field(default="ultrafast", description="x264 speed/size trade-off (quality is set by crf)")
+    audio_bitrate: int = Field(default=96_000, ge=16_000)
 
     @model_validator(mode="after")
     def _check(self) -> VsyncSynthConfig:
@@ -155,7 +159,9 @@ def generate_vsync(
     videos = level / "videos"
     videos.mkdir(parents=True, exist_ok=True)
 
-    jobs = [_Job(index=i, seed=seed, config=cfg, engine=engine, video_dir=str(videos)) for i in range(n)]
+    jobs = [
+        _Job(index=i, seed=seed, config=cfg, engine=engine, video_dir=str(videos)) for i in range(n)
+    ]
     records: list[dict[str, Any] | None] = [None] * n
     if workers <= 1 or n == 1:
         for done, job in enumerate(jobs, 1):
@@ -303,13 +309,17 @@ def _place_words(
     return placed
 
 
-def _turns(rng: np.random.Generator, cfg: VsyncSynthConfig, n_speakers: int) -> list[tuple[float, float, int]]:
+def _turns(
+    rng: np.random.Generator, cfg: VsyncSynthConfig, n_speakers: int
+) -> list[tuple[float, float, int]]:
     """Consecutive turns (start, end, speaker) over the clip; consecutive speakers differ."""
     t = float(rng.uniform(0.0, 0.2))
     prev = -1
     turns = []
     while cfg.clip_seconds - t > 0.3:
-        end = min(t + float(rng.uniform(cfg.turn_seconds_min, cfg.turn_seconds_max)), cfg.clip_seconds)
+        end = min(
+            t + float(rng.uniform(cfg.turn_seconds_min, cfg.turn_seconds_max)), cfg.clip_seconds
+        )
         if cfg.clip_seconds - end < 0.5 * cfg.turn_seconds_min:
             end = cfg.clip_seconds
         choices = [s for s in range(n_speakers) if s != prev]
@@ -325,7 +335,7 @@ def _who_item(rng: np.random.Generator, cfg: VsyncSynthConfig, engine: Engine) -
     # Speaker i sits at seat i; voices are drawn at random for this clip, so a voice says
     # nothing about a seat.
     voices = draw_voices(engine, n, rng)
-    sr = cfg.sample_rate
+    sr = SAMPLE_RATE
     n_samples = round(cfg.clip_seconds * sr)
     batch = _batch_size(engine, cfg)
     tracks = np.zeros((n, n_samples), np.float32)
@@ -414,7 +424,7 @@ def seat_label(seat: int, seats: int) -> str:
 def _sync_item(rng: np.random.Generator, cfg: VsyncSynthConfig, engine: Engine) -> _Clip:
     offset_ms = int(cfg.sync_offsets_ms[int(rng.integers(len(cfg.sync_offsets_ms)))])
     style = cfg.sync_styles[int(rng.integers(len(cfg.sync_styles)))]
-    sr = cfg.sample_rate
+    sr = SAMPLE_RATE
     n_samples = round(cfg.clip_seconds * sr)
     n_frames = round(cfg.clip_seconds * cfg.fps)
     shift = round(offset_ms * sr / 1000)
@@ -427,7 +437,9 @@ def _sync_item(rng: np.random.Generator, cfg: VsyncSynthConfig, engine: Engine) 
         lines = []
         t = float(rng.uniform(0.1, 0.3))
         while cfg.clip_seconds - t > 0.6:
-            end = min(t + float(rng.uniform(cfg.turn_seconds_min, cfg.turn_seconds_max)), cfg.clip_seconds)
+            end = min(
+                t + float(rng.uniform(cfg.turn_seconds_min, cfg.turn_seconds_max)), cfg.clip_seconds
+            )
             words = _place_words(stream, t, end, rng)
             for pos, word in words:
                 _add(track, word.samples, round(pos * sr))
@@ -487,12 +499,14 @@ def _draw_flashes(
     radius_lo, radius_hi = 0.12 * cfg.height, 0.17 * cfg.height
     flashes, centres = [], []
     for time in times:
-        frame = min(int(round(time * cfg.fps)), n_frames - cfg.flash_frames)
+        frame = min(round(time * cfg.fps), n_frames - cfg.flash_frames)
         radius = float(rng.uniform(radius_lo, radius_hi))
         x = float(rng.uniform(radius + 2, cfg.width - radius - 2))
         y = float(rng.uniform(radius + 2, cfg.height - radius - 2))
         rgb = (255.0, float(rng.uniform(235, 255)), float(rng.uniform(200, 255)))
-        flashes.append(Flash(frame=frame, length=cfg.flash_frames, x=x, y=y, radius=radius, rgb=rgb))
+        flashes.append(
+            Flash(frame=frame, length=cfg.flash_frames, x=x, y=y, radius=radius, rgb=rgb)
+        )
         centres.append((frame + cfg.flash_frames / 2) / cfg.fps)
     return flashes, centres
 
@@ -511,7 +525,9 @@ def _beep(hz: float, seconds: float, sr: int) -> np.ndarray:
 # --------------------------------------------------------------------------- shared pieces
 
 
-def _face_frames(rng: np.random.Generator, cfg: VsyncSynthConfig, seats: int, openings: np.ndarray) -> np.ndarray:
+def _face_frames(
+    rng: np.random.Generator, cfg: VsyncSynthConfig, seats: int, openings: np.ndarray
+) -> np.ndarray:
     base = background(cfg.width, cfg.height, rng)
     geoms = [face_geometry(s, seats, cfg.width, cfg.height, rng) for s in range(seats)]
     looks = [random_look(rng) for _ in range(seats)]
@@ -584,7 +600,7 @@ def write_mp4(path: Path, frames: np.ndarray, audio: np.ndarray, cfg: VsyncSynth
         video.width, video.height = cfg.width, cfg.height
         video.pix_fmt = "yuv420p"
         video.options = {"crf": str(cfg.crf), "preset": cfg.x264_preset, "threads": "1"}
-        sound = container.add_stream("aac", rate=cfg.sample_rate)
+        sound = container.add_stream("aac", rate=SAMPLE_RATE)
         sound.layout = "mono"
         sound.bit_rate = cfg.audio_bitrate
         sound.options = {"aac_coder": "fast"}
@@ -597,7 +613,7 @@ def write_mp4(path: Path, frames: np.ndarray, audio: np.ndarray, cfg: VsyncSynth
         for s in range(0, audio.size, step):
             chunk = np.ascontiguousarray(audio[s : s + step], dtype=np.float32)[None, :]
             block = av.AudioFrame.from_ndarray(chunk, format="fltp", layout="mono")
-            block.sample_rate = cfg.sample_rate
+            block.sample_rate = SAMPLE_RATE
             block.pts = s
             container.mux(sound.encode(block))
         container.mux(sound.encode(None))

@@ -24,7 +24,14 @@ MOUTH_RGB = (28.0, 8.0, 12.0)
 LIPS_RGB = (176.0, 92.0, 92.0)
 
 _SKINS = ((236, 200, 170), (222, 180, 150), (200, 160, 128), (176, 132, 100), (244, 210, 190))
-_HAIRS = ((40, 30, 25), (95, 60, 35), (150, 110, 60), (200, 170, 110), (120, 120, 125), (70, 40, 30))
+_HAIRS = (
+    (40, 30, 25),
+    (95, 60, 35),
+    (150, 110, 60),
+    (200, 170, 110),
+    (120, 120, 125),
+    (70, 40, 30),
+)
 
 
 def luma(rgb: np.ndarray) -> np.ndarray:
@@ -61,7 +68,9 @@ def random_look(rng: np.random.Generator) -> FaceLook:
     )
 
 
-def face_geometry(seat: int, seats: int, width: int, height: int, rng: np.random.Generator) -> FaceGeom:
+def face_geometry(
+    seat: int, seats: int, width: int, height: int, rng: np.random.Generator
+) -> FaceGeom:
     """A head centred in its seat's vertical strip (with a little jitter that stays inside)."""
     strip = width / seats
     rx = min(0.34 * strip, 0.21 * height)
@@ -84,7 +93,7 @@ def background(width: int, height: int, rng: np.random.Generator) -> np.ndarray:
     """A float32 [H, W, 3] backdrop: a vertical gradient and a few flat panels, all mid-luma."""
     top, bottom = _mid_colour(rng), _mid_colour(rng)
     ramp = np.linspace(0.0, 1.0, height, dtype=np.float32)[:, None, None]
-    img = (np.array(top, np.float32) * (1 - ramp) + np.array(bottom, np.float32) * ramp)
+    img = np.array(top, np.float32) * (1 - ramp) + np.array(bottom, np.float32) * ramp
     img = np.repeat(img, width, axis=1)
     for _ in range(int(rng.integers(1, 4))):
         w = int(rng.integers(width // 8, width // 3))
@@ -102,12 +111,18 @@ def draw_faces(img: np.ndarray, faces: list[tuple[FaceGeom, FaceLook]]) -> None:
         # shoulders, hair behind the head, head, fringe, eyes, brows, nose, closed lips
         _paint(img, _ellipse(img, g.cx, g.cy + 2.1 * g.ry, 1.25 * g.rx, 1.05 * g.ry), look.shirt)
         if look.long_hair:
-            _paint(img, _ellipse(img, g.cx, g.cy + 0.25 * g.ry, 1.12 * g.rx, 1.12 * g.ry), look.hair)
+            _paint(
+                img, _ellipse(img, g.cx, g.cy + 0.25 * g.ry, 1.12 * g.rx, 1.12 * g.ry), look.hair
+            )
         _paint(img, _ellipse(img, g.cx, g.cy, g.rx, g.ry), look.skin)
         _paint(img, _ellipse(img, g.cx, g.cy - 0.72 * g.ry, 0.92 * g.rx, 0.38 * g.ry), look.hair)
         for side in (-1.0, 1.0):
             eye_x = g.cx + side * 0.38 * g.rx
-            _paint(img, _ellipse(img, eye_x, g.cy - 0.08 * g.ry, 0.11 * g.rx, 0.08 * g.ry), (30, 25, 25))
+            _paint(
+                img,
+                _ellipse(img, eye_x, g.cy - 0.08 * g.ry, 0.11 * g.rx, 0.08 * g.ry),
+                (30, 25, 25),
+            )
             brow = _ellipse(img, eye_x, g.cy - 0.27 * g.ry, 0.2 * g.rx, 0.04 * g.ry)
             _paint(img, brow, tuple(0.6 * c for c in look.hair))
         nose = tuple(0.88 * c for c in look.skin)
@@ -122,7 +137,13 @@ class NoiseBank:
     parts that change (mouths, flashes) are noised per frame."""
 
     def __init__(
-        self, height: int, width: int, n_frames: int, level: float, rng: np.random.Generator, size: int = 8
+        self,
+        height: int,
+        width: int,
+        n_frames: int,
+        level: float,
+        rng: np.random.Generator,
+        size: int = 8,
     ) -> None:
         self.level = level
         if level > 0:
@@ -225,7 +246,9 @@ def _paint(img: np.ndarray, cover: _Cover, rgb: tuple[float, ...]) -> None:
     box += (np.array(rgb, np.float32) - box) * cover.alpha[..., None]
 
 
-def _pick(table: tuple[tuple[int, int, int], ...], rng: np.random.Generator) -> tuple[float, float, float]:
+def _pick(
+    table: tuple[tuple[int, int, int], ...], rng: np.random.Generator
+) -> tuple[float, float, float]:
     r, g, b = table[int(rng.integers(len(table)))]
     return (float(r), float(g), float(b))
 

@@ -35,12 +35,16 @@ WORD_RMS = 0.08
 Engine = Literal["espeak", "formant"]
 SpeechMode = Literal["auto", "espeak", "formant"]
 
-VOCABULARY = (
-    "the cat sat on a red mat while seven green birds flew over quiet hills today "
-    "please open that blue door now we can walk along river banks until late evening "
-    "small dogs bark loudly at yellow cars parked near old stone bridges every morning "
-    "my friend bought fresh bread and warm milk from market stalls"
-).split()
+VOCABULARY: tuple[str, ...] = tuple(
+    " ".join(
+        (
+            "the cat sat on a red mat while seven green birds flew over quiet hills today",
+            "please open that blue door now we can walk along river banks until late evening",
+            "small dogs bark loudly at yellow cars parked near old stone bridges every morning",
+            "my friend bought fresh bread and warm milk from market stalls",
+        )
+    ).split()
+)
 
 _ESPEAK_LANGUAGES = ("en", "en-us", "en-gb-scotland", "en-029")
 _ESPEAK_VARIANTS = (
@@ -157,7 +161,9 @@ def draw_voices(engine: Engine, count: int, rng: np.random.Generator) -> list[Vo
                 engine="formant",
                 name="formant",
                 f0=f0,
-                scale=float(np.clip(0.85 + (f0 - 85.0) / 175.0 * 0.3 + rng.normal(0, 0.04), 0.8, 1.25)),
+                scale=float(
+                    np.clip(0.85 + (f0 - 85.0) / 175.0 * 0.3 + rng.normal(0, 0.04), 0.8, 1.25)
+                ),
                 rate=float(rng.uniform(3.5, 5.5)),
             )
         )
@@ -181,7 +187,10 @@ def espeak_words(voice: Voice, texts: list[str]) -> list[Word]:
     pieces = _split_at_silence(raw, ESPEAK_RATE, min_gap_s=0.25)
     if len(pieces) != len(texts):  # a word with an internal pause: fall back to one call each
         pieces = [_trim(_espeak(voice, [t]), ESPEAK_RATE) for t in texts]
-    return [Word(t, _normalise(resample(p, ESPEAK_RATE, SAMPLE_RATE))) for t, p in zip(texts, pieces, strict=True)]
+    return [
+        Word(t, _normalise(resample(p, ESPEAK_RATE, SAMPLE_RATE)))
+        for t, p in zip(texts, pieces, strict=True)
+    ]
 
 
 def _espeak(voice: Voice, texts: list[str]) -> np.ndarray:

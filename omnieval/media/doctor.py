@@ -1,0 +1,192 @@
+"""Pre-flight check of every media file a set of samples reads.
+
+Each distinct file is checked once, in a thread pool: it must exist, be non-empty, open, decode a
+first frame in each video and audio stream, and decode its last second (which catches truncated
+files whose header still promises the full length). A file used as a video part must have a video
+stream, and one used as an audio part an audio stream. Problems come back sorted by path, each
+with the ids of the samples that use the file.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
+from typing import Literal
+
+import av
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from omnieval.media.errors import MediaError, translate_av_errors
+from omnieval.media.probe import audio_stream, media_duration, open_input, timeline_origin
+from omnieval.types import AudioPart, Frozen, ImagePart, Sample, VideoPart
+
+ProblemKind = Literal["missing", "empty", "undecodable", "no_video", "no_audio"]
+
+#: Give up looking for a stream's first frame after this many packets.
+_MAX_HEAD_PACKETS = 2000
+#: The tail check decodes from this many seconds before the stated end.
+_TAIL_S = 1.0
+#: The last decoded frame must end within this many seconds of the stated duration
+#: (plus 5% of it: headers round, and audio and video tracks rarely end together).
+_TAIL_SLACK_S = 1.5
+
+
+class MediaProblem(Frozen):
+    """One unusable media file and the samples that need it."""
+
+    path: Path
+    problem: ProblemKind
+    detail: str
+    sample_ids: tuple[str, ...]
+
+
+def _decodable_streams(container: av.container.InputContainer) -> list[av.stream.Stream]:
+    streams: list[av.stream.Stream] = [
+        s for s in container.streams.video if not s.disposition & av.stream.Disposition.attached_pic
+    ]
+    streams.extend(container.streams.audio)
+    return streams
+
+
+def check_media_file(
+    path: str | os.PathLike[str], *, need_video: bool = False, need_audio: bool = False
+) -> MediaError | None:
+    """The `MediaError` describing what is wrong with one file, or None when it is usable."""
+    p = Path(path)
+    try:
+        with open_input(p) as container, translate_av_errors(p, "decoding"):
+            streams = _decodable_streams(container)
+            kinds = {s.type for s in streams}
+            if need_video and "video" not in kinds:
+                raise MediaError(p, "no_video", "used as a video but has no video stream")
+            if need_audio and audio_stream(container) is None:
+                raise MediaError(p, "no_audio", "used as audio but has no audio stream")
+            _check_head(p, container, streams)
+            _check_tail(p, container, streams)
+    except MediaError as err:
+        return err
+    return None
+
+
+def _check_head(
+    path: Path, container: av.container.InputContainer, streams: list[av.stream.Stream]
+) -> None:
+    """Every stream decodes a first frame."""
+    waiting = {s.index for s in streams}
+    packets = 0
+    for packet in container.demux(streams):
+        packets += 1
+        if packet.stream.index in waiting and packet.decode():
+            waiting.discard(packet.stream.index)
+        if not waiting or packets >= _MAX_HEAD_PACKETS:
+            break
+    if waiting:
+        names = ", ".join(f"{s.type} stream #{s.index}" for s in streams if s.index in waiting)
+        raise MediaError(path, "undecodable", f"no frame could be decoded from the {names}")
+
+
+def _check_tail(
+    path: Path, container: av.container.InputContainer, streams: list[av.stream.Stream]
+) -> None:
+    """The last second decodes, and the media really lasts as long as its header says."""
+    origin = timeline_origin(container)
+    duration = media_duration(container, origin)
+    if duration <= _TAIL_S:
+        return
+    lead = next((s for s in streams if s.type == "video"), streams[0])
+    if lead.time_base is None:
+        return
+    target = duration - _TAIL_S + origin
+    container.seek(int(target / lead.time_base), stream=lead, backward=True)
+    last_end: float | None = None
+    for packet in container.demux(streams):
+        for frame in packet.decode():
+            if frame.time is None:
+                continue
+            tb = frame.time_base
+            length = float(frame.duration * tb) if frame.duration and tb is not None else 0.0
+            end = float(frame.time) - origin + length
+            last_end = end if last_end is None else max(last_end, end)
+    if last_end is None:
+        raise MediaError(
+            path,
+            "undecodable",
+            f"nothing decodes in the last second before {duration:.2f} s (truncated file?)",
+        )
+    if last_end < duration - _TAIL_SLACK_S - 0.05 * duration:
+        raise MediaError(
+            path,
+            "undecodable",
+            f"the media stops at {last_end:.2f} s but its header says {duration:.2f} s "
+            "(truncated file?)",
+        )
+
+
+def _needs(samples: Iterable[Sample]) -> dict[Path, tuple[list[str], bool, bool]]:
+    """Per distinct file (in order of first use): sample ids, needs video, needs audio."""
+    found: dict[Path, tuple[list[str], bool, bool]] = {}
+    for sample in samples:
+        for part in sample.parts:
+            if not isinstance(part, VideoPart | AudioPart | ImagePart) or part.path is None:
+                continue
+            path = Path(part.path)
+            ids, video, audio = found.get(path, ([], False, False))
+            if sample.id not in ids:
+                ids.append(sample.id)
+            video = video or isinstance(part, VideoPart | ImagePart)
+            audio = audio or isinstance(part, AudioPart)
+            found[path] = (ids, video, audio)
+    return found
+
+
+def find_media_problems(
+    samples: Iterable[Sample], workers: int = 4, progress: bool = False
+) -> list[MediaProblem]:
+    """Check every media file the samples read; return the problems, sorted by path.
+
+    `workers` files are checked at once (decoding releases the GIL). `progress` shows a rich
+    progress bar on stderr.
+    """
+    needs = _needs(samples)
+    problems: list[MediaProblem] = []
+
+    def record(path: Path, err: MediaError | None) -> None:
+        if err is None:
+            return
+        problem: ProblemKind = err.problem if err.problem != "window" else "undecodable"
+        problems.append(
+            MediaProblem(
+                path=path, problem=problem, detail=err.detail, sample_ids=tuple(needs[path][0])
+            )
+        )
+
+    bar = (
+        Progress(
+            TextColumn("checking media"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),
+            transient=True,
+        )
+        if progress
+        else None
+    )
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        futures = {
+            pool.submit(check_media_file, path, need_video=video, need_audio=audio): path
+            for path, (_, video, audio) in needs.items()
+        }
+        if bar is None:
+            for future in as_completed(futures):
+                record(futures[future], future.result())
+        else:
+            with bar:
+                task = bar.add_task("media", total=len(futures))
+                for future in as_completed(futures):
+                    record(futures[future], future.result())
+                    bar.advance(task)
+    return sorted(problems, key=lambda p: str(p.path))

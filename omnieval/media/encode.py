@@ -1,0 +1,88 @@
+"""Encode frames and clips to bytes for transport: JPEG / PNG via PyAV's image encoders, WAV
+(16-bit PCM) via the standard library."""
+
+from __future__ import annotations
+
+import io
+import wave
+from fractions import Fraction
+
+import av
+import numpy as np
+
+from omnieval.media.audio import AudioClip
+
+# FFmpeg's MJPEG quantiser tables are the MPEG-1 intra matrix times qscale / 8; libjpeg's are
+# its standard table times S / 100 (S = 5000 / quality below 50, else 200 - 2 * quality).
+# Matching the tables' mean step gives qscale ~= 13.6 * S / 100.
+_QSCALE_PER_S = 0.136
+
+
+def _jpeg_qscale(quality: int) -> int:
+    if not 1 <= quality <= 100:
+        raise ValueError(f"JPEG quality must be in 1..100, got {quality}")
+    s = 5000 / quality if quality < 50 else 200 - 2 * quality
+    return int(min(31, max(1, round(_QSCALE_PER_S * s))))
+
+
+def _as_image(image: np.ndarray) -> tuple[np.ndarray, str]:
+    """Validate an image array; return it contiguous with its PyAV pixel format."""
+    arr = np.asarray(image)
+    if arr.dtype != np.uint8:
+        raise ValueError(f"images must be uint8, got {arr.dtype}")
+    if arr.ndim == 2:
+        return np.ascontiguousarray(arr), "gray"
+    if arr.ndim == 3 and arr.shape[2] == 3:
+        return np.ascontiguousarray(arr), "rgb24"
+    if arr.ndim == 3 and arr.shape[2] == 4:
+        return np.ascontiguousarray(arr), "rgba"
+    raise ValueError(f"images must be [H, W], [H, W, 3] (RGB) or [H, W, 4], got {arr.shape}")
+
+
+def _encode_one(codec: str, frame: av.VideoFrame, pix_fmt: str, options: dict[str, str]) -> bytes:
+    ctx = av.CodecContext.create(codec, "w")
+    ctx.width = frame.width
+    ctx.height = frame.height
+    ctx.pix_fmt = pix_fmt
+    ctx.time_base = Fraction(1, 1)
+    ctx.options = options
+    if frame.format.name != pix_fmt:
+        frame = frame.reformat(format=pix_fmt)
+    packets = list(ctx.encode(frame)) + list(ctx.encode(None))
+    return b"".join(bytes(p) for p in packets)
+
+
+def encode_jpeg(image: np.ndarray, quality: int = 85) -> bytes:
+    """JPEG bytes (baseline, 4:2:0) of a uint8 RGB [H, W, 3] (or grey [H, W]) image; an alpha
+    channel is dropped.
+
+    `quality` is 1..100 on roughly libjpeg's scale (85: visually lossless for most content).
+    """
+    arr, fmt = _as_image(image)
+    if fmt == "rgba":
+        arr, fmt = np.ascontiguousarray(arr[..., :3]), "rgb24"
+    q = str(_jpeg_qscale(quality))
+    frame = av.VideoFrame.from_ndarray(arr, format=fmt)
+    return _encode_one("mjpeg", frame, "yuvj420p", {"qmin": q, "qmax": q})
+
+
+def encode_png(image: np.ndarray) -> bytes:
+    """Lossless PNG bytes of a uint8 RGB [H, W, 3], RGBA [H, W, 4] or grey [H, W] image."""
+    arr, fmt = _as_image(image)
+    frame = av.VideoFrame.from_ndarray(arr, format=fmt)
+    return _encode_one("png", frame, fmt, {})
+
+
+def encode_wav(clip: AudioClip) -> bytes:
+    """16-bit PCM WAV bytes of a clip (samples clipped to [-1, 1])."""
+    samples = np.asarray(clip.samples, dtype=np.float32)
+    if samples.ndim == 1:
+        samples = samples[None, :]
+    pcm = np.round(np.clip(samples, -1.0, 1.0) * 32767.0).astype("<i2")
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as out:
+        out.setnchannels(pcm.shape[0])
+        out.setsampwidth(2)
+        out.setframerate(int(clip.sample_rate))
+        out.writeframes(np.ascontiguousarray(pcm.T).tobytes())
+    return buf.getvalue()
