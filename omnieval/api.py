@@ -11,7 +11,9 @@ outcome.results.find("vsync-solver", "avt").metrics["accuracy"].value
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +22,36 @@ from rich.console import Console
 from omnieval.config import Redactor, RunConfig, load_run_config, resolve_run_config
 from omnieval.media import MediaProblem, find_media_problems
 from omnieval.models.base import Model
+from omnieval.report.outputs import write_outputs
+from omnieval.report.results import RunResults
+from omnieval.runner import rundir
 from omnieval.runner.plan import select_tasks
-from omnieval.runner.run import RunOutcome
-from omnieval.runner.run import evaluate as _evaluate
-from omnieval.runner.run import rescore as _rescore
+from omnieval.runner.run import RunState, execute_async, rescore_journal
+from omnieval.types import TrialRecord
 
-__all__ = ["RunOutcome", "doctor", "evaluate", "load_config", "rescore"]
+__all__ = ["RunOutcome", "doctor", "evaluate", "evaluate_config", "load_config", "rescore"]
+
+
+@dataclass(repr=False)
+class RunOutcome:
+    """What a finished run leaves behind, typed."""
+
+    run_dir: Path
+    results: RunResults
+    records: list[TrialRecord]
+    executed: int
+    resumed: int
+
+    @classmethod
+    def of(cls, state: RunState, results: RunResults) -> RunOutcome:
+        return cls(state.run_dir, results, state.records, state.executed, state.resumed)
+
+    def __repr__(self) -> str:  # short: a notebook must not print every record
+        totals = self.results.totals
+        return (
+            f"RunOutcome(run_dir={str(self.run_dir)!r}, trials={totals.trials}, "
+            f"failed={totals.failed}, executed={self.executed}, resumed={self.resumed})"
+        )
 
 
 def load_config(
@@ -58,12 +84,32 @@ def evaluate(
     keyword overrides replace top-level config keys (`limit=10`, `progress=False`, ...).
     """
     resolved, redactor = load_config(config, overrides)
-    return _evaluate(resolved, redactor, models=models, console=console)
+    return evaluate_config(resolved, redactor, models=models, console=console)
+
+
+def evaluate_config(
+    config: RunConfig,
+    redactor: Redactor | None = None,
+    models: dict[str, Model] | None = None,
+    console: Console | None = None,
+) -> RunOutcome:
+    """Run or resume a resolved configuration: journal the trials, then write every output."""
+    redactor = redactor or Redactor()
+    console = console or Console(stderr=True)
+    with rundir.locked(config.run_dir), rundir.run_logging(config.run_dir, redactor):
+        state = asyncio.run(execute_async(config, redactor, models, console))
+        results = write_outputs(state, console, show=config.progress)
+    return RunOutcome.of(state, results)
 
 
 def rescore(run_dir: str | Path, console: Console | None = None, show: bool = False) -> RunOutcome:
     """Re-extract and re-score a finished run from its journal, without inference."""
-    return _rescore(Path(run_dir), console=console, show=show)
+    run_dir = Path(run_dir)
+    console = console or Console(stderr=True)
+    with rundir.locked(run_dir), rundir.run_logging(run_dir, Redactor()):
+        state = rescore_journal(run_dir, console)
+        results = write_outputs(state, console, show=show)
+    return RunOutcome.of(state, results)
 
 
 def doctor(

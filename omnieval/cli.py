@@ -78,8 +78,8 @@ def run(
     models_file: ModelsFileOpt = None,
 ) -> None:
     """Run (or resume) an evaluation. Rerunning the same command resumes where it stopped."""
+    from omnieval.api import evaluate_config
     from omnieval.config import load_run_config
-    from omnieval.runner.run import evaluate
 
     task_list, variant_list = _csv(tasks), _csv(variants)
     overrides: dict[str, Any] = {
@@ -101,7 +101,7 @@ def run(
         for spec in resolved.benchmarks:
             spec.tasks = task_list or spec.tasks
             spec.variants = variant_list or spec.variants
-    evaluate(resolved, redactor, console=console)
+    evaluate_config(resolved, redactor, console=console)
 
 
 @app.command()

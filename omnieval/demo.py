@@ -9,8 +9,8 @@ from pathlib import Path
 
 from rich.console import Console
 
+from omnieval.api import RunOutcome, evaluate_config
 from omnieval.config import resolve_run_config
-from omnieval.runner.run import RunOutcome, evaluate
 
 DEMO_MODELS = ("random", "constant", "vsync-solver")
 DEMO_VARIANTS = ("avt", "vt", "at")
@@ -53,4 +53,4 @@ def run_demo(out: Path, n: int = 40, seed: int = 0, console: Console | None = No
         },
         where="demo",
     )
-    return evaluate(config, redactor, console=console)
+    return evaluate_config(config, redactor, console=console)

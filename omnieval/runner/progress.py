@@ -51,7 +51,7 @@ class ProgressBoard:
                 TextColumn("[bold]{task.description}"),
                 BarColumn(),
                 MofNCompleteColumn(),
-                TextColumn("{task.speed_text}"),
+                TextColumn("{task.fields[speed_text]}"),
                 TimeRemainingColumn(),
                 TextColumn("{task.fields[status]}"),
                 console=self.console,

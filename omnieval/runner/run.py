@@ -1,8 +1,9 @@
-"""One run end to end: plan -> doctor -> infer -> extract -> score -> aggregate -> report.
+"""One run's trials: plan -> doctor -> infer -> extract -> score, journaled trial by trial.
 
 Rerunning the same configuration resumes: trials already in the journal are not run again
-(failed ones are retried unless `retry_failed` is off), and the outputs are rebuilt from the
-journal, so a resumed run ends with the same results as an uninterrupted one.
+(failed ones are retried unless `retry_failed` is off). Aggregation and outputs are the report
+layer's job (`omnieval.report.outputs`), always rebuilt from the journal, so a resumed run ends
+with the same results as an uninterrupted one.
 """
 
 from __future__ import annotations
@@ -18,146 +19,112 @@ from rich.console import Console
 from omnieval.config import Redactor, RunConfig, redacted_dump
 from omnieval.media import find_media_problems
 from omnieval.models.base import Model
-from omnieval.report.exports import write_samples_jsonl
-from omnieval.report.leaderboard import print_leaderboard, render_markdown
-from omnieval.report.results import RunResults, totals_of, write_results
 from omnieval.runner import rundir
 from omnieval.runner.execute import Executor
 from omnieval.runner.journal import Journal
 from omnieval.runner.plan import Plan, PlannedTrial, make_plan, select_tasks
 from omnieval.runner.progress import ProgressBoard
-from omnieval.scoring.aggregate import aggregate
 from omnieval.types import Extraction, Response, Sample, Score, TrialRecord, TrialStatus
 
 log = logging.getLogger("omnieval.runner")
 
 
 @dataclass(repr=False)
-class RunOutcome:
-    """What a finished run leaves behind, typed."""
+class RunState:
+    """The journaled trials of a run, ready to be aggregated and reported."""
 
     run_dir: Path
-    results: RunResults
+    name: str
     records: list[TrialRecord]
-    executed: int
-    resumed: int
-
-    def __repr__(self) -> str:  # short: a notebook must not print every record
-        totals = self.results.totals
-        return (
-            f"RunOutcome(run_dir={str(self.run_dir)!r}, trials={totals.trials}, "
-            f"failed={totals.failed}, executed={self.executed}, resumed={self.resumed})"
-        )
+    samples: dict[str, dict[str, Sample]]
+    executed: int = 0
+    resumed: int = 0
 
 
-def evaluate(
+async def execute_async(
     config: RunConfig,
-    redactor: Redactor | None = None,
+    redactor: Redactor,
     models: dict[str, Model] | None = None,
     console: Console | None = None,
-) -> RunOutcome:
-    """Run (or resume) an evaluation; blocking wrapper around `evaluate_async`."""
-    return asyncio.run(evaluate_async(config, redactor, models, console))
-
-
-async def evaluate_async(
-    config: RunConfig,
-    redactor: Redactor | None = None,
-    models: dict[str, Model] | None = None,
-    console: Console | None = None,
-) -> RunOutcome:
-    redactor = redactor or Redactor()
+) -> RunState:
+    """Plan, pre-flight, infer and journal; the caller holds the run directory's lock."""
     console = console or Console(stderr=True)
     run_dir = config.run_dir
-    with rundir.locked(run_dir), rundir.run_logging(run_dir, redactor):
-        plan = make_plan(config, models)
-        _write_manifest(run_dir, config, plan, redactor)
-        journal = Journal(run_dir / rundir.JOURNAL)
+    plan = make_plan(config, models)
+    _write_manifest(run_dir, config, plan, redactor)
+    journal = Journal(run_dir / rundir.JOURNAL)
+    try:
+        journal.set_plan(p.trial.key for p in plan.trials)
+        done = journal.finished_keys(include_failed=not config.retry_failed)
+        pending = [p for p in plan.trials if p.trial.key not in done]
+        resumed = len(plan.trials) - len(pending)
+        log.info("planned %d trials, %d already journaled", len(plan.trials), resumed)
+        if resumed:
+            console.print(f"resuming {run_dir}: {resumed} of {len(plan.trials)} trials done")
+        totals: dict[str, int] = defaultdict(int)
+        for planned in pending:
+            totals[planned.trial.model] += 1
+        board = ProgressBoard(dict(totals), enabled=config.progress, console=console)
+        executor = Executor(plan.models, journal, board, redactor, seed=config.seed)
         try:
-            journal.set_plan(p.trial.key for p in plan.trials)
-            done = journal.finished_keys(include_failed=not config.retry_failed)
-            pending = [p for p in plan.trials if p.trial.key not in done]
-            resumed = len(plan.trials) - len(pending)
-            log.info("planned %d trials, %d already journaled", len(plan.trials), resumed)
-            if resumed:
-                console.print(f"resuming {run_dir}: {resumed} of {len(plan.trials)} trials done")
-            totals: dict[str, int] = defaultdict(int)
-            for planned in pending:
-                totals[planned.trial.model] += 1
-            board = ProgressBoard(dict(totals), enabled=config.progress, console=console)
-            executor = Executor(plan.models, journal, board, redactor, seed=config.seed)
-            try:
-                with board:
-                    if config.doctor:
-                        pending = _fail_unreadable_media(pending, executor, console, config)
-                    await executor.run(pending)
-            finally:
-                await asyncio.gather(*(m.close() for m in plan.models.values()))
-            outcome = _finish(
-                run_dir, config.name, journal, plan.samples_by_task(), console, show=config.progress
-            )
-            outcome.executed, outcome.resumed = len(pending), resumed
-            return outcome
+            with board:
+                if config.doctor:
+                    pending = _fail_unreadable_media(pending, executor, console)
+                await executor.run(pending)
         finally:
-            journal.close()
+            await asyncio.gather(*(m.close() for m in plan.models.values()))
+        return RunState(
+            run_dir=run_dir,
+            name=config.name,
+            records=list(journal.records()),
+            samples=plan.samples_by_task(),
+            executed=len(pending),
+            resumed=resumed,
+        )
+    finally:
+        journal.close()
 
 
-def rescore(run_dir: Path, console: Console | None = None, show: bool = True) -> RunOutcome:
-    """Re-extract and re-score every journaled response without running any model."""
+def rescore_journal(run_dir: Path, console: Console | None = None) -> RunState:
+    """Re-extract and re-score every journaled response without running any model; the caller
+    holds the run directory's lock."""
     console = console or Console(stderr=True)
     manifest = rundir.read_manifest(run_dir)
     config = RunConfig.model_validate(manifest["config"])
     tasks = {task.name: task for task, _ in select_tasks(config)}
-    redactor = Redactor()
-    with rundir.locked(run_dir), rundir.run_logging(run_dir, redactor):
-        journal = Journal(run_dir / rundir.JOURNAL)
-        try:
-            samples = {name: {s.id: s for s in task.samples()} for name, task in tasks.items()}
-            updates: list[tuple[str, Extraction | None, Score | None]] = []
-            missing = 0
-            for record in journal.records(planned_only=False):
-                task = tasks.get(record.trial.task)
-                sample = samples.get(record.trial.task, {}).get(record.trial.sample_id)
-                if task is None or sample is None:
-                    missing += 1
-                    continue
-                if record.response.failed:
-                    updates.append((record.trial.key, None, None))
-                    continue
-                extraction = task.extract(sample, record.response)
-                updates.append((record.trial.key, extraction, task.score(sample, extraction)))
-            changed = journal.update_scores(updates)
-            log.info("re-scored %d trials (%d without a known sample)", changed, missing)
-            if missing:
-                console.print(f"{missing} journaled trials belong to samples no longer in the data")
-            outcome = _finish(run_dir, config.name, journal, samples, console, show=show)
-            outcome.executed, outcome.resumed = 0, changed
-            return outcome
-        finally:
-            journal.close()
-
-
-def _finish(
-    run_dir: Path,
-    name: str,
-    journal: Journal,
-    samples: dict[str, dict[str, Sample]],
-    console: Console,
-    show: bool,
-) -> RunOutcome:
-    records = list(journal.records())
-    results = RunResults(run=name, totals=totals_of(records), groups=aggregate(records))
-    write_results(run_dir / rundir.RESULTS, results)
-    write_samples_jsonl(run_dir / rundir.SAMPLES, records, samples)
-    (run_dir / rundir.LEADERBOARD).write_text(render_markdown(results, records), encoding="utf-8")
-    if show:
-        print_leaderboard(results, records, console)
-        console.print(f"run directory: {run_dir}")
-    return RunOutcome(run_dir=run_dir, results=results, records=records, executed=0, resumed=0)
+    journal = Journal(run_dir / rundir.JOURNAL)
+    try:
+        samples = {name: {s.id: s for s in task.samples()} for name, task in tasks.items()}
+        updates: list[tuple[str, Extraction | None, Score | None]] = []
+        missing = 0
+        for record in journal.records(planned_only=False):
+            task = tasks.get(record.trial.task)
+            sample = samples.get(record.trial.task, {}).get(record.trial.sample_id)
+            if task is None or sample is None:
+                missing += 1
+                continue
+            if record.response.failed:
+                updates.append((record.trial.key, None, None))
+                continue
+            extraction = task.extract(sample, record.response)
+            updates.append((record.trial.key, extraction, task.score(sample, extraction)))
+        changed = journal.update_scores(updates)
+        log.info("re-scored %d trials (%d without a known sample)", changed, missing)
+        if missing:
+            console.print(f"{missing} journaled trials belong to samples no longer in the data")
+        return RunState(
+            run_dir=run_dir,
+            name=config.name,
+            records=list(journal.records()),
+            samples=samples,
+            resumed=changed,
+        )
+    finally:
+        journal.close()
 
 
 def _fail_unreadable_media(
-    pending: list[PlannedTrial], executor: Executor, console: Console, config: RunConfig
+    pending: list[PlannedTrial], executor: Executor, console: Console
 ) -> list[PlannedTrial]:
     """Pre-flight: trials whose media is missing or undecodable fail now, naming the file."""
     samples = {(p.trial.task, p.sample.id): p.sample for p in pending}

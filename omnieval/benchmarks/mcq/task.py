@@ -61,7 +61,8 @@ class MultipleChoice(Task):
         target = sample.target
         assert isinstance(target, ChoiceTarget)
         options = "\n".join(
-            f"{letter}. {text}" for letter, text in zip(target.option_letters(), target.options, strict=True)
+            f"{letter}. {text}"
+            for letter, text in zip(target.option_letters(), target.options, strict=True)
         )
         text = self.prompt.format(question=sample.metadata["question"], options=options)
         media = sample.parts if variant == "default" else ()

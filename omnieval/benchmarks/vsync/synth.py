@@ -389,18 +389,18 @@ def _question_time(
     turns: list[tuple[float, float, int]],
     placed: list[_Placed],
 ) -> tuple[float, int]:
-    """A time on a 0.1 s grid inside a turn (>= edge_margin_s from its edges), preferably inside
-    the audible speaker's words; returns (t, turn index)."""
+    """A time on a 0.1 s grid inside a turn (>= edge_margin_s from its edges) and, where some
+    turn allows it, >= 0.15 s inside the audible speaker's words; returns (t, turn index)."""
     for strict in (True, False):
         grid: list[tuple[float, int]] = []
         for j, (start, end, speaker) in enumerate(turns):
             lo, hi = start + cfg.edge_margin_s, end - cfg.edge_margin_s
             words = placed[speaker].per_turn[j]
-            if strict:
+            if strict:  # well inside the audible words, not in the pause after them
                 if not words:
                     continue
-                lo = max(lo, words[0][0])
-                hi = min(hi, words[-1][0] + words[-1][1].seconds)
+                lo = max(lo, words[0][0] + 0.15)
+                hi = min(hi, words[-1][0] + words[-1][1].seconds - 0.15)
             first, last = math.ceil(lo * 10 - 1e-9), math.floor(hi * 10 + 1e-9)
             grid.extend((k / 10, j) for k in range(first, last + 1))
         if grid:

@@ -19,6 +19,7 @@ from omnieval import registry
 from omnieval.benchmarks.base import Benchmark, Task
 from omnieval.benchmarks.vsync.loader import TASK_NAME, find_layout, load_vsync
 from omnieval.benchmarks.vsync.prompts import VsyncPrompt, build_prompt
+from omnieval.scoring.extract import CHOICE_RULES_VERSION
 from omnieval.scoring.extractors import extract_choice, extract_choice_vsync_parity
 from omnieval.scoring.metrics import accuracy
 from omnieval.types import (
@@ -108,7 +109,7 @@ class VsyncLevel1(Task):
         return {"task": self.name, "version": self.version, "prompt": self.prompt.model_dump()}
 
     def scoring_fingerprint(self) -> dict[str, Any]:
-        return {"scoring": self.scoring}
+        return {"scoring": self.scoring, "choice_rules": CHOICE_RULES_VERSION}
 
 
 def _choice(sample: Sample) -> ChoiceTarget:

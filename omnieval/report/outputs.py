@@ -1,0 +1,27 @@
+"""Writing a run's outputs from its journaled trials: results.json, samples.jsonl, leaderboard."""
+
+from __future__ import annotations
+
+from rich.console import Console
+
+from omnieval.report.exports import write_samples_jsonl
+from omnieval.report.leaderboard import print_leaderboard, render_markdown
+from omnieval.report.results import RunResults, totals_of, write_results
+from omnieval.runner import rundir
+from omnieval.runner.run import RunState
+from omnieval.scoring.aggregate import aggregate
+
+
+def write_outputs(state: RunState, console: Console, show: bool = True) -> RunResults:
+    """Aggregate the trials and (re)write every output file; print the leaderboard if `show`."""
+    results = RunResults(
+        run=state.name, totals=totals_of(state.records), groups=aggregate(state.records)
+    )
+    write_results(state.run_dir / rundir.RESULTS, results)
+    write_samples_jsonl(state.run_dir / rundir.SAMPLES, state.records, state.samples)
+    leaderboard = render_markdown(results, state.records)
+    (state.run_dir / rundir.LEADERBOARD).write_text(leaderboard, encoding="utf-8")
+    if show:
+        print_leaderboard(results, state.records, console)
+        console.print(f"run directory: {state.run_dir}")
+    return results
