@@ -418,9 +418,7 @@ def test_cache_hit_does_not_decode(
     assert cache.size_bytes() == 0 and cache.entries() == 0
 
 
-def test_cache_survives_damaged_entries_and_copies(
-    media: dict[str, Path], tmp_path: Path
-) -> None:
+def test_cache_survives_damaged_entries_and_copies(media: dict[str, Path], tmp_path: Path) -> None:
     cache = MediaCache(tmp_path / "cache")
     spec = FrameSpec(count=2)
     first = sample_frames(media["mp4"], spec, cache=cache)

@@ -53,7 +53,7 @@ def test_run_writes_every_output_and_scores_reference_models(
     assert len(lines) == 120
     row = json.loads(lines[0])
     assert row["extraction_rule"] and row["target"]["kind"] == "choice"
-    assert "| constant | default | mcq/default |" in (run_dir / "leaderboard.md").read_text()
+    assert "| constant | default | " in (run_dir / "leaderboard.md").read_text()
 
 
 def test_rerun_resumes_with_nothing_recomputed(tmp_path: Path, mcq_file: Path) -> None:

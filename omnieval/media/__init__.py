@@ -19,7 +19,7 @@ from omnieval.media.digest import file_digest
 from omnieval.media.doctor import MediaProblem, check_media_file, find_media_problems
 from omnieval.media.encode import encode_jpeg, encode_png, encode_wav
 from omnieval.media.errors import MediaError
-from omnieval.media.frames import FrameSpec, Frames, sample_frames
+from omnieval.media.frames import Frames, FrameSpec, sample_frames
 from omnieval.media.probe import AudioStreamInfo, MediaInfo, VideoStreamInfo, probe
 
 __all__ = [

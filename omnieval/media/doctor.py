@@ -76,9 +76,7 @@ def _check_head(
 ) -> None:
     """Every stream decodes a first frame."""
     waiting = {s.index for s in streams}
-    packets = 0
-    for packet in container.demux(streams):
-        packets += 1
+    for packets, packet in enumerate(container.demux(streams), start=1):
         if packet.stream.index in waiting and packet.decode():
             waiting.discard(packet.stream.index)
         if not waiting or packets >= _MAX_HEAD_PACKETS:
@@ -100,16 +98,17 @@ def _check_tail(
     if lead.time_base is None:
         return
     target = duration - _TAIL_S + origin
-    container.seek(int(target / lead.time_base), stream=lead, backward=True)
     last_end: float | None = None
-    for packet in container.demux(streams):
-        for frame in packet.decode():
-            if frame.time is None:
-                continue
-            tb = frame.time_base
-            length = float(frame.duration * tb) if frame.duration and tb is not None else 0.0
-            end = float(frame.time) - origin + length
-            last_end = end if last_end is None else max(last_end, end)
+    with translate_av_errors(path, "decoding the last second (truncated file?)"):
+        container.seek(int(target / lead.time_base), stream=lead, backward=True)
+        for packet in container.demux(streams):
+            for frame in packet.decode():
+                if not isinstance(frame, av.VideoFrame | av.AudioFrame) or frame.time is None:
+                    continue
+                tb = frame.time_base
+                length = float(frame.duration * tb) if frame.duration and tb is not None else 0.0
+                end = float(frame.time) - origin + length
+                last_end = end if last_end is None else max(last_end, end)
     if last_end is None:
         raise MediaError(
             path,

@@ -41,6 +41,7 @@ def _as_image(image: np.ndarray) -> tuple[np.ndarray, str]:
 
 def _encode_one(codec: str, frame: av.VideoFrame, pix_fmt: str, options: dict[str, str]) -> bytes:
     ctx = av.CodecContext.create(codec, "w")
+    assert isinstance(ctx, av.VideoCodecContext)
     ctx.width = frame.width
     ctx.height = frame.height
     ctx.pix_fmt = pix_fmt

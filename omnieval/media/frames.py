@@ -98,7 +98,7 @@ class Frames:
         return {
             "images": self.images,
             "timestamps": self.timestamps,
-            "source_fps": np.float64(self.source_fps),
+            "source_fps": np.array(self.source_fps, dtype=np.float64),
         }
 
     @classmethod
@@ -200,6 +200,7 @@ class _FrameReader:
             w, h = h, w  # size before rotating back
         else:
             w, h = self.spec.output_size(width, height)
+        image: np.ndarray
         if (w, h) == (width, height):
             image = frame.to_ndarray(format="rgb24")
         else:

@@ -122,7 +122,8 @@ def media_duration(container: InputContainer, origin: float) -> float:
     ends = [
         end
         for s in container.streams
-        if s.type in ("video", "audio") and (end := stream_end(s, origin)) is not None
+        if isinstance(s, av.VideoStream | av.AudioStream)
+        and (end := stream_end(s, origin)) is not None
     ]
     if ends:
         return max(0.0, max(ends))

@@ -32,20 +32,43 @@ def _fmt_failed(result: GroupResult) -> str:
     return f"{result.failed} ({result.failed_rate:.1%})"
 
 
-MAIN_HEADER = ("model", "variant", "task", "accuracy %", "95% CI", "n", "failed", "unparsed")
-GROUP_HEADER = ("model", "variant", "group", "accuracy %", "95% CI", "n", "failed")
+def _cell(result: GroupResult | None) -> str:
+    """Compact `accuracy (low-high) n=answered`, plus failures when there are any."""
+    if result is None:
+        return ""
+    value = result.metrics.get(HEADLINE)
+    failed = f" !{result.failed}" if result.failed else ""
+    if value is None:
+        return f"- n=0{failed}"
+    interval = (
+        f" ({value.ci_low * 100:.0f}-{value.ci_high * 100:.0f})"
+        if value.ci_low is not None and value.ci_high is not None
+        else ""
+    )
+    return f"{value.value * 100:.1f}{interval} n={value.n}{failed}"
+
+
+def _multi_task(results: RunResults) -> bool:
+    return len({g.task for g in results.groups}) > 1
+
+
+def main_header(results: RunResults) -> tuple[str, ...]:
+    task = ("task",) if _multi_task(results) else ()
+    return ("model", "variant", *task, "accuracy %", "95% CI", "n", "failed", "unparsed")
 
 
 def main_rows(results: RunResults) -> list[tuple[str, ...]]:
     rows: list[tuple[str, ...]] = []
+    multi = _multi_task(results)
     for result in results.overall():
         value, interval = _fmt_metric(result)
         answered = result.trials - result.failed
+        task = (result.task,) if multi else ()
         rows.append(
             (
                 result.model,
                 result.variant,
-                result.task,
+                *task,
                 value,
                 interval,
                 str(answered),
@@ -56,24 +79,23 @@ def main_rows(results: RunResults) -> list[tuple[str, ...]]:
     return rows
 
 
-def group_rows(results: RunResults) -> list[tuple[str, ...]]:
-    rows: list[tuple[str, ...]] = []
+def group_table(results: RunResults) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
+    """Categories as rows, variants as columns: `accuracy [95% CI] n=answered`."""
+    variants: list[str] = []
+    cells: dict[tuple[str, str, str], dict[str, GroupResult]] = {}
     for result in results.groups:
         if result.group == "overall":
             continue
-        value, interval = _fmt_metric(result)
-        rows.append(
-            (
-                result.model,
-                result.variant,
-                result.group,
-                value,
-                interval,
-                str(result.trials - result.failed),
-                _fmt_failed(result),
-            )
-        )
-    return rows
+        if result.variant not in variants:
+            variants.append(result.variant)
+        cells.setdefault((result.model, result.task, result.group), {})[result.variant] = result
+    multi = _multi_task(results)
+    header = ("model", *(("task",) if multi else ()), "group", *variants)
+    rows = [
+        (model, *((task,) if multi else ()), group, *(_cell(by.get(v)) for v in variants))
+        for (model, task, group), by in cells.items()
+    ]
+    return header, rows
 
 
 def failure_lines(records: list[TrialRecord], limit: int = 10) -> list[str]:
@@ -95,10 +117,15 @@ def _markdown_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str
 
 def render_markdown(results: RunResults, records: list[TrialRecord]) -> str:
     totals = results.totals
-    parts = [f"# Leaderboard: {results.run}", "", _markdown_table(MAIN_HEADER, main_rows(results))]
-    groups = group_rows(results)
+    parts = [
+        f"# Leaderboard: {results.run}",
+        "",
+        _markdown_table(main_header(results), main_rows(results)),
+    ]
+    header, groups = group_table(results)
     if groups:
-        parts += ["", "## By category", "", _markdown_table(GROUP_HEADER, groups)]
+        parts += ["", "## By category: accuracy % (95% CI) n=answered, !failed", ""]
+        parts.append(_markdown_table(header, groups))
     parts += [
         "",
         f"{totals.trials} trials: {totals.answered} answered, {totals.failed} failed "
@@ -114,20 +141,25 @@ def render_markdown(results: RunResults, records: list[TrialRecord]) -> str:
 
 
 def print_leaderboard(results: RunResults, records: list[TrialRecord], console: Console) -> None:
-    table = Table(title=f"omnieval: {results.run}", title_justify="left")
-    for name in MAIN_HEADER:
-        table.add_column(
-            name, justify="right" if name not in ("model", "variant", "task") else "left"
-        )
+    if not console.is_terminal:  # a log file or a pipe: no screen to wrap at 80 columns
+        console.width = max(console.width, 140)
+    tasks = sorted({g.task for g in results.groups})
+    table = Table(title=f"omnieval: {results.run} ({', '.join(tasks)})", title_justify="left")
+    header = main_header(results)
+    for name in header:
+        left = name in ("model", "variant", "task")
+        table.add_column(name, justify="left" if left else "right", no_wrap=True)
+    failed_column = header.index("failed")
     for row in main_rows(results):
-        style = "red" if row[6] != "0" else None
-        table.add_row(*row, style=style)
+        table.add_row(*row, style="red" if row[failed_column] != "0" else None)
     console.print(table)
-    groups = group_rows(results)
+    group_header, groups = group_table(results)
     if groups:
-        by_group = Table(title="by category", title_justify="left")
-        for name in GROUP_HEADER:
-            by_group.add_column(name)
+        by_group = Table(
+            title="by category: accuracy % (95% CI) n=answered, !failed", title_justify="left"
+        )
+        for name in group_header:
+            by_group.add_column(name, no_wrap=name in ("model", "group"))
         for row in groups:
             by_group.add_row(*row)
         console.print(by_group)

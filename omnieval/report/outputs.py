@@ -15,7 +15,9 @@ from omnieval.scoring.aggregate import aggregate
 def write_outputs(state: RunState, console: Console, show: bool = True) -> RunResults:
     """Aggregate the trials and (re)write every output file; print the leaderboard if `show`."""
     results = RunResults(
-        run=state.name, totals=totals_of(state.records), groups=aggregate(state.records)
+        run=state.name,
+        totals=totals_of(state.records),
+        groups=aggregate(state.records, state.variant_order),
     )
     write_results(state.run_dir / rundir.RESULTS, results)
     write_samples_jsonl(state.run_dir / rundir.SAMPLES, state.records, state.samples)

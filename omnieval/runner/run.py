@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from rich.console import Console
@@ -39,6 +40,7 @@ class RunState:
     samples: dict[str, dict[str, Sample]]
     executed: int = 0
     resumed: int = 0
+    variant_order: list[str] = field(default_factory=list)
 
 
 async def execute_async(
@@ -80,6 +82,7 @@ async def execute_async(
             samples=plan.samples_by_task(),
             executed=len(pending),
             resumed=resumed,
+            variant_order=_variant_order(v for _, variants in plan.tasks for v in variants),
         )
     finally:
         journal.close()
@@ -118,9 +121,16 @@ def rescore_journal(run_dir: Path, console: Console | None = None) -> RunState:
             records=list(journal.records()),
             samples=samples,
             resumed=changed,
+            variant_order=_variant_order(
+                v for entry in manifest.get("tasks", {}).values() for v in entry.get("variants", [])
+            ),
         )
     finally:
         journal.close()
+
+
+def _variant_order(variants: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(variants))
 
 
 def _fail_unreadable_media(

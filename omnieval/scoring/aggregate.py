@@ -8,7 +8,7 @@ score 0 through the metric and are counted too.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from omnieval.scoring.stats import summarize_binary, summarize_continuous
 from omnieval.types import GroupResult, MetricValue, TrialRecord
@@ -16,15 +16,26 @@ from omnieval.types import GroupResult, MetricValue, TrialRecord
 OVERALL = "overall"
 
 
-def aggregate(records: Iterable[TrialRecord]) -> list[GroupResult]:
-    """One result per (model, variant, task, group), the `overall` group first in each task."""
+def aggregate(
+    records: Iterable[TrialRecord], variant_order: Sequence[str] = ()
+) -> list[GroupResult]:
+    """One result per (model, variant, task, group), the `overall` group first in each task.
+
+    Variants are ordered as in `variant_order` (the run's order, e.g. avt, vt, at), others after.
+    """
     buckets: dict[tuple[str, str, str, str], list[TrialRecord]] = defaultdict(list)
     for record in records:
         trial = record.trial
         for group in (OVERALL, *record.groups):
             buckets[(trial.model, trial.variant, trial.task, group)].append(record)
+    rank = {variant: i for i, variant in enumerate(variant_order)}
+
+    def order(item: tuple[tuple[str, str, str, str], list[TrialRecord]]) -> tuple[object, ...]:
+        model, variant, task, group = item[0]
+        return (model, rank.get(variant, len(rank)), variant, task, group != OVERALL, group)
+
     results = []
-    for (model, variant, task, group), members in sorted(buckets.items(), key=_order):
+    for (model, variant, task, group), members in sorted(buckets.items(), key=order):
         results.append(
             GroupResult(
                 model=model,
@@ -40,11 +51,6 @@ def aggregate(records: Iterable[TrialRecord]) -> list[GroupResult]:
             )
         )
     return results
-
-
-def _order(item: tuple[tuple[str, str, str, str], list[TrialRecord]]) -> tuple[object, ...]:
-    model, variant, task, group = item[0]
-    return (model, variant, task, group != OVERALL, group)
 
 
 def _metrics(members: list[TrialRecord]) -> dict[str, MetricValue]:

@@ -2,9 +2,9 @@
 
 numpy only. A clip is drawn once as a static *base* picture (background, heads, hair, eyes,
 closed lips, bodies); per frame only the mouths (or a flash disc) change, so a whole clip costs a
-few array operations. Mouth openings are anti-aliased column by column, so the dark area of a
-mouth is linear in its opening, with no pixel staircase: a solver that counts dark pixels sees
-the speech envelope itself.
+few array operations. Mouth openings are anti-aliased column by column, so the covered area of a
+mouth is exactly linear in its opening and its darkness grows smoothly with it (no one-pixel
+staircase): a solver that measures dark pixels sees the speech envelope itself.
 
 Colour rules keep the signals clean for a pixel-statistics solver: backgrounds, skin and shirts
 stay in a mid luminance band (no pixel darker than `DARK_LUMA` or brighter than `BRIGHT_LUMA`),
