@@ -217,6 +217,14 @@ class Request(Frozen):
     def text(self) -> str:
         return "\n\n".join(p.text for p in self.parts if isinstance(p, TextPart))
 
+    def media_names(self) -> list[str]:
+        """File names of the media parts, in order (paths differ between machines; names don't)."""
+        return [
+            p.path.name
+            for p in self.parts
+            if isinstance(p, AudioPart | VideoPart | ImagePart) and p.path is not None
+        ]
+
 
 class Usage(Frozen):
     input_tokens: int | None = None

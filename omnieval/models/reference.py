@@ -48,7 +48,7 @@ class RandomChoice(Model):
 
     async def generate(self, request: Request) -> Response:
         letters = _letters_or_fail(request)
-        media = "\n".join(p.path.name for p in request.parts if getattr(p, "path", None))
+        media = "\n".join(request.media_names())
         digest = hashlib.sha256(f"{self.seed}\n{request.text()}\n{media}".encode()).digest()
         return Response(text=random.Random(digest).choice(letters))
 
