@@ -56,12 +56,19 @@ def find_ffmpeg() -> str | None:
 
 def timed(fn: Callable[[], object], repeat: int) -> float:
     """Median wall time of `repeat` calls, in seconds."""
-    times = []
+    return timed_together([fn], repeat)[0]
+
+
+def timed_together(fns: list[Callable[[], object]], repeat: int) -> list[float]:
+    """Median wall time of each function, calling them in turn `repeat` times (interleaved, so
+    that a busy machine slows every contender alike)."""
+    times: list[list[float]] = [[] for _ in fns]
     for _ in range(repeat):
-        started = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
+        for fn, bucket in zip(fns, times, strict=True):
+            started = time.perf_counter()
+            fn()
+            bucket.append(time.perf_counter() - started)
+    return [statistics.median(bucket) for bucket in times]
 
 
 def ffmpeg_raw(ffmpeg: str, clip: Path) -> Callable[[], object]:
@@ -127,22 +134,28 @@ def main() -> None:
             f"clip: {args.seconds:g} s, 640x360, 25 fps, H.264 + AAC, "
             f"{clip.stat().st_size / 1e6:.1f} MB (written in {time.perf_counter() - started:.1f} s)"
         )
-        print(f"median of {repeat} runs; {os.cpu_count()} CPUs\n")
+        print(f"median of {repeat} runs (contenders interleaved); {os.cpu_count()} CPUs\n")
 
         rows: list[tuple[str, float]] = []
         spec = FrameSpec(fps=1)
         frames = sample_frames(clip, spec)  # warm the OS file cache and the imports
-        first = timed(lambda: sample_frames(clip, spec), repeat)
-        rows.append((f"sample_frames(fps=1), no cache  [{len(frames)} frames]", first))
-
         ffmpeg = find_ffmpeg()
         raw = png = None
         if ffmpeg is None:
             print("ffmpeg not found (PATH or imageio_ffmpeg): skipping the ffmpeg rows\n")
+            first = timed(lambda: sample_frames(clip, spec), repeat)
         else:
-            raw = timed(ffmpeg_raw(ffmpeg, clip), repeat)
+            first, raw, png = timed_together(
+                [
+                    lambda: sample_frames(clip, spec),
+                    ffmpeg_raw(ffmpeg, clip),
+                    ffmpeg_png(ffmpeg, clip, root / "png"),
+                ],
+                repeat,
+            )
+        rows.append((f"sample_frames(fps=1), no cache  [{len(frames)} frames]", first))
+        if raw is not None and png is not None:
             rows.append(("ffmpeg -vf fps=1 -> rgb24 rawvideo pipe", raw))
-            png = timed(ffmpeg_png(ffmpeg, clip, root / "png"), repeat)
             rows.append(("ffmpeg -vf fps=1 -> PNG files", png))
 
         cache = MediaCache(root / "cache")

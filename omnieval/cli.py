@@ -129,13 +129,10 @@ def doctor(
     samples = [s for task, _ in select_tasks(resolved) for s in task.samples()]
     files = {p for s in samples for p in s.media_paths()}
     problems = find_media_problems(samples, progress=True)
-    out = Console()
-    for problem in problems:
-        out.print(
-            f"{problem.problem}\t{problem.path}\t{problem.detail}\tsamples: "
-            + ", ".join(problem.sample_ids),
-            markup=False,
-            highlight=False,
+    for problem in problems:  # one tab-separated line per file, for people and for grep
+        print(
+            f"{problem.problem}\t{problem.path}\t{problem.detail}\t"
+            f"samples: {', '.join(problem.sample_ids)}"
         )
     verdict = (
         f"{len(problems)} problem file(s) among {len(files)} media files of {len(samples)} samples"

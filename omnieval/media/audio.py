@@ -4,13 +4,15 @@ Timing: sample i of a clip is at `start_s + i / sample_rate` seconds on the file
 decoder's first frame gives the time of the first decoded sample and later samples are counted
 from it, so the clip is sample-exact for PCM / FLAC. Encoder priming (AAC, MP3, Opus) is removed
 by FFmpeg when the container records it (MP4 edit lists, LAME headers, Ogg pre-skip), and the
-trailing padding is cut at the stream's declared duration when the container states one.
+trailing padding is cut at the stream's stated duration when the container states one (and the
+overrun is padding-sized: MPEG-TS durations are only estimates).
 """
 
 from __future__ import annotations
 
 import math
 import os
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -37,6 +39,8 @@ if TYPE_CHECKING:
 _SEEK_AFTER_S = 60.0
 #: After a seek, start decoding at least this much before the window start.
 _SEEK_MARGIN_S = 1.0
+#: Trailing encoder padding is at most two codec frames (AAC: 1024 samples each; MP3: 1152).
+_MAX_PADDING_SAMPLES = 2 * 1152
 
 
 class AudioSpec(Frozen):
@@ -152,7 +156,11 @@ def _shape(frame: av.AudioFrame) -> tuple[str, str, int]:
 
 
 def _decode_audio(path: Path, spec: AudioSpec) -> AudioClip:
-    with open_input(path) as container, translate_av_errors(path, "decoding audio"):
+    with (
+        ExitStack() as stack,
+        open_input(path) as container,
+        translate_av_errors(path, "decoding audio"),
+    ):
         stream = audio_stream(container)
         if stream is None:
             raise MediaError(path, "no_audio", "the file has no audio stream")
@@ -160,8 +168,7 @@ def _decode_audio(path: Path, spec: AudioSpec) -> AudioClip:
         start = spec.window.start if spec.window else 0.0
         end = spec.window.end if spec.window and spec.window.end is not None else math.inf
         declared_end = stream_end(stream, origin)
-        if declared_end is not None:
-            end = min(end, declared_end)
+        native_rate = stream.codec_context.sample_rate
         if start < 0 or end <= start:
             raise MediaError(
                 path,
@@ -175,11 +182,16 @@ def _decode_audio(path: Path, spec: AudioSpec) -> AudioClip:
                 f"the audio window starts at {start:g} s, after the end of the media "
                 f"({media_duration(container, origin):.3f} s)",
             )
-        rate = spec.sample_rate or stream.codec_context.sample_rate
+        rate = spec.sample_rate or native_rate
         stream.codec_context.thread_type = "AUTO"
         if start > _SEEK_AFTER_S and stream.time_base is not None:
             target = start - _SEEK_MARGIN_S + origin
-            container.seek(int(target / stream.time_base), stream=stream, backward=True)
+            try:
+                container.seek(int(target / stream.time_base), stream=stream, backward=True)
+            except av.FFmpegError:  # not seekable (raw stream): read again from the start
+                container = stack.enter_context(av.open(str(path)))
+                stream = audio_stream(container)
+                assert stream is not None
 
         resampler = av.AudioResampler(format="fltp", rate=rate)
         chunks: list[np.ndarray] = []
@@ -200,6 +212,12 @@ def _decode_audio(path: Path, spec: AudioSpec) -> AudioClip:
         raise MediaError(path, "undecodable", "no audio could be decoded")
     first = first_time if first_time is not None else 0.0
     samples = np.concatenate(chunks, axis=1) if len(chunks) > 1 else chunks[0]
+    if declared_end is not None and native_rate:
+        # Encoder padding (AAC, MP3) runs past the stream's stated end by under two codec
+        # frames; cut it. A bigger overrun means the stated end is only an estimate (MPEG-TS).
+        overrun = first + samples.shape[1] / rate - declared_end
+        if 0 < overrun <= _MAX_PADDING_SAMPLES / native_rate:
+            end = min(end, declared_end)
     lo = max(0, round((start - first) * rate))
     hi = samples.shape[1] if math.isinf(end) else max(lo, round((end - first) * rate))
     samples = samples[:, lo:hi]

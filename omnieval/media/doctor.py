@@ -99,8 +99,11 @@ def _check_tail(
         return
     target = duration - _TAIL_S + origin
     last_end: float | None = None
-    with translate_av_errors(path, "decoding the last second (truncated file?)"):
+    try:
         container.seek(int(target / lead.time_base), stream=lead, backward=True)
+    except av.FFmpegError:
+        return  # not seekable (raw stream): the head check is all we can afford
+    with translate_av_errors(path, "decoding the last second (truncated file?)"):
         for packet in container.demux(streams):
             for frame in packet.decode():
                 if not isinstance(frame, av.VideoFrame | av.AudioFrame) or frame.time is None:

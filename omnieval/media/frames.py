@@ -189,6 +189,8 @@ class _FrameReader:
         self.arrays: list[np.ndarray] = []
         self.array_times: list[float] = []
         self.picks: list[int] = []  # per grid time, index into self.arrays
+        self.can_seek = True
+        self.reopened: list[InputContainer] = []  # closed by `run`
 
     # ------------------------------------------------------------------ conversion
 
@@ -223,15 +225,36 @@ class _FrameReader:
             if e.is_keyframe
         ]
 
-    def _seek(self, target: float) -> None:
+    def _seek(self, target: float) -> bool:
+        """Seek to the keyframe at or before `target` (True). A file that cannot seek (raw
+        streams) is opened again and read from its start (False), and never seeked again."""
         tb = self.stream.time_base
-        assert tb is not None
-        offset = max(0.0, target + self.origin)
-        self.container.seek(int(offset / tb), stream=self.stream, backward=True)
+        if tb is not None:
+            offset = max(0.0, target + self.origin)
+            try:
+                self.container.seek(int(offset / tb), stream=self.stream, backward=True)
+                return True
+            except av.FFmpegError:
+                pass
+        self.can_seek = False
+        self.container = av.open(str(self.path))
+        self.reopened.append(self.container)
+        stream = video_stream(self.container)
+        assert stream is not None  # the same file had one a moment ago
+        stream.thread_type = "AUTO"
+        self.stream = stream
+        return False
 
     # ------------------------------------------------------------------ main loop
 
     def run(self, start: float, end: float, grid: np.ndarray | None) -> Frames:
+        try:
+            return self._run(start, end, grid)
+        finally:
+            for container in self.reopened:
+                container.close()
+
+    def _run(self, start: float, end: float, grid: np.ndarray | None) -> Frames:
         targets: list[float] = [] if grid is None else grid.tolist()
         every = grid is None
         ti = 0  # next unassigned grid time
@@ -251,10 +274,11 @@ class _FrameReader:
 
         while True:
             restarted = False
+            check_overshoot = None
             if seek_target is not None:
-                self._seek(seek_target)
                 pending, pending_index = None, None
-            check_overshoot = seek_target
+                if self._seek(seek_target):
+                    check_overshoot = seek_target
             for frame in self.container.decode(self.stream):
                 decoded_any = True
                 if frame.pts is not None and frame.time is not None:
@@ -310,7 +334,12 @@ class _FrameReader:
                 nxt = targets[ti]
                 keyframes = self._keyframe_times() if len(keyframes) < 2 else keyframes
                 k = bisect.bisect_right(keyframes, nxt + _EPS) - 1
-                if nxt > jump_blocked_until and k >= 0 and keyframes[k] - time >= _MIN_SEEK_GAIN_S:
+                if (
+                    self.can_seek
+                    and nxt > jump_blocked_until
+                    and k >= 0
+                    and keyframes[k] - time >= _MIN_SEEK_GAIN_S
+                ):
                     # At most one skip-ahead per grid time: if the demuxer lands us back
                     # before `time`, we simply decode forward from there.
                     jump_blocked_until = nxt

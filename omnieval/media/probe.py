@@ -127,14 +127,26 @@ def media_duration(container: InputContainer, origin: float) -> float:
     ]
     if ends:
         return max(0.0, max(ends))
-    # No header says: read every packet (no decoding) and take the latest end.
+    return _scan_duration(container.name, origin)
+
+
+def _scan_duration(name: str, origin: float) -> float:
+    """Read every packet (no decoding) of a second handle on the file: the latest packet end,
+    or, for raw streams without timestamps, the video packet count over the frame rate."""
     last = 0.0
-    for packet in container.demux():
-        if packet.pts is None or packet.time_base is None:
-            continue
-        end = float((packet.pts + (packet.duration or 0)) * packet.time_base) - origin
-        last = max(last, end)
-    container.seek(0)
+    video_packets = 0
+    with av.open(name) as scan:
+        video = video_stream(scan)
+        fps = frame_rate(video) if video is not None else 0.0
+        for packet in scan.demux():
+            if video is not None and packet.stream.index == video.index and packet.size:
+                video_packets += 1
+            if packet.pts is None or packet.time_base is None:
+                continue
+            end = float((packet.pts + (packet.duration or 0)) * packet.time_base) - origin
+            last = max(last, end)
+    if last == 0.0 and video_packets and fps:
+        last = video_packets / fps
     return last
 
 

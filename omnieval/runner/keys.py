@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from omnieval.media import file_digest
+from omnieval.media import MediaError, file_digest
 from omnieval.types import GenerationParams, Sample
 
 KEY_SCHEMA = 1
@@ -28,6 +28,8 @@ def media_digest(path: Path) -> str:
         return file_digest(path)
     except FileNotFoundError:
         return f"missing:{path.name}"
+    except MediaError as err:  # missing or empty: the trial fails later, naming the file
+        return f"{err.problem}:{path.name}"
     except OSError as err:
         return f"unreadable:{path.name}:{type(err).__name__}"
 

@@ -214,11 +214,10 @@ class VsyncSolver(Model):
         frames = sample_frames(
             media.path, FrameSpec(window=TimeWindow(start=start, end=t + self.window_s)), self.cache
         )
-        dark = _darkness(frames.images)  # [F, H, W]
-        width = dark.shape[2]
-        edges = np.round(np.linspace(0, width, count + 1)).astype(int)
+        y = _luma(frames.images)  # [F, H, W]
+        edges = np.round(np.linspace(0, y.shape[2], count + 1)).astype(int)
         per_strip = np.stack(
-            [dark[:, :, a:b].sum(axis=(1, 2)) for a, b in itertools.pairwise(edges)]
+            [_below(y[:, :, a:b], DARK_LUMA) for a, b in itertools.pairwise(edges)]
         )
         return per_strip, frames.timestamps, _fps(frames.timestamps, frames.source_fps)
 
@@ -256,10 +255,7 @@ class VsyncSolver(Model):
         spec = FrameSpec(window=media.window) if media.window is not None else FrameSpec()
         frames = sample_frames(media.path, spec, self.cache)
         y = _luma(frames.images)
-        signals = {
-            "darkness": np.clip(DARK_LUMA - y, 0.0, None).sum(axis=(1, 2)),
-            "brightness": np.clip(y - BRIGHT_LUMA, 0.0, None).sum(axis=(1, 2)),
-        }
+        signals = {"darkness": _below(y, DARK_LUMA), "brightness": _above(y, BRIGHT_LUMA)}
         stamps = frames.timestamps
         dt = 1.0 / _fps(stamps, frames.source_fps)
         lags = np.arange(-self.max_lag_ms, self.max_lag_ms + 1e-9, 2.0) / 1000.0
@@ -318,16 +314,20 @@ def _media(request: Request) -> _Media:
     return _Media(None, None, frames=False, sound=False)
 
 
-_LUMA_WEIGHTS = np.array([0.299, 0.587, 0.114], np.float32)
-
-
 def _luma(images: np.ndarray) -> np.ndarray:
-    """BT.601 luma [..., H, W] of RGB images."""
-    return images.astype(np.float32) @ _LUMA_WEIGHTS
+    """BT.601 luma of uint8 RGB images, in 1/256 steps of a grey level: int32 [..., H, W]."""
+    rgb = images.astype(np.int32)
+    return rgb[..., 0] * 77 + rgb[..., 1] * 150 + rgb[..., 2] * 29
 
 
-def _darkness(images: np.ndarray) -> np.ndarray:
-    return np.clip(DARK_LUMA - _luma(images), 0.0, None)
+def _below(luma: np.ndarray, level: float) -> np.ndarray:
+    """Per-frame sum of (level - luma) over pixels darker than `level`, in grey levels."""
+    return np.maximum(int(level * 256) - luma, 0).sum(axis=(-2, -1)) / 256.0
+
+
+def _above(luma: np.ndarray, level: float) -> np.ndarray:
+    """Per-frame sum of (luma - level) over pixels brighter than `level`, in grey levels."""
+    return np.maximum(luma - int(level * 256), 0).sum(axis=(-2, -1)) / 256.0
 
 
 def _fps(stamps: np.ndarray, source_fps: float) -> float:

@@ -56,6 +56,7 @@ from omnieval.benchmarks.vsync.synth_speech import (
     espeak_version,
     resolve_engine,
     synth_words,
+    synth_words_many,
 )
 from omnieval.types import Frozen
 
@@ -288,6 +289,15 @@ class _WordStream:
         return word
 
 
+def _prefetch(streams: list[_WordStream]) -> None:
+    """Fill every stream's first batch at once (one espeak-ng call for the whole clip)."""
+    batches = synth_words_many(
+        [s.voice for s in streams], streams[0].batch, [s.rng for s in streams]
+    )
+    for stream, words in zip(streams, batches, strict=True):
+        stream.words = words
+
+
 def _place_words(
     stream: _WordStream, start: float, end: float, rng: np.random.Generator
 ) -> list[tuple[float, Word]]:
@@ -340,8 +350,9 @@ def _who_item(rng: np.random.Generator, cfg: VsyncSynthConfig, engine: Engine) -
     batch = _batch_size(engine, cfg)
     tracks = np.zeros((n, n_samples), np.float32)
     placed: list[_Placed] = []
-    for i, voice in enumerate(voices):
-        stream = _WordStream(voice, np.random.default_rng(rng.integers(2**63)), batch)
+    streams = [_WordStream(v, np.random.default_rng(rng.integers(2**63)), batch) for v in voices]
+    _prefetch(streams)
+    for i, stream in enumerate(streams):
         per_turn = [_place_words(stream, start, end, rng) for start, end, _ in turns]
         for turn_words in per_turn:
             for pos, word in turn_words:
@@ -580,7 +591,7 @@ def _noise(rng: np.random.Generator, n: int, level: float) -> np.ndarray:
 
 def _voice_label(voice: Voice) -> str:
     if voice.engine == "espeak":
-        return f"espeak:{voice.name}:p{voice.pitch}:s{voice.speed}"
+        return f"espeak:{voice.name}:pitch{voice.pitch_pct:+d}%:rate{voice.rate_pct}%"
     return f"formant:f0={voice.f0:.0f}:scale={voice.scale:.2f}"
 
 

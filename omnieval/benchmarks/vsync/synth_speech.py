@@ -4,11 +4,12 @@ Both engines produce *words*: short mono float32 signals at `SAMPLE_RATE`, trimm
 normalised to one loudness, with the text a transcript should show for them. The generator places
 words into turns and derives each speaker's mouth opening from the very same samples.
 
-- `espeak`: the `espeak-ng` program (when it is on PATH). One call per speaker synthesises all of
-  that speaker's words separated by long SSML breaks; the 22,050 Hz output is cut at the breaks
-  and resampled to `SAMPLE_RATE` (band-limited, by FFT). Voices differ by language variant,
-  voice variant (`+m3`, `+f2`, ...), pitch and speed. espeak-ng is deterministic, so the same
-  words and voice always give the same samples.
+- `espeak`: the `espeak-ng` program (when it is on PATH). One call synthesises the words of all
+  speakers of a clip as SSML: per speaker a `<voice>` (language and variant, e.g. `en-us+f2`) and
+  a `<prosody>` (pitch and rate), words separated by long `<break>`s; the 22,050 Hz output is cut
+  at the breaks and resampled to `SAMPLE_RATE` (band-limited, by FFT). One call per clip rather
+  than per speaker matters: starting espeak-ng costs as much as synthesising a dozen words.
+  espeak-ng is deterministic, so the same words and voices always give the same samples.
 - `formant`: a built-in synthesiser needing nothing but numpy. A glottal pulse train at a
   speaker-specific F0 (with a slow intonation contour) is shaped frame by frame (short-time
   Fourier transform) by the formant envelope of a vowel per syllable; optional fricative onsets are
@@ -79,13 +80,14 @@ class SpeechError(RuntimeError):
 
 @dataclass(frozen=True)
 class Voice:
-    """One speaker's voice. espeak: `name` like "en-us+f2", `pitch` 0-99, `speed` words/min.
-    formant: `f0` in Hz, `scale` of the formant frequencies, `rate` syllables per second."""
+    """One speaker's voice. espeak: `name` like "en-us+f2", `pitch_pct` and `rate_pct` the SSML
+    prosody (pitch change in %, speaking rate in % of normal). formant: `f0` in Hz, `scale` of
+    the formant frequencies, `rate` syllables per second."""
 
     engine: Engine
     name: str = ""
-    pitch: int = 50
-    speed: int = 160
+    pitch_pct: int = 0
+    rate_pct: int = 100
     f0: float = 120.0
     scale: float = 1.0
     rate: float = 4.5
@@ -145,8 +147,8 @@ def draw_voices(engine: Engine, count: int, rng: np.random.Generator) -> list[Vo
                 Voice(
                     engine="espeak",
                     name=f"{lang}+{_ESPEAK_VARIANTS[int(v)]}",
-                    pitch=int(rng.integers(25, 80)),
-                    speed=int(rng.integers(150, 190)),
+                    pitch_pct=int(rng.integers(-30, 41)),
+                    rate_pct=int(rng.integers(90, 121)),
                 )
             )
         return voices
@@ -172,54 +174,101 @@ def draw_voices(engine: Engine, count: int, rng: np.random.Generator) -> list[Vo
 
 def synth_words(voice: Voice, count: int, rng: np.random.Generator) -> list[Word]:
     """`count` words in `voice`; the words (and, for babble, their sounds) are drawn from `rng`."""
-    if voice.engine == "espeak":
-        texts = [VOCABULARY[int(i)] for i in rng.integers(len(VOCABULARY), size=count)]
-        return espeak_words(voice, texts)
-    return [Word("[speech]", _normalise(formant_word(voice, rng))) for _ in range(count)]
+    return synth_words_many([voice], count, [rng])[0]
+
+
+def synth_words_many(
+    voices: list[Voice], count: int, rngs: list[np.random.Generator]
+) -> list[list[Word]]:
+    """`count` words for each voice (voice i draws from `rngs[i]`); espeak voices share one call."""
+    out: list[list[Word] | None] = [None] * len(voices)
+    jobs: list[tuple[Voice, list[str]]] = []
+    for i, (voice, rng) in enumerate(zip(voices, rngs, strict=True)):
+        if voice.engine == "espeak":
+            texts = [VOCABULARY[int(k)] for k in rng.integers(len(VOCABULARY), size=count)]
+            jobs.append((voice, texts))
+        else:
+            out[i] = [Word("[speech]", _normalise(formant_word(voice, rng))) for _ in range(count)]
+    spoken = iter(espeak_words(jobs) if jobs else [])
+    return [words if words is not None else next(spoken) for words in out]
 
 
 # --------------------------------------------------------------------------- espeak-ng
 
-
-def espeak_words(voice: Voice, texts: list[str]) -> list[Word]:
-    """Synthesise `texts` in one espeak-ng call and cut the result at the breaks between words."""
-    raw = _espeak(voice, texts)
-    pieces = _split_at_silence(raw, ESPEAK_RATE, min_gap_s=0.25)
-    if len(pieces) != len(texts):  # a word with an internal pause: fall back to one call each
-        pieces = [_trim(_espeak(voice, [t]), ESPEAK_RATE) for t in texts]
-    return [
-        Word(t, _normalise(resample(p, ESPEAK_RATE, SAMPLE_RATE)))
-        for t, p in zip(texts, pieces, strict=True)
-    ]
+_BREAK = '<break time="500ms"/>'
 
 
-def _espeak(voice: Voice, texts: list[str]) -> np.ndarray:
+def espeak_words(jobs: list[tuple[Voice, list[str]]]) -> list[list[Word]]:
+    """Synthesise every (voice, texts) job in one espeak-ng call; cut at the breaks."""
+    ssml = _BREAK.join(
+        f'<voice name="{voice.name}"><prosody pitch="{voice.pitch_pct:+d}%" '
+        f'rate="{voice.rate_pct}%">' + _BREAK.join(texts) + "</prosody></voice>"
+        for voice, texts in jobs
+    )
+    pieces = _split_at_silence(_espeak(f"<speak>{ssml}</speak>"), ESPEAK_RATE, min_gap_s=0.25)
+    if len(pieces) != sum(len(texts) for _, texts in jobs):
+        # A word with an internal pause: synthesise voice by voice, then word by word.
+        if len(jobs) > 1:
+            return [espeak_words([job])[0] for job in jobs]
+        voice, texts = jobs[0]
+        pieces = [_trim(_espeak(_single(voice, text)), ESPEAK_RATE) for text in texts]
+    result, at = [], 0
+    for _, texts in jobs:
+        chunk = pieces[at : at + len(texts)]
+        at += len(texts)
+        result.append(
+            [
+                Word(text, _normalise(resample(p, ESPEAK_RATE, SAMPLE_RATE)))
+                for text, p in zip(texts, chunk, strict=True)
+            ]
+        )
+    return result
+
+
+def _single(voice: Voice, text: str) -> str:
+    return (
+        f'<speak><voice name="{voice.name}"><prosody pitch="{voice.pitch_pct:+d}%" '
+        f'rate="{voice.rate_pct}%">{text}</prosody></voice></speak>'
+    )
+
+
+def _espeak(ssml: str) -> np.ndarray:
     path = espeak_path()
     if path is None:
         raise SpeechError("espeak-ng is not on PATH")
-    ssml = "<speak>" + '<break time="500ms"/>'.join(texts) + "</speak>"
-    args = [path, "-m", "-v", voice.name, "-p", str(voice.pitch), "-s", str(voice.speed)]
     try:
-        out = subprocess.run([*args, "--stdout", ssml], capture_output=True, check=True, timeout=60)
+        out = subprocess.run(
+            [path, "-m", "--stdout", ssml], capture_output=True, check=True, timeout=60
+        )
     except (OSError, subprocess.SubprocessError) as err:
-        raise SpeechError(f"espeak-ng failed for voice {voice.name!r}: {err}") from err
+        raise SpeechError(f"espeak-ng failed: {err}") from err
     data = out.stdout
     at = data.find(b"data")
     if not data.startswith(b"RIFF") or at < 0:
-        raise SpeechError(f"espeak-ng wrote no WAV data for voice {voice.name!r}")
+        raise SpeechError("espeak-ng wrote no WAV data")
     pcm = data[at + 8 :]
     pcm = pcm[: len(pcm) // 2 * 2]
     return np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0
 
 
 def _split_at_silence(x: np.ndarray, sr: int, min_gap_s: float) -> list[np.ndarray]:
-    loud = np.flatnonzero(np.abs(x) > 1e-3)
+    """Loud stretches of `x` separated by at least `min_gap_s` of quiet.
+
+    Loudness is judged on 10 ms frames against 2% of the loudest frame's RMS (-34 dB), so the
+    faint breath noise some espeak-ng variants keep up between words does not bridge a break.
+    """
+    hop = max(1, sr // 100)
+    n = x.size // hop
+    if n == 0:
+        return []
+    rms = np.sqrt(np.mean(x[: n * hop].astype(np.float64).reshape(n, hop) ** 2, axis=1))
+    loud = np.flatnonzero(rms > max(1e-3, 0.02 * float(rms.max())))
     if loud.size == 0:
         return []
-    gaps = np.flatnonzero(np.diff(loud) > int(min_gap_s * sr))
-    starts = np.r_[loud[0], loud[gaps + 1]]
-    ends = np.r_[loud[gaps], loud[-1]] + 1
-    return [x[s:e] for s, e in zip(starts, ends, strict=True)]
+    gaps = np.flatnonzero(np.diff(loud) > int(min_gap_s * sr / hop))
+    starts = np.r_[loud[0], loud[gaps + 1]] * hop
+    ends = (np.r_[loud[gaps], loud[-1]] + 1) * hop
+    return [x[a:b] for a, b in zip(starts, ends, strict=True)]
 
 
 def _trim(x: np.ndarray, sr: int) -> np.ndarray:
