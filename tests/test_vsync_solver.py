@@ -102,6 +102,15 @@ def test_who_is_speaking_needs_audio_and_video(who_edition: Path) -> None:
     assert abs(accuracy["at"] - chance) <= 0.1, (accuracy, chance)
 
 
+def test_formant_speech_edition_is_solved_too(tmp_path: Path) -> None:
+    cfg = VsyncSynthConfig(speech="formant", sync_share=0.0)
+    generate_vsync(tmp_path, 12, seed=4, config=cfg, workers=2)
+    items = _items(tmp_path)
+    answers = run_all(VsyncSolver(), [build_request(tmp_path, i, "avt") for i in items])
+    hits = sum(a == i["correct_answer"] for a, i in zip(answers, items, strict=True))
+    assert hits >= 11, (hits, len(items))
+
+
 def _forbid(name: str) -> Callable[..., Any]:
     def refuse(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError(f"the solver called {name} for a variant that does not carry it")

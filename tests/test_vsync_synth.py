@@ -178,6 +178,10 @@ def test_different_seed_differs_and_prefixes_are_stable(edition: Path, tmp_path:
     assert [i["question"] for i in _items(other)] != [i["question"] for i in first[:3]]
     prefix = generate_vsync(tmp_path / "prefix", 3, seed=3, config=FORMANT, workers=1)
     assert _items(prefix) == first[:3]
+    # regenerating into the same place leaves no video of the earlier edition behind
+    generate_vsync(tmp_path / "other", 2, seed=5, config=FORMANT, workers=1)
+    videos = tmp_path / "other" / "data" / "level_1" / "videos"
+    assert sorted(p.name for p in videos.iterdir()) == ["vsync-s5-00000.mp4", "vsync-s5-00001.mp4"]
 
 
 def test_progress_is_reported_per_clip(tmp_path: Path) -> None:

@@ -342,7 +342,7 @@ def _fps(stamps: np.ndarray, source_fps: float) -> float:
 
 def _pearson(a: np.ndarray, b: np.ndarray, weight: np.ndarray | None = None) -> float:
     """(Weighted) Pearson correlation; NaN when either series is constant."""
-    w = np.ones_like(a, dtype=np.float64) if weight is None else weight / weight.sum()
+    w = np.ones(a.shape, np.float64) if weight is None else weight.astype(np.float64)
     w = w / w.sum()
     a = a - (w * a).sum()
     b = b - (w * b).sum()

@@ -173,14 +173,23 @@ def generate_vsync(
         ctx = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=min(workers, n), mp_context=ctx) as pool:
             futures = {pool.submit(make_item, job): job.index for job in jobs}
-            for done, future in enumerate(as_completed(futures), 1):
-                records[futures[future]] = future.result()
-                if on_progress:
-                    on_progress(done)
+            try:
+                for done, future in enumerate(as_completed(futures), 1):
+                    records[futures[future]] = future.result()
+                    if on_progress:
+                        on_progress(done)
+            except BaseException:
+                pool.shutdown(wait=True, cancel_futures=True)  # fail fast: drop queued clips
+                raise
 
     items = [r for r in records if r is not None]
     dataset = level / "dataset.json"
     _write_json(dataset, items)
+    # Videos of an earlier edition written to the same place are no longer listed: remove them.
+    keep = {item["video_path"] for item in items}
+    for stale in videos.glob("vsync-s*-*.mp4"):
+        if stale.name not in keep:
+            stale.unlink()
     counts: dict[str, int] = {}
     for item in items:
         counts[item["category"]] = counts.get(item["category"], 0) + 1
