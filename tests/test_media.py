@@ -185,6 +185,9 @@ def test_variable_frame_rate_timestamps_are_true(media: dict[str, Path]) -> None
     # Frames start at 0, 0.1, 0.35, 0.4, 0.9: the grid 0, .25, .5, .75 falls in frames 0, 1, 3, 3.
     assert indices(frames.images) == [0, 1, 3, 3]
     assert frames.timestamps == pytest.approx([0.0, 0.1, 0.4, 0.4])
+    every = sample_frames(media["vfr"])
+    assert indices(every.images) == [0, 1, 2, 3, 4]
+    assert every.timestamps == pytest.approx([0.0, 0.1, 0.35, 0.4, 0.9])
 
 
 def test_resize_keeps_aspect_and_never_upscales(media: dict[str, Path]) -> None:

@@ -165,7 +165,10 @@ def _decode_frames(path: Path, spec: FrameSpec) -> Frames:
         stream.thread_type = "AUTO"
         fps = frame_rate(stream)
         reader = _FrameReader(path, container, stream, origin, spec, fps)
-        return reader.run(start, end, grid_times(spec, start, end))
+        grid = grid_times(spec, start, end)
+        if grid is None and (spec.window is None or spec.window.end is None):
+            end = math.inf  # every frame to the last one, even past a header's rounded duration
+        return reader.run(start, end, grid)
 
 
 class _FrameReader:
@@ -191,6 +194,8 @@ class _FrameReader:
         self.picks: list[int] = []  # per grid time, index into self.arrays
         self.can_seek = True
         self.reopened: list[InputContainer] = []  # closed by `run`
+        self._index_size = -1
+        self._keyframes: list[float] = []
 
     # ------------------------------------------------------------------ conversion
 
@@ -216,14 +221,18 @@ class _FrameReader:
     # ------------------------------------------------------------------ seeking
 
     def _keyframe_times(self) -> list[float]:
+        """Keyframe times from the demuxer's index (decode times: a little early with B-frames).
+        Recomputed only when the index grew (MKV reads its cues at the first seek)."""
+        entries = self.stream.index_entries
         tb = self.stream.time_base
         if tb is None:
             return []
-        return [
-            float(e.timestamp * tb) - self.origin
-            for e in self.stream.index_entries
-            if e.is_keyframe
-        ]
+        if len(entries) != self._index_size:
+            self._index_size = len(entries)
+            self._keyframes = [
+                float(e.timestamp * tb) - self.origin for e in entries if e.is_keyframe
+            ]
+        return self._keyframes
 
     def _seek(self, target: float) -> bool:
         """Seek to the keyframe at or before `target` (True). A file that cannot seek (raw
@@ -332,7 +341,7 @@ class _FrameReader:
                     break
                 # Jump ahead when a whole keyframe interval lies before the next grid time.
                 nxt = targets[ti]
-                keyframes = self._keyframe_times() if len(keyframes) < 2 else keyframes
+                keyframes = self._keyframe_times()
                 k = bisect.bisect_right(keyframes, nxt + _EPS) - 1
                 if (
                     self.can_seek
