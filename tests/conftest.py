@@ -40,6 +40,19 @@ def write_mcq(path: Path, n: int, n_options: int = 4, categories: int = 3) -> Pa
     return path
 
 
+N_WHO = 200
+
+
+@pytest.fixture(scope="session")
+def vsync_who_edition(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 200-item who-is-speaking edition (seed 21), generated once per test session."""
+    from omnieval.benchmarks.vsync.synth import VsyncSynthConfig, generate_vsync
+
+    out = tmp_path_factory.mktemp("vsync-who")
+    generate_vsync(out, N_WHO, seed=21, config=VsyncSynthConfig(sync_share=0.0), workers=2)
+    return out
+
+
 @pytest.fixture
 def mcq_file(tmp_path: Path) -> Path:
     return write_mcq(tmp_path / "mcq.jsonl", 60)

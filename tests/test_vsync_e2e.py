@@ -10,16 +10,13 @@ from pathlib import Path
 import pytest
 
 from omnieval import api
-from omnieval.benchmarks.vsync.synth import VsyncSynthConfig, generate_vsync
-
-N_WHO = 200
+from omnieval.benchmarks.vsync.synth import generate_vsync
+from tests.conftest import N_WHO
 
 
 @pytest.fixture(scope="module")
-def who_edition(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("vsync-who")
-    generate_vsync(out, N_WHO, seed=11, config=VsyncSynthConfig(sync_share=0.0), workers=2)
-    return out
+def who_edition(vsync_who_edition: Path) -> Path:
+    return vsync_who_edition
 
 
 def test_solver_needs_both_modalities_on_who_is_speaking(who_edition: Path, tmp_path: Path) -> None:
@@ -42,7 +39,7 @@ def test_solver_needs_both_modalities_on_who_is_speaking(who_edition: Path, tmp_
     chance = sum(1 / len(item["options"]) for item in items) / len(items)
     results = {v: outcome.results.find("vsync-solver", v) for v in ("avt", "vt", "at")}
     for result in results.values():
-        assert result.trials == N_WHO and result.failed == 0
+        assert result.trials == N_WHO and result.failed == 0 and result.extraction_failed == 0
     accuracy = {v: r.metrics["accuracy"].value for v, r in results.items()}
     assert accuracy["avt"] >= 0.95, accuracy
     assert abs(accuracy["vt"] - chance) <= 0.1, (accuracy, chance)

@@ -68,10 +68,8 @@ def run_all(solver: VsyncSolver, requests: list[Request], concurrency: int = 2) 
 
 
 @pytest.fixture(scope="module")
-def who_edition(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("vsync-who")
-    generate_vsync(out, N_WHO, seed=21, config=VsyncSynthConfig(sync_share=0.0), workers=2)
-    return out
+def who_edition(vsync_who_edition: Path) -> Path:
+    return vsync_who_edition
 
 
 @pytest.fixture(scope="module")
@@ -84,22 +82,17 @@ def sync_edition(tmp_path_factory: pytest.TempPathFactory) -> Path:
 # --------------------------------------------------------------------------- who is speaking
 
 
-def test_who_is_speaking_needs_audio_and_video(who_edition: Path) -> None:
-    items = _items(who_edition)
-    assert len(items) == N_WHO and all(i["category"] == "who-is-speaking" for i in items)
-    chance = sum(1 / len(i["options"]) for i in items) / len(items)
+def test_who_is_speaking_answers_are_single_letters(who_edition: Path) -> None:
+    """Accuracy per variant is asserted through the loader and runner in test_vsync_e2e.py."""
+    items = _items(who_edition)[:40]
+    assert all(i["category"] == "who-is-speaking" for i in items)
     solver = VsyncSolver()
-    accuracy = {}
     for variant in VARIANTS:
         answers = run_all(solver, [build_request(who_edition, i, variant) for i in items])
         for answer, item in zip(answers, items, strict=True):
             assert answer in [o[0] for o in item["options"]]  # exactly one option letter
-        accuracy[variant] = np.mean(
-            [a == i["correct_answer"] for a, i in zip(answers, items, strict=True)]
-        )
-    assert accuracy["avt"] >= 0.95, accuracy
-    assert abs(accuracy["vt"] - chance) <= 0.1, (accuracy, chance)
-    assert abs(accuracy["at"] - chance) <= 0.1, (accuracy, chance)
+    answers = run_all(solver, [build_request(who_edition, i, "avt") for i in items])
+    assert np.mean([a == i["correct_answer"] for a, i in zip(answers, items, strict=True)]) >= 0.95
 
 
 def test_formant_speech_edition_is_solved_too(tmp_path: Path) -> None:
