@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import importlib
-from collections.abc import Sequence
+import inspect
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,10 +62,14 @@ def build_benchmark(spec: BenchmarkSpec) -> Benchmark:
     return benchmark
 
 
-def build_model(spec: ModelSpec) -> Model:
+def build_model(spec: ModelSpec, run_seed: int | None = None) -> Model:
+    """Instantiate a model; a `seed` it accepts but is not given comes from the run's seed."""
     factory = registry.models.get(spec.provider)
+    init_args = dict(spec.init_args)
+    if run_seed is not None and "seed" not in init_args and _accepts(factory, "seed"):
+        init_args["seed"] = run_seed
     try:
-        model = factory(**spec.init_args)
+        model = factory(**init_args)
     except TypeError as err:
         names = sorted(spec.init_args)
         raise ConfigError(
@@ -108,7 +113,11 @@ def make_plan(config: RunConfig, models: dict[str, Model] | None = None) -> Plan
         raise ConfigError("nothing to run: the configuration names no model")
     load_plugins(config.plugins)
     tasks = select_tasks(config)
-    built = models if models is not None else {m.alias: build_model(m) for m in config.models}
+    built = (
+        models
+        if models is not None
+        else {m.alias: build_model(m, config.seed) for m in config.models}
+    )
     fingerprints: dict[str, dict[str, Any]] = {
         spec.alias: {"alias": spec.alias, **built[spec.alias].fingerprint()}
         for spec in config.models
@@ -133,6 +142,13 @@ def make_plan(config: RunConfig, models: dict[str, Model] | None = None) -> Plan
                     )
                     plan.trials.append(PlannedTrial(trial, task, sample, spec))
     return plan
+
+
+def _accepts(factory: Callable[..., object], name: str) -> bool:
+    try:
+        return name in inspect.signature(factory).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 def _limited(samples: Sequence[Sample], limit: int | None) -> Sequence[Sample]:

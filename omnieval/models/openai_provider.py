@@ -1,0 +1,332 @@
+"""The `openai` provider: any OpenAI-compatible chat-completions endpoint, or a pool of them.
+
+OpenAI, Gemini's OpenAI-compatible endpoint, vLLM, SGLang, LiteLLM and `omnieval serve` all
+speak this protocol. Media reach the model as its transport policy says (`transport`): natively,
+as timestamped frames and transcripts, or dropped (docs/transport.md). Requests go through a
+lean aiohttp client (`http_client`) and an endpoint pool with an adaptive concurrency limit per
+endpoint (`pool`, docs/endpoint-pools.md). HTTP errors become `TransientModelError` (429, 408,
+5xx, timeouts, connection errors; `retry_after_s` from Retry-After) or `PermanentModelError`
+(other 4xx, with the server's message), so the runner's retry policy applies.
+
+```yaml
+models:
+  - alias: gpt-4o
+    provider: openai
+    init_args:
+      model: gpt-4o
+      base_url: https://api.openai.com/v1
+      api_key: ${OPENAI_API_KEY}
+      inputs: [text, image]          # video -> frames, audio -> transcript
+```
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json
+import logging
+import math
+import time
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timezone
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, ValidationError
+
+from omnieval import registry
+from omnieval.config import REDACTED
+from omnieval.media import MediaCache
+from omnieval.models.base import (
+    Model,
+    ModelCapabilities,
+    PermanentModelError,
+    TransientModelError,
+)
+from omnieval.models.http_client import HttpClient, HttpFailure, HttpReply
+from omnieval.models.pool import EndpointPool, Lease, Outcome
+from omnieval.models.transport import (
+    MediaPreparer,
+    PreparedContent,
+    TranscriberLike,
+    TransportPolicy,
+    needs_media_work,
+)
+from omnieval.models.wire import (
+    WireFormatError,
+    chat_body,
+    encode_body,
+    error_text,
+    parse_chat_reply,
+)
+from omnieval.types import Frozen, Modality, Request, Response
+
+log = logging.getLogger("omnieval.models.openai")
+
+_DEFAULT_INPUTS = ("text", "image")
+_NOT_RETRYABLE_5XX = {501, 505}
+
+
+class GenerationOverrides(Frozen):
+    """Per-model generation settings; set fields replace the run's `generation` values.
+    `extra` adds top-level body fields (e.g. `{"reasoning_effort": "low"}`)."""
+
+    temperature: float | None = None
+    top_p: float | None = None
+    max_tokens: int | None = Field(default=None, ge=1)
+    seed: int | None = None
+    extra: dict[str, Any] = Field(default_factory=dict)
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header: delta-seconds or an HTTP-date."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=timezone.utc)
+        current = now if now is not None else time.time()
+        seconds = when.timestamp() - current
+        return max(0.0, seconds)
+    return max(0.0, seconds) if math.isfinite(seconds) else None
+
+
+def _retry_after(headers: Mapping[str, str]) -> float | None:
+    millis = headers.get("retry-after-ms")  # OpenAI's finer hint
+    if millis:
+        try:
+            return max(0.0, float(millis) / 1000.0)
+        except ValueError:
+            pass
+    return parse_retry_after(headers.get("Retry-After"))
+
+
+def endpoint_label(url: str) -> str:
+    """`host[:port]/path` of a base URL: no scheme, credentials, query or fragment."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    return f"{host}{parts.path.rstrip('/')}"
+
+
+@registry.models.register("openai")
+class OpenAIChat(Model):
+    """A model behind an OpenAI-compatible `/chat/completions` endpoint (or a pool of them).
+
+    Arguments (the `init_args` of a model spec):
+    - `model`: the served model name; `base_url` (…/v1) or `base_urls` (replicas of one model);
+    - `api_key`: sent as `Authorization: Bearer …`; never in fingerprints, logs or errors;
+    - `headers`: extra request headers (secret-looking names are redacted from manifests);
+    - `generation`: overrides of temperature / top_p / max_tokens / seed, and `extra` body fields;
+      `max_tokens_field`: `max_tokens` or `max_completion_tokens` (OpenAI reasoning models);
+    - `timeout_s`: bound on one HTTP request;
+    - `inputs`: the modalities the model takes natively (default text and image);
+    - `transport`: a `TransportPolicy` mapping (docs/transport.md);
+    - `max_concurrency`: the most requests in flight per endpoint (the adaptive limit's ceiling);
+    - `failure_threshold`, `probe_interval_s`: endpoint health (docs/endpoint-pools.md);
+    - `deployment`: a name to fingerprint instead of the endpoint hosts, so replicas can be added
+      or removed without changing trial keys;
+    - `cache_dir`: the media cache (default `~/.cache/omnieval/media`).
+    """
+
+    name = "openai"
+
+    def __init__(
+        self,
+        model: str,
+        base_url: str | None = None,
+        base_urls: Sequence[str] | None = None,
+        api_key: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        generation: Mapping[str, Any] | None = None,
+        max_tokens_field: Literal["max_tokens", "max_completion_tokens"] = "max_tokens",
+        timeout_s: float = 120.0,
+        inputs: Sequence[str] | None = None,
+        transport: Mapping[str, Any] | None = None,
+        max_concurrency: int = 16,
+        failure_threshold: int = 3,
+        probe_interval_s: float = 2.0,
+        deployment: str | None = None,
+        cache_dir: str | None = None,
+        transcriber: TranscriberLike | None = None,
+    ) -> None:
+        urls = [*([base_url] if base_url else []), *(base_urls or [])]
+        if not urls:
+            raise ValueError("the openai provider needs base_url (or base_urls)")
+        for url in urls:
+            if urlsplit(url).scheme not in ("http", "https"):
+                raise ValueError(f"base URL {url!r} must start with http:// or https://")
+        if timeout_s <= 0:
+            raise ValueError(f"timeout_s must be positive, not {timeout_s}")
+        if max_tokens_field not in ("max_tokens", "max_completion_tokens"):
+            raise ValueError(f"max_tokens_field must be max_tokens or max_completion_tokens")
+        self.model = model
+        self.base_urls = [u.rstrip("/") for u in dict.fromkeys(urls)]
+        self.timeout_s = float(timeout_s)
+        self.deployment = deployment
+        self.max_tokens_field = max_tokens_field
+        try:
+            self.overrides = GenerationOverrides.model_validate(dict(generation or {}))
+            declared = frozenset(Modality(m) for m in (inputs or _DEFAULT_INPUTS))
+            self.policy = TransportPolicy.model_validate(dict(transport or {})).resolve(declared)
+        except ValidationError as err:
+            raise ValueError(str(err)) from None
+        self.inputs = declared | {Modality.TEXT}
+        self.capabilities = ModelCapabilities(
+            inputs=self.inputs, max_concurrency=max_concurrency * len(self.base_urls)
+        )
+        sent_headers = dict(headers or {})
+        if api_key:
+            sent_headers["Authorization"] = f"Bearer {api_key}"
+        self._secrets = sorted(
+            {v for v in [api_key or "", *sent_headers.values()] if len(v) >= 4}
+            | ({api_key} if api_key else set()),
+            key=len,
+            reverse=True,
+        )
+        self._chat_urls = {u: f"{u}/chat/completions" for u in self.base_urls}
+        self.http = HttpClient(
+            limit=max_concurrency * len(self.base_urls) + len(self.base_urls),
+            timeout_s=self.timeout_s,
+            headers=sent_headers,
+        )
+        self.pool = EndpointPool(
+            self.base_urls,
+            max_concurrency=max_concurrency,
+            failure_threshold=failure_threshold,
+            probe_interval_s=probe_interval_s,
+            probe=self._probe,
+        )
+        cache = MediaCache(cache_dir) if cache_dir else MediaCache()
+        self.preparer = MediaPreparer(self.policy, cache, transcriber)
+
+    def __repr__(self) -> str:
+        hosts = ", ".join(endpoint_label(u) for u in self.base_urls)
+        return f"OpenAIChat(model={self.model!r}, endpoints=[{hosts}])"
+
+    # ------------------------------------------------------------------ identity
+
+    def fingerprint(self) -> dict[str, Any]:
+        endpoints: Any = self.deployment or sorted({endpoint_label(u) for u in self.base_urls})
+        return {
+            "provider": self.name,
+            "model": self.model,
+            "endpoints": endpoints,
+            "generation": self.overrides.model_dump(exclude_defaults=True),
+            "max_tokens_field": self.max_tokens_field,
+            "inputs": sorted(m.value for m in self.inputs),
+            "transport": self.policy.describe(),
+        }
+
+    # ------------------------------------------------------------------ requests
+
+    def sampling(self, request: Request) -> dict[str, Any]:
+        """temperature / top_p / token limit / seed: the request's values under the overrides."""
+        gen, over = request.generation, self.overrides
+        out: dict[str, Any] = {
+            "temperature": gen.temperature if over.temperature is None else over.temperature,
+            "top_p": gen.top_p if over.top_p is None else over.top_p,
+            self.max_tokens_field: gen.max_tokens if over.max_tokens is None else over.max_tokens,
+        }
+        seed = gen.seed if over.seed is None else over.seed
+        if seed is not None:
+            out["seed"] = seed
+        return out
+
+    def build_body(self, request: Request, content: PreparedContent) -> bytes:
+        extra = {**content.extra, **self.overrides.extra} if self.overrides.extra else content.extra
+        body = chat_body(self.model, request.system, content.parts, self.sampling(request), extra)
+        return encode_body(body)
+
+    def _prepare_and_encode(self, request: Request) -> bytes:
+        return self.build_body(request, self.preparer.prepare(request))
+
+    async def generate(self, request: Request) -> Response:
+        if needs_media_work(request):
+            body = await asyncio.to_thread(self._prepare_and_encode, request)
+        else:
+            body = self._prepare_and_encode(request)
+        lease = await self.pool.acquire()
+        outcome = Outcome.CANCELLED
+        try:
+            try:
+                reply = await self.http.post_json(self._chat_urls[lease.endpoint.base_url], body)
+            except HttpFailure as err:
+                outcome = Outcome.TIMEOUT if err.kind == "timeout" else Outcome.CONNECTION
+                where = endpoint_label(lease.endpoint.base_url)
+                raise TransientModelError(self._scrub(f"{where}: {err}")) from None
+            outcome, response = self._interpret(lease, reply)
+            return response
+        finally:
+            self.pool.release(lease, outcome)
+
+    def _interpret(self, lease: Lease, reply: HttpReply) -> tuple[Outcome, Response]:
+        status = reply.status
+        where = endpoint_label(lease.endpoint.base_url)
+        if 200 <= status < 300:
+            try:
+                parsed = parse_chat_reply(json.loads(reply.body))
+            except ValueError as err:
+                if isinstance(err, WireFormatError):
+                    # "finish" the slot as answered before raising (the server is fine)
+                    self.pool.release(lease, Outcome.REFUSED)
+                    lease_released = PermanentModelError(
+                        self._scrub(f"{where}: not a chat completion: {err}")
+                    )
+                    raise _AlreadyReleased(lease_released) from None
+                raise _Released(
+                    Outcome.SERVER_ERROR,
+                    TransientModelError(self._scrub(f"{where}: malformed JSON reply: {err}")),
+                ) from None
+            return Outcome.SUCCESS, Response(
+                text=parsed.text,
+                latency_s=reply.elapsed_s,
+                usage=parsed.usage,
+                finish_reason=parsed.finish_reason,
+            )
+        message = self._scrub(f"HTTP {status} from {where}: {error_text(reply.body)}")
+        if status == 429:
+            raise _Released(
+                Outcome.RATE_LIMITED, TransientModelError(message, _retry_after(reply.headers))
+            )
+        if status == 408:
+            raise _Released(Outcome.TIMEOUT, TransientModelError(message))
+        if status >= 500 and status not in _NOT_RETRYABLE_5XX:
+            raise _Released(
+                Outcome.SERVER_ERROR, TransientModelError(message, _retry_after(reply.headers))
+            )
+        raise _Released(Outcome.REFUSED, PermanentModelError(message))
+
+    def _scrub(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, REDACTED)
+        return text
+
+    # ------------------------------------------------------------------ health and lifecycle
+
+    async def _probe(self, base_url: str) -> bool:
+        """Whether an endpoint answers at all: any reply below 500 from `GET {base}/models`,
+        else from `{root}/health` (vLLM and `omnieval serve` keep it beside `/v1`)."""
+        limit = max(0.5, min(5.0, self.pool.probe_interval_s))
+        root = base_url[: -len("/v1")] if base_url.endswith("/v1") else base_url
+        for url in (f"{base_url}/models", f"{root}/health"):
+            try:
+                reply = await self.http.get(url, timeout_s=limit)
+            except HttpFailure:
+                return False
+            if reply.status < 500:
+                return True
+        return False
+
+    async def close(self) -> None:
+        await self.pool.close()
+        await self.http.close()

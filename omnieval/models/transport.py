@@ -1,0 +1,402 @@
+"""Transport policies: how each modality of a request reaches a model over the wire.
+
+A `TransportPolicy` says, per modality, whether media goes natively (images as data URLs,
+audio as `input_audio`, video as a `video_url`), in a form the model can read instead (video as
+sampled frames each preceded by its true timestamp, audio as a timestamped ASR transcript), or
+is dropped. Unset modes follow the model's declared inputs (`resolve`). The resolved policy's
+`describe()` is part of the model fingerprint, hence of every trial key and of the report.
+
+`MediaPreparer.prepare(request)` turns a request into OpenAI wire content parts (see `wire`),
+reading media through the media layer and its cache; it is blocking (decoding, encoding, ASR)
+and meant to run in a worker thread.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import io
+import math
+import mimetypes
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+import av
+import numpy as np
+from pydantic import Field
+
+from omnieval.config import is_secret_key
+from omnieval.media import (
+    AudioClip,
+    AudioSpec,
+    FrameSpec,
+    MediaCache,
+    MediaError,
+    encode_jpeg,
+    encode_wav,
+    file_digest,
+    load_audio,
+    probe,
+    sample_frames,
+)
+from omnieval.media.errors import translate_av_errors
+from omnieval.models.base import PermanentModelError, TransientModelError
+from omnieval.models.wire import (
+    WirePart,
+    audio_part,
+    data_url,
+    image_part,
+    text_part,
+    video_part,
+)
+from omnieval.types import (
+    AudioPart,
+    Frozen,
+    ImagePart,
+    Modality,
+    Request,
+    TextPart,
+    TimeWindow,
+    VideoPart,
+)
+
+ImageMode = Literal["data_url", "drop"]
+AudioMode = Literal["native", "transcript", "drop"]
+VideoMode = Literal["native", "frames", "drop"]
+
+TRANSCRIPT_HEADER = "Audio transcript (timestamps in seconds):"
+NO_SPEECH = "(no speech recognised)"
+#: Bump when remuxing changes the bytes it writes.
+_REMUX_VERSION = 1
+
+
+class TransportPolicy(Frozen):
+    """Per-modality transport for one model. `None` modes are filled in by `resolve`.
+
+    - `image`: `data_url` (base64 in an `image_url` part) or `drop`;
+    - `audio`: `native` (`input_audio`, `audio_format` wav or mp3, resampled only when
+      `audio_sample_rate` is set, averaged to mono only when `audio_mono`), `transcript` (ASR with
+      `asr` settings, a text part of `[start-end] words` lines) or `drop`;
+    - `video`: `native` (a `video_url` part: the file as a data URL, or a `file://` URL when
+      `video_url_mode` is `file`; a video whose audio is not part of the input is remuxed
+      without its audio stream), `frames` (`frames_fps` frames per second, at most `max_frames`
+      spread evenly over the clip, longest side `frame_max_side`, JPEG `jpeg_quality`, each after
+      a "Frame at 1.00 s:" text part) or `drop`.
+    """
+
+    image: ImageMode | None = None
+    audio: AudioMode | None = None
+    video: VideoMode | None = None
+    audio_format: Literal["wav", "mp3"] = "wav"
+    audio_sample_rate: int | None = Field(default=None, ge=1)
+    audio_mono: bool = False
+    video_url_mode: Literal["data_url", "file"] = "data_url"
+    #: with native video, send vLLM's `mm_processor_kwargs: {use_audio_in_video: ...}`
+    video_audio_flag: bool = True
+    frames_fps: float = Field(default=1.0, gt=0)
+    max_frames: int = Field(default=8, ge=1)
+    frame_max_side: int | None = Field(default=512, ge=1)
+    jpeg_quality: int = Field(default=85, ge=1, le=100)
+    transcript_segment_s: float = Field(default=2.0, gt=0)
+    asr: dict[str, Any] | None = None
+
+    def resolve(self, inputs: frozenset[Modality]) -> TransportPolicy:
+        """Fill unset modes from the model's declared native inputs: what it takes goes native;
+        video otherwise goes as frames (dropped if the model takes no images either), audio as a
+        transcript, images are dropped."""
+        image: ImageMode = self.image or ("data_url" if Modality.IMAGE in inputs else "drop")
+        video: VideoMode
+        if self.video is not None:
+            video = self.video
+        elif Modality.VIDEO in inputs:
+            video = "native"
+        else:
+            video = "frames" if image == "data_url" else "drop"
+        audio: AudioMode = self.audio or ("native" if Modality.AUDIO in inputs else "transcript")
+        return self.model_copy(update={"image": image, "video": video, "audio": audio})
+
+    @property
+    def dropped(self) -> list[str]:
+        """Modalities this (resolved) policy removes from every request."""
+        modes = {"image": self.image, "audio": self.audio, "video": self.video}
+        return [name for name, mode in modes.items() if mode == "drop"]
+
+    def describe(self) -> dict[str, Any]:
+        """The resolved modes and the settings they use (nothing unused, nothing secret)."""
+        out: dict[str, Any] = {"image": self.image, "audio": self.audio, "video": self.video}
+        if self.video == "frames":
+            out["frames"] = {
+                "fps": self.frames_fps,
+                "max_frames": self.max_frames,
+                "max_side": self.frame_max_side,
+                "jpeg_quality": self.jpeg_quality,
+            }
+        if self.video == "native":
+            out["video_native"] = {
+                "url": self.video_url_mode,
+                "audio_flag": self.video_audio_flag,
+            }
+        if self.audio == "native":
+            out["audio_native"] = {
+                "format": self.audio_format,
+                "sample_rate": self.audio_sample_rate,
+                "mono": self.audio_mono,
+            }
+        if self.audio == "transcript":
+            asr = {k: v for k, v in (self.asr or {}).items() if not is_secret_key(k)}
+            asr.pop("cache_dir", None)
+            out["transcript"] = {"segment_s": self.transcript_segment_s, "asr": asr}
+        out["dropped"] = self.dropped
+        return out
+
+
+class TranscriptLike(Protocol):
+    def timestamped(self, segment_s: float = 2.0) -> str: ...
+
+
+class TranscriberLike(Protocol):
+    """What `omnieval.media.asr.get_transcriber` returns."""
+
+    def transcribe(self, path: Path, window: TimeWindow | None = None) -> Any: ...
+
+
+@dataclass
+class PreparedContent:
+    """A request's user content as wire parts, plus top-level body fields it needs."""
+
+    parts: list[WirePart] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def needs_media_work(request: Request) -> bool:
+    """Whether preparing `request` reads files (worth a worker thread) or is pure Python."""
+    return any(not isinstance(p, TextPart) and getattr(p, "path", None) for p in request.parts)
+
+
+class MediaPreparer:
+    """Turns requests into wire content for one resolved policy (blocking; thread-safe)."""
+
+    def __init__(
+        self,
+        policy: TransportPolicy,
+        cache: MediaCache | None = None,
+        transcriber: TranscriberLike | None = None,
+    ) -> None:
+        if policy.image is None or policy.audio is None or policy.video is None:
+            raise ValueError("MediaPreparer needs a resolved policy (TransportPolicy.resolve)")
+        self.policy = policy
+        self.cache = cache if cache is not None else MediaCache()
+        self._transcriber = transcriber
+
+    def prepare(self, request: Request) -> PreparedContent:
+        """Wire parts for every part of `request`, in order. Media problems raise
+        `PermanentModelError` naming the file; a transient ASR failure `TransientModelError`."""
+        out = PreparedContent()
+        for part in request.parts:
+            try:
+                if isinstance(part, TextPart):
+                    out.parts.append(text_part(part.text))
+                elif isinstance(part, ImagePart):
+                    self._image(part, out)
+                elif isinstance(part, AudioPart):
+                    self._audio(part.path, part.window, out)
+                else:
+                    self._video(part, out)
+            except MediaError as err:
+                raise PermanentModelError(str(err)) from None
+        return out
+
+    # ------------------------------------------------------------------ images
+
+    def _image(self, part: ImagePart, out: PreparedContent) -> None:
+        if self.policy.image == "drop":
+            return
+        if part.data is not None:
+            out.parts.append(image_part(part.data, part.mime))
+            return
+        if part.path is None:
+            raise PermanentModelError("an image part has neither data nor a path")
+        path = Path(part.path)
+        try:
+            data = path.read_bytes()
+        except OSError as err:
+            raise PermanentModelError(f"{path}: cannot read the image: {err}") from None
+        guessed = mimetypes.guess_type(path.name)[0]
+        out.parts.append(image_part(data, guessed or part.mime))
+
+    # ------------------------------------------------------------------ audio
+
+    def _audio(self, path: Path, window: TimeWindow | None, out: PreparedContent) -> None:
+        mode = self.policy.audio
+        if mode == "native":
+            spec = AudioSpec(
+                sample_rate=self.policy.audio_sample_rate,
+                mono=self.policy.audio_mono,
+                window=window,
+            )
+            clip = load_audio(path, spec, cache=self.cache)
+            if self.policy.audio_format == "mp3":
+                out.parts.append(audio_part(encode_mp3(clip, path), "mp3"))
+            else:
+                out.parts.append(audio_part(encode_wav(clip), "wav"))
+        elif mode == "transcript":
+            out.parts.append(text_part(self.transcript_text(path, window)))
+
+    def transcript_text(self, path: Path, window: TimeWindow | None) -> str:
+        transcript = self._transcribe(path, window)
+        lines = transcript.timestamped(self.policy.transcript_segment_s).strip()
+        return f"{TRANSCRIPT_HEADER}\n{lines or NO_SPEECH}"
+
+    def _transcribe(self, path: Path, window: TimeWindow | None) -> TranscriptLike:
+        transcriber = self._transcriber
+        asr: Any = None
+        try:
+            asr = importlib.import_module("omnieval.media.asr")
+        except ImportError:
+            if transcriber is None:
+                raise PermanentModelError(
+                    "the audio transport 'transcript' needs omnieval.media.asr "
+                    "(pip install 'omnieval[asr]')"
+                ) from None
+        if transcriber is None:
+            try:
+                transcriber = asr.get_transcriber(self.policy.asr, cache=self.cache)
+            except ValueError as err:
+                raise PermanentModelError(f"transport asr settings: {err}") from None
+            self._transcriber = transcriber
+        try:
+            result: TranscriptLike = transcriber.transcribe(path, window)
+        except Exception as err:
+            if asr is not None and isinstance(err, asr.AsrError):
+                if err.transient:
+                    raise TransientModelError(f"ASR: {err}", err.retry_after_s) from None
+                raise PermanentModelError(f"ASR: {err}") from None
+            raise
+        return result
+
+    # ------------------------------------------------------------------ video
+
+    def _video(self, part: VideoPart, out: PreparedContent) -> None:
+        info = probe(part.path)
+        has_audio = part.with_audio and info.has_audio
+        mode = self.policy.video
+        if mode == "native":
+            audio_rides_along = has_audio and self.policy.audio == "native"
+            self._native_video(part, info.has_audio and not audio_rides_along, out)
+            if self.policy.video_audio_flag:
+                kwargs = out.extra.setdefault("mm_processor_kwargs", {})
+                kwargs["use_audio_in_video"] = (
+                    kwargs.get("use_audio_in_video", False) or audio_rides_along
+                )
+            if has_audio and not audio_rides_along:
+                self._audio(part.path, part.window, out)  # transcript (or nothing, if dropped)
+            return
+        if mode == "frames":
+            self._frames(part, info.duration_s, out)
+        if has_audio:
+            self._audio(part.path, part.window, out)
+
+    def _native_video(self, part: VideoPart, strip_audio: bool, out: PreparedContent) -> None:
+        if part.window is not None and (part.window.start > 0 or part.window.end is not None):
+            raise PermanentModelError(
+                f"{part.path}: a native video part with a time window cannot be sent without "
+                "re-encoding; use the 'frames' video transport for windowed clips"
+            )
+        path = Path(part.path)
+        if strip_audio:
+            path = remux_without_audio(path, self.cache)
+        if self.policy.video_url_mode == "file":
+            out.parts.append(video_part(path.resolve().as_uri()))
+            return
+        try:
+            data = path.read_bytes()
+        except OSError as err:
+            raise PermanentModelError(f"{path}: cannot read the video: {err}") from None
+        mime = _VIDEO_MIME.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0]
+        out.parts.append(video_part(data_url(mime or "video/mp4", data)))
+
+    def _frames(self, part: VideoPart, duration_s: float, out: PreparedContent) -> None:
+        window = part.window
+        start = window.start if window else 0.0
+        end = min(duration_s, window.end) if window and window.end is not None else duration_s
+        grid = max(1, math.ceil((end - start) * self.policy.frames_fps - 1e-6))
+        if grid > self.policy.max_frames:
+            spec = FrameSpec(
+                count=self.policy.max_frames, window=window, max_side=self.policy.frame_max_side
+            )
+        else:
+            spec = FrameSpec(
+                fps=self.policy.frames_fps, window=window, max_side=self.policy.frame_max_side
+            )
+        frames = sample_frames(part.path, spec, cache=self.cache)
+        for image, t in zip(frames.images, frames.timestamps, strict=True):
+            out.parts.append(text_part(f"Frame at {float(t):.2f} s:"))
+            jpeg = encode_jpeg(np.asarray(image), self.policy.jpeg_quality)
+            out.parts.append(image_part(jpeg, "image/jpeg"))
+
+
+_VIDEO_MIME = {
+    ".mp4": "video/mp4",
+    ".m4v": "video/mp4",
+    ".mov": "video/quicktime",
+    ".mkv": "video/x-matroska",
+    ".webm": "video/webm",
+    ".avi": "video/x-msvideo",
+}
+_MUXER = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".webm": "webm"}
+
+
+def remux_without_audio(path: Path, cache: MediaCache) -> Path:
+    """A copy of `path` with only its video stream (packets copied, nothing re-encoded), kept in
+    the media cache directory under the source's content digest."""
+    suffix = path.suffix.lower() if path.suffix.lower() in _MUXER else ".mkv"
+    key = hashlib.sha256(
+        f"remux-video-only:{_REMUX_VERSION}:{file_digest(path)}".encode()
+    ).hexdigest()
+    target = cache.directory / key[:2] / f"{key}{suffix}"
+    if target.is_file():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=suffix, dir=target.parent)
+    os.close(fd)
+    try:
+        with (
+            translate_av_errors(path, "remuxing the video without audio"),
+            av.open(str(path)) as source,
+            av.open(tmp, "w", format=_MUXER[suffix]) as sink,
+        ):
+            if not source.streams.video:
+                raise MediaError(path, "no_video", "the file has no video stream")
+            vin = source.streams.video[0]
+            vout = sink.add_stream_from_template(vin)
+            for packet in source.demux(vin):
+                if packet.dts is None:  # the demuxer's end-of-stream flush packet
+                    continue
+                packet.stream = vout
+                sink.mux(packet)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
+
+
+def encode_mp3(clip: AudioClip, source: Path) -> bytes:
+    """MP3 bytes (LAME, PyAV's bundled FFmpeg) of a clip."""
+    samples = np.ascontiguousarray(clip.samples, dtype=np.float32)
+    layout = "mono" if samples.shape[0] == 1 else "stereo"
+    if samples.shape[0] > 2:
+        samples = np.ascontiguousarray(samples[:2])
+    buf = io.BytesIO()
+    with translate_av_errors(source, "encoding mp3"), av.open(buf, "w", format="mp3") as sink:
+        stream = sink.add_stream("libmp3lame", rate=clip.sample_rate, layout=layout)
+        frame = av.AudioFrame.from_ndarray(samples, format="fltp", layout=layout)
+        frame.sample_rate = clip.sample_rate
+        for packet in stream.encode(frame):
+            sink.mux(packet)
+        for packet in stream.encode(None):
+            sink.mux(packet)
+    return buf.getvalue()
