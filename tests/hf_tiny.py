@@ -7,8 +7,15 @@ models are built from their config classes with tiny sizes (hidden 32, one or tw
 - `byte_bpe_tokenizer(specials)`: the shared tokenizer, with `specials` as special tokens.
 - `tiny_qwen2_audio(seed)`: (Qwen2AudioForConditionalGeneration, Qwen2AudioProcessor).
 - `tiny_qwen25_omni_thinker(seed)`: (Qwen2_5OmniThinkerForConditionalGeneration, tokenizer,
-  WhisperFeatureExtractor, token ids): the Qwen2.5-Omni processor itself needs image and video
-  processors that need torchvision (unusable here), so its inputs are built by hand.
+  WhisperFeatureExtractor), for inputs built by hand.
+- `tiny_qwen25_omni_processor(tokenizer, feature_extractor)`: the real `Qwen2_5OmniProcessor`
+  for text and audio. Its image and video processors need Pillow / torchvision, which do not
+  work here, so it is built without them (`audio_only_processor`): only the constructor's class
+  check lets `None` through for those two; every other line is transformers' own. Image or
+  video inputs cannot be processed by it.
+- `tiny_qwen3_omni(seed)`: a Qwen3-Omni MoE thinker (4 experts) and its audio-only processor.
+- `tiny_qwen25_omni_full(thinker)`: the full `Qwen2_5OmniForConditionalGeneration` around that
+  thinker, built without a talker (`enable_audio_output=False`).
 
 Random weights emit special tokens as often as any other; `suppress_special_tokens` stops the
 model from generating them, so greedy output is never empty (and always runs to max_new_tokens).
@@ -66,6 +73,12 @@ def feature_extractor() -> WhisperFeatureExtractor:
     return WhisperFeatureExtractor(feature_size=N_MELS, sampling_rate=16000)
 
 
+def token_id(tokenizer: PreTrainedTokenizerFast, token: str) -> int:
+    found = tokenizer.convert_tokens_to_ids(token)
+    assert isinstance(found, int), token
+    return found
+
+
 def suppress_special_tokens(model: Any, tokenizer: PreTrainedTokenizerFast) -> None:
     """Greedy decoding of random weights must not stop at once or emit only special tokens."""
     ids = sorted(set(tokenizer.all_special_ids))
@@ -106,7 +119,7 @@ def tiny_qwen2_audio(seed: int = 0) -> tuple[Any, Any]:
             "d_model": 16,
         },
         text_config=_text_config(len(tokenizer)),
-        audio_token_index=tokenizer.convert_tokens_to_ids("<|AUDIO|>"),
+        audio_token_index=token_id(tokenizer, "<|AUDIO|>"),
     )
     torch.manual_seed(seed)
     model = Qwen2AudioForConditionalGeneration(config).eval()
@@ -122,7 +135,12 @@ def tiny_qwen25_omni_thinker(seed: int = 0) -> tuple[Any, PreTrainedTokenizerFas
     )
 
     tokenizer = byte_bpe_tokenizer(CHAT_TOKENS + AUDIO_TOKENS + VISION_TOKENS)
-    ids = {t: tokenizer.convert_tokens_to_ids(t) for t in AUDIO_TOKENS + VISION_TOKENS}
+    ids = {t: token_id(tokenizer, t) for t in AUDIO_TOKENS + VISION_TOKENS}
+    # get_rope_index reads these from the thinker config (the released configs carry them).
+    vision_ids: dict[str, Any] = {
+        "vision_start_token_id": ids["<|vision_bos|>"],
+        "vision_end_token_id": ids["<|vision_eos|>"],
+    }
     config = Qwen2_5OmniThinkerConfig(
         audio_config={
             "num_mel_bins": N_MELS,
@@ -149,10 +167,156 @@ def tiny_qwen25_omni_thinker(seed: int = 0) -> tuple[Any, PreTrainedTokenizerFas
         video_token_index=ids["<|VIDEO|>"],
         audio_start_token_id=ids["<|audio_bos|>"],
         audio_end_token_id=ids["<|audio_eos|>"],
-        vision_start_token_id=ids["<|vision_bos|>"],
-        vision_end_token_id=ids["<|vision_eos|>"],
+        **vision_ids,
     )
     torch.manual_seed(seed)
     model = Qwen2_5OmniThinkerForConditionalGeneration(config).eval()
     suppress_special_tokens(model, tokenizer)
-    return model, tokenizer, feature_extractor()
+    return model, omni_tokenizer(tokenizer), feature_extractor()
+
+
+#: Qwen Omni tokenizers name their multimodal tokens; the processor reads them by these names.
+_OMNI_TOKEN_NAMES = {
+    "audio_token": "<|AUDIO|>",
+    "audio_bos_token": "<|audio_bos|>",
+    "audio_eos_token": "<|audio_eos|>",
+    "image_token": "<|IMAGE|>",
+    "video_token": "<|VIDEO|>",
+    "vision_bos_token": "<|vision_bos|>",
+    "vision_eos_token": "<|vision_eos|>",
+}
+
+#: A Qwen-Omni style chat template (written for these tests, same placeholder layout).
+OMNI_CHAT_TEMPLATE = (
+    "{% for message in messages %}"
+    "{% if loop.first and message.role != 'system' %}"
+    "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n"
+    "{% endif %}"
+    "<|im_start|>{{ message.role }}\n"
+    "{% if message.content is string %}{{ message.content }}"
+    "{% else %}{% for item in message.content %}"
+    "{% if item.type == 'audio' %}<|audio_bos|><|AUDIO|><|audio_eos|>"
+    "{% elif item.type == 'image' %}<|vision_bos|><|IMAGE|><|vision_eos|>"
+    "{% elif item.type == 'video' %}<|vision_bos|><|VIDEO|><|vision_eos|>"
+    "{% else %}{{ item.text }}{% endif %}"
+    "{% endfor %}{% endif %}"
+    "<|im_end|>\n"
+    "{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+
+
+def omni_tokenizer(tokenizer: PreTrainedTokenizerFast) -> PreTrainedTokenizerFast:
+    """The same vocabulary, with the named multimodal tokens Qwen Omni processors look up."""
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tokenizer.backend_tokenizer,
+        eos_token="<|im_end|>",
+        pad_token="<|endoftext|>",
+        extra_special_tokens=_OMNI_TOKEN_NAMES,
+    )
+
+
+def tiny_qwen25_omni_processor(
+    tokenizer: PreTrainedTokenizerFast, extractor: WhisperFeatureExtractor
+) -> Any:
+    """The Qwen2.5-Omni processor for text and audio (see the module docstring)."""
+    from transformers import Qwen2_5OmniProcessor
+
+    return audio_only_processor(Qwen2_5OmniProcessor, tokenizer, extractor)
+
+
+def audio_only_processor(
+    processor_class: type, tokenizer: PreTrainedTokenizerFast, extractor: WhisperFeatureExtractor
+) -> Any:
+    """A Qwen Omni processor without image and video processors (Pillow / torchvision are
+    unusable here): only the constructor's class check is relaxed, for those two, to None."""
+
+    class AudioOnly(processor_class):
+        def check_argument_for_proper_class(self, argument_name: str, argument: Any) -> Any:
+            if argument is None and argument_name in ("image_processor", "video_processor"):
+                return type(None)
+            return super().check_argument_for_proper_class(argument_name, argument)
+
+    AudioOnly.__name__ = f"AudioOnly{processor_class.__name__}"
+    return AudioOnly(
+        image_processor=None,
+        video_processor=None,
+        feature_extractor=extractor,
+        tokenizer=tokenizer,
+        chat_template=OMNI_CHAT_TEMPLATE,
+    )
+
+
+def tiny_qwen3_omni(seed: int = 0) -> tuple[Any, Any]:
+    """A random-weight Qwen3-Omni (MoE) thinker and its text + audio processor."""
+    from transformers import (
+        Qwen3OmniMoeProcessor,
+        Qwen3OmniMoeThinkerConfig,
+        Qwen3OmniMoeThinkerForConditionalGeneration,
+    )
+
+    tokenizer = omni_tokenizer(byte_bpe_tokenizer(CHAT_TOKENS + AUDIO_TOKENS + VISION_TOKENS))
+    ids = {t: token_id(tokenizer, t) for t in AUDIO_TOKENS + VISION_TOKENS}
+    rope = {"rope_type": "default", "rope_theta": 1e6, "mrope_section": [2, 3, 3]}
+    token_ids: dict[str, Any] = {
+        "audio_token_id": ids["<|AUDIO|>"],
+        "image_token_id": ids["<|IMAGE|>"],
+        "video_token_id": ids["<|VIDEO|>"],
+        "audio_start_token_id": ids["<|audio_bos|>"],
+        "audio_end_token_id": ids["<|audio_eos|>"],
+        "vision_start_token_id": ids["<|vision_bos|>"],
+        "vision_end_token_id": ids["<|vision_eos|>"],
+    }
+    config = Qwen3OmniMoeThinkerConfig(
+        audio_config={
+            "num_mel_bins": N_MELS,
+            "encoder_layers": 1,
+            "encoder_attention_heads": 2,
+            "encoder_ffn_dim": 32,
+            "d_model": 16,
+            "output_dim": 32,
+            "downsample_hidden_size": 8,
+        },
+        vision_config={
+            "depth": 1,
+            "hidden_size": 16,
+            "intermediate_size": 32,
+            "num_heads": 2,
+            "out_hidden_size": 32,
+            "deepstack_visual_indexes": [0],
+            "num_position_embeddings": 64,
+        },
+        text_config=_text_config(
+            len(tokenizer),
+            head_dim=16,
+            moe_intermediate_size=16,
+            num_experts=4,
+            num_experts_per_tok=2,
+            rope_parameters={**rope, "mrope_interleaved": True},
+        ),
+        **token_ids,
+    )
+    torch.manual_seed(seed)
+    model = Qwen3OmniMoeThinkerForConditionalGeneration(config).eval()
+    suppress_special_tokens(model, tokenizer)
+    return model, audio_only_processor(Qwen3OmniMoeProcessor, tokenizer, feature_extractor())
+
+
+def tiny_qwen25_omni_full(thinker: Any) -> Any:
+    """The full Qwen2.5-Omni model (no talker) whose thinker is `thinker`."""
+    from transformers import Qwen2_5OmniConfig, Qwen2_5OmniForConditionalGeneration
+    from transformers.utils import logging
+
+    # The talker's default config names token ids beyond this tiny vocabulary: it says so,
+    # loudly, although no talker is built.
+    verbosity = logging.get_verbosity()
+    logging.set_verbosity_error()
+    try:
+        config = Qwen2_5OmniConfig(
+            thinker_config=thinker.config.to_dict(), enable_audio_output=False
+        )
+        model = Qwen2_5OmniForConditionalGeneration(config).eval()
+    finally:
+        logging.set_verbosity(verbosity)
+    model.thinker = thinker
+    return model

@@ -74,18 +74,19 @@ class Transcript(Frozen):
         """One line per segment: `[start-end] words`, times with two decimals.
 
         Consecutive words share a segment while the segment spans at most `segment_s` seconds
-        and no pause inside it is longer than half of that. A transcript without word times
-        (an engine that gave only text) is returned as its text; an empty one as "".
+        and no pause inside it is longer than `min(1, segment_s / 2)` seconds. A transcript
+        without word times (an engine gave only text) is returned as its text; an empty one as "".
         """
         if segment_s <= 0:
             raise ValueError(f"segment_s must be positive, not {segment_s}")
         if not self.words:
             return self.text.strip()
+        pause = min(1.0, segment_s / 2)
         lines: list[str] = []
         group: list[Word] = []
         for word in self.words:
             if group and (
-                word.end - group[0].start > segment_s or word.start - group[-1].end > segment_s / 2
+                word.end - group[0].start > segment_s or word.start - group[-1].end > pause
             ):
                 lines.append(_segment_line(group))
                 group = []
@@ -172,16 +173,20 @@ class TranscriptCache:
         return path
 
 
+#: One lock per cache key being computed, shared by every transcriber of this process.
+_pending: dict[str, threading.Lock] = {}
+_pending_guard = threading.Lock()
+
+
 class CachedTranscriber:
     """A `Transcriber` that asks `engine` only on a cache miss. Thread-safe: concurrent calls
-    for the same (audio, window) wait for one engine run instead of each starting their own."""
+    for the same (audio, window, settings), through this transcriber or another one of this
+    process, wait for one engine run instead of each starting their own."""
 
     def __init__(self, engine: AsrEngine, cache: TranscriptCache | None = None) -> None:
         self.engine = engine
         self.cache = cache or TranscriptCache()
         self._identity = engine.identity()
-        self._locks: dict[str, threading.Lock] = {}
-        self._locks_guard = threading.Lock()
 
     def __repr__(self) -> str:
         return f"CachedTranscriber({self._identity}, cache={str(self.cache.directory)!r})"
@@ -193,19 +198,17 @@ class CachedTranscriber:
         hit = self.cache.load(key)
         if hit is not None:
             return hit
-        with self._lock_for(key):
+        with _pending_guard:
+            lock = _pending.setdefault(key, threading.Lock())
+        with lock:
             hit = self.cache.load(key)
-            if hit is not None:
-                return hit
-            transcript = self.engine.transcribe(path, window)
-            self.cache.store(key, transcript, self._identity)
-        with self._locks_guard:
-            self._locks.pop(key, None)
-        return transcript
-
-    def _lock_for(self, key: str) -> threading.Lock:
-        with self._locks_guard:
-            return self._locks.setdefault(key, threading.Lock())
+            if hit is None:
+                hit = self.engine.transcribe(path, window)
+                self.cache.store(key, hit, self._identity)
+        with _pending_guard:
+            if _pending.get(key) is lock and not lock.locked():
+                del _pending[key]
+        return hit
 
 
 def _normalise_window(window: TimeWindow | None) -> TimeWindow | None:

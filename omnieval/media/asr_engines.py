@@ -227,6 +227,7 @@ class OpenAITranscriptionSpec(Frozen):
     temperature: float | None = None
     timeout_s: float = Field(default=120.0, gt=0)
     max_retries: int = Field(default=2, ge=0)
+    retry_base_s: float = Field(default=1.0, ge=0)
 
 
 _TRANSIENT_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
@@ -237,7 +238,8 @@ class OpenAITranscriptionEngine:
     """`POST {base_url}/audio/transcriptions` (multipart: `file` as 16 kHz mono WAV, `model`,
     `response_format=verbose_json`, `timestamp_granularities[]=word`). Synchronous (stdlib
     urllib): it runs in a worker thread. Retries 408/429/5xx, timeouts and connection errors up
-    to `max_retries` times, honouring Retry-After (up to 30 s)."""
+    to `max_retries` times (backoff from `retry_base_s`, doubling, at most 8 s), honouring
+    Retry-After (up to 30 s)."""
 
     def __init__(self, spec: OpenAITranscriptionSpec | None = None) -> None:
         self.spec = spec or OpenAITranscriptionSpec()
@@ -245,7 +247,7 @@ class OpenAITranscriptionEngine:
 
     def identity(self) -> dict[str, Any]:
         return self.spec.model_dump(
-            mode="json", exclude={"api_key", "timeout_s", "max_retries", "engine"}
+            mode="json", exclude={"api_key", "timeout_s", "max_retries", "retry_base_s", "engine"}
         ) | {"engine": "openai"}
 
     def transcribe(self, path: Path, window: TimeWindow | None = None) -> Transcript:
@@ -261,7 +263,7 @@ class OpenAITranscriptionEngine:
                 attempt += 1
                 if not err.transient or attempt > self.spec.max_retries:
                     raise
-                delay = min(2.0 ** (attempt - 1), 8.0)
+                delay = min(self.spec.retry_base_s * 2.0 ** (attempt - 1), 8.0)
                 if err.retry_after_s is not None:
                     delay = max(delay, min(err.retry_after_s, _MAX_RETRY_AFTER_S))
                 time.sleep(delay)

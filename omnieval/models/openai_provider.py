@@ -29,7 +29,7 @@ import logging
 import math
 import time
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import timezone
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -41,11 +41,12 @@ from omnieval.media import MediaCache
 from omnieval.models.base import (
     Model,
     ModelCapabilities,
+    ModelError,
     PermanentModelError,
     TransientModelError,
 )
 from omnieval.models.http_client import HttpClient, HttpFailure, HttpReply
-from omnieval.models.pool import EndpointPool, Lease, Outcome
+from omnieval.models.pool import EndpointPool, Outcome
 from omnieval.models.transport import (
     MediaPreparer,
     PreparedContent,
@@ -168,7 +169,7 @@ class OpenAIChat(Model):
         if timeout_s <= 0:
             raise ValueError(f"timeout_s must be positive, not {timeout_s}")
         if max_tokens_field not in ("max_tokens", "max_completion_tokens"):
-            raise ValueError(f"max_tokens_field must be max_tokens or max_completion_tokens")
+            raise ValueError("max_tokens_field must be max_tokens or max_completion_tokens")
         self.model = model
         self.base_urls = [u.rstrip("/") for u in dict.fromkeys(urls)]
         self.timeout_s = float(timeout_s)
@@ -187,12 +188,10 @@ class OpenAIChat(Model):
         sent_headers = dict(headers or {})
         if api_key:
             sent_headers["Authorization"] = f"Bearer {api_key}"
-        self._secrets = sorted(
-            {v for v in [api_key or "", *sent_headers.values()] if len(v) >= 4}
-            | ({api_key} if api_key else set()),
-            key=len,
-            reverse=True,
-        )
+        secrets = {v for v in sent_headers.values() if len(v) >= 4}
+        if api_key:
+            secrets.add(api_key)
+        self._secrets = sorted(secrets, key=len, reverse=True)
         self._chat_urls = {u: f"{u}/chat/completions" for u in self.base_urls}
         self.http = HttpClient(
             limit=max_concurrency * len(self.base_urls) + len(self.base_urls),
@@ -264,47 +263,40 @@ class OpenAIChat(Model):
                 outcome = Outcome.TIMEOUT if err.kind == "timeout" else Outcome.CONNECTION
                 where = endpoint_label(lease.endpoint.base_url)
                 raise TransientModelError(self._scrub(f"{where}: {err}")) from None
-            outcome, response = self._interpret(lease, reply)
-            return response
+            outcome, result = self._interpret(endpoint_label(lease.endpoint.base_url), reply)
+            if isinstance(result, ModelError):
+                raise result
+            return result
         finally:
             self.pool.release(lease, outcome)
 
-    def _interpret(self, lease: Lease, reply: HttpReply) -> tuple[Outcome, Response]:
+    def _interpret(self, where: str, reply: HttpReply) -> tuple[Outcome, Response | ModelError]:
+        """What a reply means: a response, or the error to raise, and the pool's outcome."""
         status = reply.status
-        where = endpoint_label(lease.endpoint.base_url)
         if 200 <= status < 300:
             try:
                 parsed = parse_chat_reply(json.loads(reply.body))
-            except ValueError as err:
-                if isinstance(err, WireFormatError):
-                    # "finish" the slot as answered before raising (the server is fine)
-                    self.pool.release(lease, Outcome.REFUSED)
-                    lease_released = PermanentModelError(
-                        self._scrub(f"{where}: not a chat completion: {err}")
-                    )
-                    raise _AlreadyReleased(lease_released) from None
-                raise _Released(
-                    Outcome.SERVER_ERROR,
-                    TransientModelError(self._scrub(f"{where}: malformed JSON reply: {err}")),
-                ) from None
-            return Outcome.SUCCESS, Response(
+            except WireFormatError as err:
+                refused = PermanentModelError(self._scrub(f"{where}: not a chat completion: {err}"))
+                return Outcome.REFUSED, refused
+            except ValueError as err:  # truncated or garbled body: worth another try
+                garbled = TransientModelError(self._scrub(f"{where}: malformed JSON reply: {err}"))
+                return Outcome.SERVER_ERROR, garbled
+            response = Response(
                 text=parsed.text,
                 latency_s=reply.elapsed_s,
                 usage=parsed.usage,
                 finish_reason=parsed.finish_reason,
             )
+            return Outcome.SUCCESS, response
         message = self._scrub(f"HTTP {status} from {where}: {error_text(reply.body)}")
         if status == 429:
-            raise _Released(
-                Outcome.RATE_LIMITED, TransientModelError(message, _retry_after(reply.headers))
-            )
+            return Outcome.RATE_LIMITED, TransientModelError(message, _retry_after(reply.headers))
         if status == 408:
-            raise _Released(Outcome.TIMEOUT, TransientModelError(message))
+            return Outcome.TIMEOUT, TransientModelError(message)
         if status >= 500 and status not in _NOT_RETRYABLE_5XX:
-            raise _Released(
-                Outcome.SERVER_ERROR, TransientModelError(message, _retry_after(reply.headers))
-            )
-        raise _Released(Outcome.REFUSED, PermanentModelError(message))
+            return Outcome.SERVER_ERROR, TransientModelError(message, _retry_after(reply.headers))
+        return Outcome.REFUSED, PermanentModelError(message)
 
     def _scrub(self, text: str) -> str:
         for secret in self._secrets:

@@ -97,7 +97,7 @@ class VsyncHttp(Model):
     def form_fields(request: Request) -> tuple[Path, dict[str, str]]:
         """The video file and the form fields (`question`, `use_video`, `use_audio`) of a
         request; `PermanentModelError` when the request is not one video (or its audio)."""
-        media = [p for p in request.parts if not p.kind == "text"]
+        media = [p for p in request.parts if p.kind != "text"]
         if any(isinstance(p, ImagePart) for p in media):
             raise PermanentModelError("vsync-http: V-SYNC servers take no images")
         if len(media) != 1:
@@ -147,9 +147,7 @@ class VsyncHttp(Model):
                 f"vsync-http {url}: no answer within {self.timeout_s:g} s"
             ) from None
         except aiohttp.ClientError as err:
-            raise TransientModelError(
-                f"vsync-http {url}: {type(err).__name__}: {err}"
-            ) from None
+            raise TransientModelError(f"vsync-http {url}: {type(err).__name__}: {err}") from None
         latency = time.perf_counter() - started
         return _answer(url, path, status, raw, retry_after, latency)
 

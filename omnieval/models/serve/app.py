@@ -49,6 +49,7 @@ from omnieval.media import MediaError, probe
 from omnieval.models.base import Model, PermanentModelError, TransientModelError
 from omnieval.models.serve.batching import BatcherClosed, DynamicBatcher
 from omnieval.models.serve.decode import (
+    ChatCall,
     LocalMediaPolicy,
     MediaDir,
     RequestError,
@@ -188,6 +189,7 @@ class ServedModel:
             status=503,
             code="model_loading",
             type="server_error",
+            retry_after_s=5,
         )
 
 
@@ -252,6 +254,7 @@ def create_app(
     async def chat_completions(request: HttpRequest) -> Response:
         path = request.url.path
         media = MediaDir(served.media_root)
+        stage = "request"
         try:
             batcher = served.require_batcher()
             body = await request.body()
@@ -262,14 +265,15 @@ def create_app(
             if call.model is not None and call.model != options.alias:
                 return _unknown_model(path, call.model, options.alias)
             started = time.perf_counter()
+            stage = "model"
             answer = await batcher.submit(call.request)
             _check_answer(answer)
         except RequestError as err:
-            return _error(path, err.status, err.message, err.type, err.param, err.code)
+            return _request_error(path, err)
         except (_BodyTooLarge, ClientDisconnect):
             raise
         except Exception as err:
-            return _model_error(path, err)
+            return _model_error(path, err) if stage == "model" else _server_error(path, err)
         finally:
             if media.path is not None:
                 await asyncio.to_thread(shutil.rmtree, media.path, True)
@@ -284,20 +288,22 @@ def create_app(
     async def analyze(request: HttpRequest) -> Response:
         path = request.url.path
         media = MediaDir(served.media_root)
+        stage = "request"
         try:
             batcher = served.require_batcher()
             async with request.form(
                 max_files=2, max_fields=16, max_part_size=16 * 1024 * 1024
             ) as form:
                 vsync_request = await _analyze_request(form, media)
+            stage = "model"
             answer = await batcher.submit(vsync_request)
             _check_answer(answer)
         except RequestError as err:
-            return _error(path, err.status, err.message, code=err.code)
+            return _request_error(path, err)
         except (_BodyTooLarge, ClientDisconnect):
             raise
         except Exception as err:
-            return _model_error(path, err)
+            return _model_error(path, err) if stage == "model" else _server_error(path, err)
         finally:
             if media.path is not None:
                 await asyncio.to_thread(shutil.rmtree, media.path, True)
@@ -309,7 +315,7 @@ def create_app(
 # --------------------------------------------------------------------------- chat
 
 
-def _decode(body: bytes, media: MediaDir, local: LocalMediaPolicy) -> Any:
+def _decode(body: bytes, media: MediaDir, local: LocalMediaPolicy) -> ChatCall:
     try:
         payload = json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
@@ -481,6 +487,23 @@ def _save_upload(upload: UploadFile, media: MediaDir) -> Path:
 
 def _describe(err: BaseException) -> str:
     return f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
+
+
+def _request_error(path: str, err: RequestError) -> Response:
+    headers = {"Retry-After": str(err.retry_after_s)} if err.retry_after_s else None
+    return _error(path, err.status, err.message, err.type, err.param, err.code, headers)
+
+
+def _server_error(path: str, err: Exception) -> Response:
+    """A failure while reading the request (before the model saw it), e.g. a full disk."""
+    log.exception("reading a request failed", exc_info=err)
+    return _error(
+        path,
+        500,
+        f"the server could not read the request: {_describe(err)}",
+        "server_error",
+        code="server_error",
+    )
 
 
 def _model_error(path: str, err: Exception) -> Response:

@@ -158,7 +158,6 @@ class DynamicBatcher:
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._running.discard(task)
-        self._slots.release()
 
     async def _next_batch(self) -> list[_Item]:
         while not self._pending:
@@ -185,29 +184,18 @@ class DynamicBatcher:
         self.stats.batches += 1
         self.stats.requests += len(batch)
         self.stats.sizes[len(batch)] += 1
-        requests = [item.request for item in batch]
-        results: list[Any]
         try:
-            if self.batched:
-                results = list(await self.model.generate_batch(requests))  # type: ignore[attr-defined]
-                if len(results) != len(batch):
-                    raise RuntimeError(
-                        f"{type(self.model).__name__}.generate_batch returned {len(results)} "
-                        f"responses for {len(batch)} requests"
-                    )
-            else:
-                results = list(
-                    await asyncio.gather(
-                        *(self.model.generate(r) for r in requests), return_exceptions=True
-                    )
-                )
+            results = await self._run_model([item.request for item in batch])
         except asyncio.CancelledError:
             for item in batch:
                 if not item.future.done():
                     item.future.set_exception(BatcherClosed("the server is shutting down"))
             raise
-        except Exception as err:
-            results = [err] * len(batch)
+        finally:
+            self._slots.release()
+        # Let the collector start the next batch before this one's answers are sent: sending
+        # them costs event-loop time that would otherwise sit between two model calls.
+        await asyncio.sleep(0)
         for item, result in zip(batch, results, strict=True):
             if item.future.done():
                 continue
@@ -224,3 +212,24 @@ class DynamicBatcher:
                         "not a Response"
                     )
                 )
+
+    async def _run_model(self, requests: list[Request]) -> list[Any]:
+        """One entry per request: its Response, or the exception that failed it."""
+        try:
+            if self.batched:
+                results = list(await self.model.generate_batch(requests))  # type: ignore[attr-defined]
+                if len(results) != len(requests):
+                    raise RuntimeError(
+                        f"{type(self.model).__name__}.generate_batch returned {len(results)} "
+                        f"responses for {len(requests)} requests"
+                    )
+                return results
+            return list(
+                await asyncio.gather(
+                    *(self.model.generate(r) for r in requests), return_exceptions=True
+                )
+            )
+        except asyncio.CancelledError:
+            raise
+        except Exception as err:
+            return [err] * len(requests)

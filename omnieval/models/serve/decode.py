@@ -32,7 +32,7 @@ import os
 import re
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
@@ -86,7 +86,10 @@ _EXTENSIONS = {
 
 
 class RequestError(Exception):
-    """A request the server refuses; `message` says what is wrong and where (`param`)."""
+    """A request the server refuses; `message` says what is wrong and where (`param`).
+
+    `retry_after_s` is sent as `Retry-After` (for 503s such as "the model is still loading").
+    """
 
     def __init__(
         self,
@@ -96,8 +99,10 @@ class RequestError(Exception):
         param: str | None = None,
         code: str | None = "invalid_value",
         type: str = "invalid_request_error",
+        retry_after_s: int | None = None,
     ) -> None:
         super().__init__(message)
+        self.retry_after_s = retry_after_s
         self.message = message
         self.status = status
         self.param = param
@@ -167,7 +172,6 @@ class ChatCall:
     model: str | None = None
     stream: bool = False
     include_usage: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def decode_chat(payload: Any, media: MediaDir, local: LocalMediaPolicy) -> ChatCall:
