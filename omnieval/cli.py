@@ -198,6 +198,54 @@ def demo(
     run_demo(out, n=n, seed=seed, console=console)
 
 
+@app.command()
+def serve(
+    model: Annotated[str, typer.Option(help="Model alias (models file or built-in) or provider.")],
+    host: Annotated[str, typer.Option(help="Bind address (loopback by default).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port (0 picks a free one).")] = 8000,
+    models_file: ModelsFileOpt = None,
+    env_file: EnvOpt = None,
+    max_batch: Annotated[int, typer.Option(help="Most requests run as one batch.")] = 8,
+    max_wait_ms: Annotated[float, typer.Option(help="How long a batch waits to fill.")] = 5.0,
+    api_key: Annotated[
+        str | None, typer.Option(help="Require `Authorization: Bearer KEY` (or env var).")
+    ] = None,
+    max_body_mb: Annotated[float, typer.Option(help="Largest request body accepted.")] = 200.0,
+    plugin: Annotated[
+        list[str] | None, typer.Option(help="Module to import first (repeatable).")
+    ] = None,
+    local_media: Annotated[
+        list[Path] | None, typer.Option(help="Directory file:// URLs may read (repeatable).")
+    ] = None,
+    media_dir: Annotated[Path | None, typer.Option(help="Where request media is spooled.")] = None,
+    shutdown_timeout_s: Annotated[
+        float | None, typer.Option(help="Longest wait for requests in flight on shutdown.")
+    ] = None,
+    access_log: Annotated[bool, typer.Option(help="Log every request.")] = False,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+) -> None:
+    """Host any model behind an OpenAI-compatible HTTP API (plus V-SYNC's /analyze)."""
+    from omnieval.models.serve.run import serve_main
+
+    serve_main(
+        model,
+        host=host,
+        port=port,
+        models_file=models_file,
+        env_file=env_file,
+        max_batch=max_batch,
+        max_wait_ms=max_wait_ms,
+        api_key=api_key,
+        max_body_mb=max_body_mb,
+        plugins=plugin or (),
+        local_media=local_media,
+        media_dir=media_dir,
+        shutdown_timeout_s=shutdown_timeout_s,
+        access_log=access_log,
+        log_level=log_level,
+    )
+
+
 @app.command("list")
 def list_registered() -> None:
     """The registered benchmarks, models, extractors and metrics."""
@@ -221,14 +269,25 @@ def main() -> None:
     """Console entry point: user errors print one clear line and exit 2."""
     from omnieval.benchmarks.base import DatasetError
     from omnieval.config import ConfigError
+    from omnieval.models.serve.run import ModelLoadError
     from omnieval.registry import RegistryError
     from omnieval.runner.journal import JournalError
     from omnieval.runner.rundir import RunLockedError
 
     try:
         app()
-    except (ConfigError, DatasetError, RegistryError, JournalError, RunLockedError) as err:
+    except (
+        ConfigError,
+        DatasetError,
+        RegistryError,
+        JournalError,
+        RunLockedError,
+        ModelLoadError,
+    ) as err:
         console.print(f"[bold red]error:[/] {err}", highlight=False, markup=False)
+        sys.exit(2)
+    except ImportError as err:  # an optional extra is missing
+        console.print(f"error: {err}", highlight=False, markup=False)
         sys.exit(2)
     except FileNotFoundError as err:
         console.print(f"error: {err}", highlight=False, markup=False)

@@ -86,3 +86,45 @@ def test_generate_run_resume_rescore(tmp_path: Path, subprocess_env: dict[str, s
     assert rescored.returncode == 0, rescored.stderr
     results = (tmp_path / "runs/cli/results.json").read_text()
     assert '"schema_id": "omnieval.results/1"' in results
+
+
+def test_serve_command_answers_health_and_stops_on_sigterm(
+    tmp_path: Path, subprocess_env: dict[str, str]
+) -> None:
+    import json
+    import re
+    import signal
+    import time
+    import urllib.error
+    import urllib.request
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "omnieval.cli", "serve", "--model", "constant", "--port", "0"],
+        env=subprocess_env,
+        cwd=tmp_path,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stderr is not None
+        url = None
+        deadline = time.monotonic() + 60
+        while url is None and time.monotonic() < deadline:
+            line = process.stderr.readline()
+            found = re.search(r"on (http://127\.0\.0\.1:\d+)", line)
+            url = found.group(1) if found else None
+        assert url, "the server never printed its address"
+        health: dict[str, object] = {}
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"{url}/health", timeout=5) as reply:
+                    health = json.loads(reply.read())
+            except urllib.error.HTTPError as err:  # 503 while the model loads
+                health = json.loads(err.read())
+            if health.get("model_loaded"):
+                break
+            time.sleep(0.1)
+        assert health.get("model_loaded") is True
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)

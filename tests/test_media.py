@@ -482,3 +482,16 @@ def test_cache_store_is_atomic_under_concurrent_writes(tmp_path: Path) -> None:
         t.join()
     assert not errors
     assert cache.entries() == 1
+
+
+def test_wav_round_trip_is_exact_for_int16_sources_and_float32(tmp_path: Path) -> None:
+    from omnieval.media import AudioClip, AudioSpec, encode_wav, load_audio
+
+    rng = np.random.default_rng(0)
+    int16_like = (rng.integers(-32768, 32768, 8000) / 32768).astype(np.float32)[None]
+    arbitrary = (rng.standard_normal((2, 8000)) * 0.3).astype(np.float32)
+    for name, samples, fmt in (("s16", int16_like, "s16"), ("f32", arbitrary, "f32")):
+        path = tmp_path / f"{name}.wav"
+        path.write_bytes(encode_wav(AudioClip(samples=samples, sample_rate=16000, start_s=0.0), fmt))
+        decoded = load_audio(path, AudioSpec(sample_rate=None, mono=False)).samples
+        assert np.array_equal(decoded, samples), name

@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
-import io
-import wave
+import struct
 from fractions import Fraction
+from typing import Literal
 
 import av
 import numpy as np
@@ -74,16 +74,31 @@ def encode_png(image: np.ndarray) -> bytes:
     return _encode_one("png", frame, fmt, {})
 
 
-def encode_wav(clip: AudioClip) -> bytes:
-    """16-bit PCM WAV bytes of a clip (samples clipped to [-1, 1])."""
+def encode_wav(clip: AudioClip, sample_format: Literal["s16", "f32"] = "s16") -> bytes:
+    """WAV bytes of a clip: 16-bit PCM (default) or 32-bit IEEE float (`f32`, lossless).
+
+    16-bit samples are scaled by 32768 (clipped to the int16 range), the inverse of how
+    decoders turn int16 into float, so a decoded 16-bit source survives the round trip exactly.
+    """
     samples = np.asarray(clip.samples, dtype=np.float32)
     if samples.ndim == 1:
         samples = samples[None, :]
-    pcm = np.round(np.clip(samples, -1.0, 1.0) * 32767.0).astype("<i2")
-    buf = io.BytesIO()
-    with wave.open(buf, "wb") as out:
-        out.setnchannels(pcm.shape[0])
-        out.setsampwidth(2)
-        out.setframerate(int(clip.sample_rate))
-        out.writeframes(np.ascontiguousarray(pcm.T).tobytes())
-    return buf.getvalue()
+    channels = samples.shape[0]
+    if sample_format == "f32":
+        payload = np.ascontiguousarray(samples.T).astype("<f4").tobytes()
+        return _riff_wav(payload, channels, int(clip.sample_rate), format_tag=3, sample_bytes=4)
+    pcm = np.clip(np.round(samples * 32768.0), -32768, 32767).astype("<i2")
+    payload = np.ascontiguousarray(pcm.T).tobytes()
+    return _riff_wav(payload, channels, int(clip.sample_rate), format_tag=1, sample_bytes=2)
+
+
+def _riff_wav(
+    payload: bytes, channels: int, sample_rate: int, format_tag: int, sample_bytes: int
+) -> bytes:
+    block = channels * sample_bytes
+    fmt = struct.pack(
+        "<HHIIHH", format_tag, channels, sample_rate, sample_rate * block, block, 8 * sample_bytes
+    )
+    body = b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt
+    body += b"data" + struct.pack("<I", len(payload)) + payload
+    return b"RIFF" + struct.pack("<I", len(body)) + body
