@@ -157,9 +157,7 @@ def main() -> None:
         print(f"request body {len(body)} bytes (32x32 PNG as a data URL + text)")
         print(f"ideal at concurrency {args.concurrency}: {ideal:.0f} req/s\n")
 
-        server_rps = run_wrk(
-            f"{url}/chat/completions", body, args.concurrency, args.wrk_seconds
-        )
+        server_rps = run_wrk(f"{url}/chat/completions", body, args.concurrency, args.wrk_seconds)
         rows = []
         if server_rps is not None:
             rows.append(("server alone (wrk)", server_rps, None, 0))

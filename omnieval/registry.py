@@ -67,6 +67,7 @@ _BUILTIN_MODULES = (
     "omnieval.scoring.extractors",
     "omnieval.scoring.metrics",
     "omnieval.models.reference",
+    "omnieval.models.openai_provider",
     "omnieval.models.gemini_provider",
     "omnieval.models.vsync_http",
     "omnieval.models.hf",

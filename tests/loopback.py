@@ -22,7 +22,6 @@ import asyncio
 import json
 import random
 import socket
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -240,4 +239,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -278,9 +278,7 @@ def test_bad_init_args_are_a_config_error(tmp_path: Path) -> None:
                 "output": str(tmp_path / "runs"),
                 "plugins": [PROVIDER_MODULE],
                 "benchmarks": [{"name": "mcq", "args": {"path": str(mcq)}}],
-                "models": [
-                    {"alias": "x", "provider": "openai", "init_args": {"modle": "typo"}}
-                ],
+                "models": [{"alias": "x", "provider": "openai", "init_args": {"modle": "typo"}}],
                 "progress": False,
             }
         )

@@ -126,12 +126,14 @@ def test_failing_endpoint_is_marked_down_skipped_and_probed_back() -> None:
             probe=probe,
         )
         a, b = pool.endpoints
-        for _ in range(2):
-            lease = await pool.acquire()
-            while lease.endpoint is not a:  # steer the failures onto a
-                pool.release(lease, Outcome.CANCELLED)
-                lease = await pool.acquire()
-            pool.release(lease, Outcome.CONNECTION)
+        first, second = await pool.acquire(), await pool.acquire()
+        assert {first.endpoint, second.endpoint} == {a, b}  # fewest in flight: one each
+        on_a, on_b = (first, second) if first.endpoint is a else (second, first)
+        pool.release(on_a, Outcome.CONNECTION)
+        again = await pool.acquire()  # a has none in flight, b one
+        assert again.endpoint is a
+        pool.release(again, Outcome.CONNECTION)
+        pool.release(on_b, Outcome.SUCCESS)
         assert not a.up and b.up
         for _ in range(5):
             lease = await pool.acquire()
@@ -201,7 +203,10 @@ def test_all_endpoints_down_is_transient() -> None:
 @pytest.mark.timeout(60)
 def test_pool_survives_a_killed_replica_and_uses_it_again_when_back() -> None:
     config = LoopbackConfig(reply="A", delay_s=0.02)
-    with LoopbackServer(config) as one, LoopbackServer(LoopbackConfig(reply="A", delay_s=0.02)) as two:
+    with (
+        LoopbackServer(config) as one,
+        LoopbackServer(LoopbackConfig(reply="A", delay_s=0.02)) as two,
+    ):
         model = OpenAIChat(
             model="m",
             base_urls=[one.url, two.url],
@@ -245,6 +250,7 @@ def test_pool_survives_a_killed_replica_and_uses_it_again_when_back() -> None:
         after = one.chat_requests
     responses = result["responses"]
     assert all(not r.failed and r.text == "A" for r in responses), [r.error for r in responses]
+    assert any(r.attempts > 1 for r in responses[:80])  # requests in flight on it were retried
     assert result["down"] == [False, True]  # the killed replica was marked down
     assert result["back"]
     assert after > result["served_by_one"]  # used again once it came back

@@ -9,7 +9,7 @@ import io
 import re
 import wave
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pytest
@@ -82,8 +82,20 @@ def _kinds(body: dict[str, Any]) -> list[str]:
     return [p["type"] for p in _content(body)]
 
 
+def _video_part(sample: Sample) -> VideoPart:
+    part = sample.parts[0]
+    assert isinstance(part, VideoPart)
+    return part
+
+
+def _video(sample: Sample) -> Path:
+    return _video_part(sample).path
+
+
 def _asr_words(sample: Sample) -> list[str]:
-    return sorted({w for line in sample.metadata["asr_content"].splitlines() for w in line.split()[1:]})
+    return sorted(
+        {w for line in sample.metadata["asr_content"].splitlines() for w in line.split()[1:]}
+    )
 
 
 # --------------------------------------------------------------------------- frames + transcript
@@ -103,9 +115,13 @@ def test_frames_and_transcript_for_a_model_without_audio_or_video(
     assert model.policy.video == "frames" and model.policy.audio == "transcript"
     avt, vt, at = _send(model, server, [task.build_request(sample, v) for v in ("avt", "vt", "at")])
 
-    video = sample.parts[0].path
+    video = _video(sample)
     truth = sample_frames(video, FrameSpec(fps=1.0, max_side=512)).timestamps
-    for body, wants_frames, wants_transcript in ((avt, True, True), (vt, True, False), (at, False, True)):
+    for body, wants_frames, wants_transcript in (
+        (avt, True, True),
+        (vt, True, False),
+        (at, False, True),
+    ):
         parts = _content(body)
         images = [i for i, p in enumerate(parts) if p["type"] == "image_url"]
         assert bool(images) == wants_frames
@@ -139,7 +155,7 @@ def test_frame_limit_spreads_frames_and_a_fake_transcriber_can_be_injected(
     _, sample = vsync
 
     class Fake:
-        calls: list[Any] = []
+        calls: ClassVar[list[Any]] = []
 
         def transcribe(self, path: Path, window: TimeWindow | None = None) -> Transcript:
             self.calls.append((path, window))
@@ -150,12 +166,12 @@ def test_frame_limit_spreads_frames_and_a_fake_transcriber_can_be_injected(
     policy = TransportPolicy(max_frames=2, frame_max_side=64, transcript_segment_s=1.0)
     resolved = policy.resolve(frozenset({Modality.TEXT, Modality.IMAGE}))
     prepared = MediaPreparer(resolved, MediaCache(tmp_path), fake).prepare(
-        Request(parts=(sample.parts[0], TextPart(text="q")))
+        Request(parts=(_video_part(sample), TextPart(text="q")))
     )
     labels = [p["text"] for p in prepared.parts if p["type"] == "text"]
     assert labels[:2] == ["Frame at 1.00 s:", "Frame at 3.00 s:"]  # centres of two halves
     assert labels[2] == f"{TRANSCRIPT_HEADER}\n[0.50-0.90] hello\n[3.10-3.40] bye"
-    assert fake.calls == [(sample.parts[0].path, None)]
+    assert fake.calls == [(_video(sample), None)]
     images = [p for p in prepared.parts if p["type"] == "image_url"]
     assert all(max(_jpeg_size(p)) <= 64 for p in images)
 
@@ -164,7 +180,7 @@ def test_frame_limit_spreads_frames_and_a_fake_transcriber_can_be_injected(
             return Transcript()
 
     silent = MediaPreparer(resolved, MediaCache(tmp_path), Silent()).prepare(
-        Request(parts=(AudioPart(path=sample.parts[0].path),))
+        Request(parts=(AudioPart(path=_video(sample)),))
     )
     assert silent.parts == [{"type": "text", "text": f"{TRANSCRIPT_HEADER}\n{NO_SPEECH}"}]
 
@@ -174,7 +190,7 @@ def _jpeg_size(part: dict[str, Any]) -> tuple[int, int]:
     path = io.BytesIO(data)
     import av
 
-    with av.open(path) as container:
+    with av.open(path, "r") as container:
         frame = next(container.decode(video=0))
         return frame.width, frame.height
 
@@ -194,7 +210,7 @@ def test_native_audio_and_video_arrive_and_vt_video_has_no_audio_stream(
     )
     assert model.policy.video == "native" and model.policy.audio == "native"
     avt, vt, at = _send(model, server, [task.build_request(sample, v) for v in ("avt", "vt", "at")])
-    source = probe(sample.parts[0].path)
+    source = probe(_video(sample))
     assert source.has_audio
 
     assert _kinds(avt) == ["video_url", "text"]
@@ -214,7 +230,9 @@ def test_native_audio_and_video_arrive_and_vt_video_has_no_audio_stream(
     audio = _content(at)[0]["input_audio"]
     assert audio["format"] == "wav"
     with wave.open(io.BytesIO(base64.b64decode(audio["data"]))) as wav:
-        assert wav.getframerate() == source.audio.sample_rate  # no resampling asked for
+        assert (
+            source.audio is not None and wav.getframerate() == source.audio.sample_rate
+        )  # no resampling asked for
         assert wav.getnframes() / wav.getframerate() == pytest.approx(source.duration_s, abs=0.03)
 
 
@@ -238,7 +256,7 @@ def test_native_video_as_file_url_and_resampled_mp3(
     )
     avt, vt, at = _send(model, server, [task.build_request(sample, v) for v in ("avt", "vt", "at")])
     original = _content(avt)[0]["video_url"]["url"]
-    assert original == Path(sample.parts[0].path).resolve().as_uri()
+    assert original == Path(_video(sample)).resolve().as_uri()
     remuxed = _content(vt)[0]["video_url"]["url"]
     assert remuxed.startswith("file://") and remuxed != original
     remuxed_path = Path(remuxed[len("file://") :])
@@ -263,7 +281,7 @@ def test_native_video_with_transcript_audio_strips_the_track(
 
     policy = TransportPolicy(video="native", audio="transcript").resolve(frozenset(Modality))
     prepared = MediaPreparer(policy, MediaCache(tmp_path), Fake()).prepare(
-        Request(parts=(sample.parts[0],))
+        Request(parts=(_video_part(sample),))
     )
     assert [p["type"] for p in prepared.parts] == ["video_url", "text"]
     assert prepared.extra == {"mm_processor_kwargs": {"use_audio_in_video": False}}
@@ -288,7 +306,7 @@ def test_drop_and_defaults_follow_declared_inputs(
     described = no_audio.describe()
     assert described["dropped"] == ["audio"] and "transcript" not in described
     prepared = MediaPreparer(no_audio, MediaCache(tmp_path)).prepare(
-        Request(parts=(sample.parts[0], TextPart(text="q")))
+        Request(parts=(_video_part(sample), TextPart(text="q")))
     )
     kinds = [p["type"] for p in prepared.parts]
     assert kinds.count("image_url") == 4 and kinds[-1] == "text"
@@ -310,20 +328,23 @@ def test_images_from_bytes_and_files_and_bad_media(tmp_path: Path) -> None:
     )
     assert decode_data_url(prepared.parts[0]["image_url"]["url"]) == ("image/png", png)
     assert decode_data_url(prepared.parts[1]["image_url"]["url"])[0] == "image/jpeg"
-    with pytest.raises(PermanentModelError, match="missing.mp4"):
+    with pytest.raises(PermanentModelError, match=r"missing\.mp4"):
         preparer.prepare(Request(parts=(VideoPart(path=tmp_path / "missing.mp4"),)))
 
 
 def test_windowed_native_video_is_refused(vsync: tuple[Any, Sample], tmp_path: Path) -> None:
     _, sample = vsync
     policy = TransportPolicy().resolve(frozenset(Modality))
-    part = VideoPart(path=sample.parts[0].path, window=TimeWindow(start=1.0, end=2.0))
+    part = VideoPart(path=_video(sample), window=TimeWindow(start=1.0, end=2.0))
     with pytest.raises(PermanentModelError, match="frames"):
         MediaPreparer(policy, MediaCache(tmp_path)).prepare(Request(parts=(part,)))
 
 
 def test_media_preparation_runs_in_a_worker_thread(
-    vsync: tuple[Any, Sample], server: LoopbackServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    vsync: tuple[Any, Sample],
+    server: LoopbackServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     task, sample = vsync
     calls: list[str] = []

@@ -135,6 +135,8 @@ class EndpointPool:
                     return Lease(endpoint, self._ticket)
             queued_behind_others = False
             if not any(e.up for e in self.endpoints):
+                for ep in self.endpoints:
+                    self._ensure_probe(ep)
                 raise TransientModelError(
                     f"all {len(self.endpoints)} endpoints are down "
                     f"({', '.join(e.base_url for e in self.endpoints)}); probing them every "
@@ -205,11 +207,17 @@ class EndpointPool:
             self.probe_interval_s,
         )
         self._wake(len(self._waiters))  # waiters re-check: another endpoint, or "all down"
-        if self.probe is not None:
-            key = id(ep)
-            task = self._probes.get(key)
-            if task is None or task.done():
-                self._probes[key] = asyncio.get_running_loop().create_task(self._probe_until_up(ep))
+        self._ensure_probe(ep)
+
+    def _ensure_probe(self, ep: Endpoint) -> None:
+        """A live probe task for a down endpoint, in the running loop (a pool reused by a later
+        `asyncio.run` starts its probes again there)."""
+        if self.probe is None or ep.up:
+            return
+        loop = asyncio.get_running_loop()
+        task = self._probes.get(id(ep))
+        if task is None or task.done() or task.get_loop() is not loop:
+            self._probes[id(ep)] = loop.create_task(self._probe_until_up(ep))
 
     def _mark_up(self, ep: Endpoint) -> None:
         ep.up, ep.failures = True, 0
@@ -233,7 +241,9 @@ class EndpointPool:
 
     async def close(self) -> None:
         """Stop the health probes."""
-        tasks, self._probes = list(self._probes.values()), {}
+        loop = asyncio.get_running_loop()
+        tasks = [t for t in self._probes.values() if t.get_loop() is loop]
+        self._probes = {}
         for task in tasks:
             task.cancel()
         for task in tasks:
