@@ -78,7 +78,8 @@ class TransportPolicy(Frozen):
 
     - `image`: `data_url` (base64 in an `image_url` part) or `drop`;
     - `audio`: `native` (`input_audio`, `audio_format` wav or mp3, resampled only when
-      `audio_sample_rate` is set, averaged to mono only when `audio_mono`), `transcript` (ASR with
+      `audio_sample_rate` is set, averaged to mono only when `audio_mono`; wav samples 16-bit
+      or, with `audio_sample_format: f32`, lossless 32-bit float), `transcript` (ASR with
       `asr` settings, a text part of `[start-end] words` lines) or `drop`;
     - `video`: `native` (a `video_url` part: the file as a data URL, or a `file://` URL when
       `video_url_mode` is `file`; a video whose audio is not part of the input is remuxed
@@ -91,6 +92,8 @@ class TransportPolicy(Frozen):
     audio: AudioMode | None = None
     video: VideoMode | None = None
     audio_format: Literal["wav", "mp3"] = "wav"
+    #: wav sample format: `s16` (what APIs expect) or `f32` (lossless, for servers that take it)
+    audio_sample_format: Literal["s16", "f32"] = "s16"
     audio_sample_rate: int | None = Field(default=None, ge=1)
     audio_mono: bool = False
     video_url_mode: Literal["data_url", "file"] = "data_url"
@@ -142,6 +145,7 @@ class TransportPolicy(Frozen):
         if self.audio == "native":
             out["audio_native"] = {
                 "format": self.audio_format,
+                "sample_format": self.audio_sample_format,
                 "sample_rate": self.audio_sample_rate,
                 "mono": self.audio_mono,
             }
@@ -241,7 +245,8 @@ class MediaPreparer:
             if self.policy.audio_format == "mp3":
                 out.parts.append(audio_part(encode_mp3(clip, path), "mp3"))
             else:
-                out.parts.append(audio_part(encode_wav(clip), "wav"))
+                wav = encode_wav(clip, self.policy.audio_sample_format)
+                out.parts.append(audio_part(wav, "wav"))
         elif mode == "transcript":
             out.parts.append(text_part(self.transcript_text(path, window)))
 
