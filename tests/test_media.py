@@ -492,6 +492,8 @@ def test_wav_round_trip_is_exact_for_int16_sources_and_float32(tmp_path: Path) -
     arbitrary = (rng.standard_normal((2, 8000)) * 0.3).astype(np.float32)
     for name, samples, fmt in (("s16", int16_like, "s16"), ("f32", arbitrary, "f32")):
         path = tmp_path / f"{name}.wav"
-        path.write_bytes(encode_wav(AudioClip(samples=samples, sample_rate=16000, start_s=0.0), fmt))
+        path.write_bytes(
+            encode_wav(AudioClip(samples=samples, sample_rate=16000, start_s=0.0), fmt)
+        )
         decoded = load_audio(path, AudioSpec(sample_rate=None, mono=False)).samples
         assert np.array_equal(decoded, samples), name
