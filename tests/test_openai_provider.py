@@ -21,7 +21,6 @@ from tests.conftest import write_mcq
 from tests.loopback import LoopbackConfig, LoopbackServer
 
 SECRET = "sk-test-4f9c2e7d1a"
-PROVIDER_MODULE = "omnieval.models.openai_provider"
 
 
 def _text(text: str = "Which? A. yes B. no", **gen: Any) -> Request:
@@ -228,7 +227,6 @@ def test_faulty_server_run_completes_with_every_trial_and_retry_counted(tmp_path
             {
                 "name": "faults",
                 "output": str(tmp_path / "runs"),
-                "plugins": [PROVIDER_MODULE],
                 "benchmarks": [{"name": "mcq", "args": {"path": str(mcq)}}],
                 "models": [
                     {
@@ -276,7 +274,6 @@ def test_bad_init_args_are_a_config_error(tmp_path: Path) -> None:
             {
                 "name": "bad",
                 "output": str(tmp_path / "runs"),
-                "plugins": [PROVIDER_MODULE],
                 "benchmarks": [{"name": "mcq", "args": {"path": str(mcq)}}],
                 "models": [{"alias": "x", "provider": "openai", "init_args": {"modle": "typo"}}],
                 "progress": False,
