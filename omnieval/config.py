@@ -10,6 +10,7 @@ written: manifests, logs, journals and reports.
 
 from __future__ import annotations
 
+import importlib
 import os
 import re
 from collections.abc import Iterable, Mapping
@@ -264,6 +265,15 @@ def resolve_run_config(
 def redacted_dump(config: RunConfig, redactor: Redactor) -> dict[str, Any]:
     """The configuration as plain data with every secret replaced by `***`."""
     return dict(redactor.value(config.model_dump(mode="json")))
+
+
+def load_plugins(modules: Iterable[str]) -> None:
+    """Import modules whose decorators register extra models or benchmarks (`plugins:`)."""
+    for module in modules:
+        try:
+            importlib.import_module(module)
+        except ImportError as err:
+            raise ConfigError(f"plugin module {module!r} cannot be imported: {err}") from None
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:

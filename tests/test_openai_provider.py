@@ -15,7 +15,8 @@ import pytest
 from omnieval import api, registry
 from omnieval.config import ConfigError
 from omnieval.models.base import PermanentModelError, TransientModelError
-from omnieval.models.openai_provider import OpenAIChat, endpoint_label, parse_retry_after
+from omnieval.models.openai_provider import OpenAIChat, endpoint_label
+from omnieval.retry_after import parse_retry_after
 from omnieval.types import GenerationParams, Request, TextPart, Usage
 from tests.conftest import write_mcq
 from tests.loopback import LoopbackConfig, LoopbackServer

@@ -22,6 +22,7 @@ from pydantic import Field, SecretStr
 from omnieval.media.asr import AsrError, Transcript, Word
 from omnieval.media.audio import AudioClip, AudioSpec, load_audio
 from omnieval.media.encode import encode_wav
+from omnieval.retry_after import parse_retry_after
 from omnieval.types import Frozen, TimeWindow
 
 SAMPLE_RATE = 16_000
@@ -306,7 +307,7 @@ class OpenAITranscriptionEngine:
                 raw = reply.read()
         except urllib.error.HTTPError as err:
             detail = self._scrub(err.read()[:500].decode("utf-8", "replace"))
-            retry_after = _retry_after(err.headers.get("Retry-After") if err.headers else None)
+            retry_after = parse_retry_after(err.headers.get("Retry-After") if err.headers else None)
             raise AsrError(
                 f"{where}: HTTP {err.code}: {detail}",
                 transient=err.code in _TRANSIENT_STATUS,
@@ -328,15 +329,6 @@ class OpenAITranscriptionEngine:
     def _scrub(self, text: str) -> str:
         key = self.spec.api_key.get_secret_value() if self.spec.api_key else ""
         return text.replace(key, "***") if key else text
-
-
-def _retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return None
 
 
 def _parse_verbose_json(data: Any, offset_s: float, path: Path, url: str) -> Transcript:

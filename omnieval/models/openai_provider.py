@@ -23,13 +23,9 @@ models:
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import json
 import logging
-import math
-import time
 from collections.abc import Mapping, Sequence
-from datetime import timezone
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -61,6 +57,7 @@ from omnieval.models.wire import (
     error_text,
     parse_chat_reply,
 )
+from omnieval.retry_after import parse_retry_after
 from omnieval.types import Frozen, Modality, Request, Response
 
 log = logging.getLogger("omnieval.models.openai")
@@ -78,26 +75,6 @@ class GenerationOverrides(Frozen):
     max_tokens: int | None = Field(default=None, ge=1)
     seed: int | None = None
     extra: dict[str, Any] = Field(default_factory=dict)
-
-
-def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header: delta-seconds or an HTTP-date."""
-    if value is None or not value.strip():
-        return None
-    text = value.strip()
-    try:
-        seconds = float(text)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(text)
-        except (TypeError, ValueError, IndexError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=timezone.utc)
-        current = now if now is not None else time.time()
-        seconds = when.timestamp() - current
-        return max(0.0, seconds)
-    return max(0.0, seconds) if math.isfinite(seconds) else None
 
 
 def _retry_after(headers: Mapping[str, str]) -> float | None:

@@ -42,6 +42,7 @@ from omnieval.models.base import (
     PermanentModelError,
     TransientModelError,
 )
+from omnieval.retry_after import parse_retry_after
 from omnieval.types import AudioPart, ImagePart, Modality, Request, Response, VideoPart
 
 _TRANSIENT_CODES = frozenset({408, 409, 425, 429})
@@ -141,7 +142,7 @@ class VsyncHttp(Model):
             ) as reply:
                 status = reply.status
                 raw = await reply.read()
-                retry_after = _retry_after(reply.headers.get("Retry-After"))
+                retry_after = parse_retry_after(reply.headers.get("Retry-After"))
         except asyncio.TimeoutError:
             raise TransientModelError(
                 f"vsync-http {url}: no answer within {self.timeout_s:g} s"
@@ -248,15 +249,6 @@ def _video_mime(path: Path) -> str:
         ".webm": "video/webm",
         ".avi": "video/x-msvideo",
     }.get(path.suffix.lower(), "application/octet-stream")
-
-
-def _retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return None
 
 
 __all__ = ["VsyncHttp", "vsync_health"]

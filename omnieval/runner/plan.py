@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -10,7 +9,7 @@ from typing import Any
 
 from omnieval import registry
 from omnieval.benchmarks.base import Benchmark, DatasetError, Task
-from omnieval.config import BenchmarkSpec, ConfigError, ModelSpec, RunConfig
+from omnieval.config import BenchmarkSpec, ConfigError, ModelSpec, RunConfig, load_plugins
 from omnieval.models.base import Model
 from omnieval.runner.keys import TrialKeyer, sample_digest
 from omnieval.types import Sample, Trial
@@ -39,15 +38,6 @@ class Plan:
         for task, _ in self.tasks:
             found[task.name] = {s.id: s for s in _limited(task.samples(), None)}
         return found
-
-
-def load_plugins(modules: Sequence[str]) -> None:
-    """Import user modules whose decorators register models, benchmarks or metrics."""
-    for module in modules:
-        try:
-            importlib.import_module(module)
-        except ImportError as err:
-            raise ConfigError(f"plugin module {module!r} cannot be imported: {err}") from None
 
 
 def build_benchmark(spec: BenchmarkSpec) -> Benchmark:

@@ -12,7 +12,6 @@ and removes the server's media directory; a second SIGINT forces the exit.
 from __future__ import annotations
 
 import asyncio
-import importlib
 import ipaddress
 import logging
 import socket
@@ -25,7 +24,14 @@ from types import TracebackType
 from typing import Any
 
 from omnieval import registry
-from omnieval.config import ConfigError, ModelSpec, load_aliases, load_environment, resolve_model
+from omnieval.config import (
+    ConfigError,
+    ModelSpec,
+    load_aliases,
+    load_environment,
+    load_plugins,
+    resolve_model,
+)
 from omnieval.models.base import Model
 from omnieval.models.serve.decode import LocalMediaPolicy
 
@@ -142,15 +148,6 @@ def serve_main(
 
 
 # --------------------------------------------------------------------------- model
-
-
-def load_plugins(modules: Sequence[str]) -> None:
-    """Import modules whose decorators register extra models (like a run's `plugins:`)."""
-    for module in modules:
-        try:
-            importlib.import_module(module)
-        except ImportError as err:
-            raise ConfigError(f"plugin module {module!r} cannot be imported: {err}") from None
 
 
 def _factory(spec: ModelSpec) -> Callable[..., object]:
