@@ -34,6 +34,7 @@ from omnieval.media.asr import (
     get_transcriber,
 )
 from omnieval.types import TimeWindow
+from tests.app_server import AppServer
 
 SENTENCE = "seven green birds flew over quiet hills while my friend bought fresh bread"
 SPOKEN = SENTENCE.split()
@@ -274,35 +275,6 @@ def test_timestamped_groups_words_into_segments() -> None:
 # --------------------------------------------------------------------------- OpenAI-compatible
 
 
-class LoopbackServer:
-    """An aiohttp app on 127.0.0.1 (a free port) served from a background thread."""
-
-    def __init__(self, app: web.Application) -> None:
-        self.app = app
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.runner = web.AppRunner(app)
-        self.url = ""
-
-    def __enter__(self) -> LoopbackServer:
-        self.thread.start()
-        port = asyncio.run_coroutine_threadsafe(self._start(), self.loop).result(10)
-        self.url = f"http://127.0.0.1:{port}"
-        return self
-
-    async def _start(self) -> int:
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        await site.start()
-        return int(self.runner.addresses[0][1])
-
-    def __exit__(self, *exc: object) -> None:
-        asyncio.run_coroutine_threadsafe(self.runner.cleanup(), self.loop).result(10)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
-        self.loop.close()
-
-
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 API_KEY = "sk-test-0123456789abcdef"
 
@@ -366,7 +338,7 @@ def transcription_server() -> Iterator[tuple[str, TranscriptionService]]:
     service = TranscriptionService()
     app = web.Application()
     app.router.add_post("/v1/audio/transcriptions", service.handle)
-    with LoopbackServer(app) as server:
+    with AppServer(app) as server:
         yield server.url + "/v1", service
 
 

@@ -88,33 +88,17 @@ def test_generate_run_resume_rescore(tmp_path: Path, subprocess_env: dict[str, s
     assert '"schema_id": "omnieval.results/1"' in results
 
 
-def test_serve_command_answers_health_and_stops_on_sigterm(
-    tmp_path: Path, subprocess_env: dict[str, str]
-) -> None:
+def test_serve_command_answers_health(tmp_path: Path, subprocess_env: dict[str, str]) -> None:
     import json
-    import re
-    import signal
     import time
     import urllib.error
     import urllib.request
 
-    process = subprocess.Popen(
-        [sys.executable, "-m", "omnieval.cli", "serve", "--model", "constant", "--port", "0"],
-        env=subprocess_env,
-        cwd=tmp_path,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stderr is not None
-        url = None
-        deadline = time.monotonic() + 60
-        while url is None and time.monotonic() < deadline:
-            line = process.stderr.readline()
-            found = re.search(r"on (http://127\.0\.0\.1:\d+)", line)
-            url = found.group(1) if found else None
-        assert url, "the server never printed its address"
+    from tests.served import omnieval_serve
+
+    with omnieval_serve(["--model", "constant"], subprocess_env, tmp_path) as url:
         health: dict[str, object] = {}
+        deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
                 with urllib.request.urlopen(f"{url}/health", timeout=5) as reply:
@@ -125,6 +109,3 @@ def test_serve_command_answers_health_and_stops_on_sigterm(
                 break
             time.sleep(0.1)
         assert health.get("model_loaded") is True
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=30)

@@ -4,40 +4,22 @@ every trial exactly as the in-process solver does."""
 
 from __future__ import annotations
 
-import re
-import signal
-import subprocess
-import sys
-import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from omnieval import api
 from omnieval.benchmarks.vsync.synth import generate_vsync
+from tests.served import omnieval_serve
 
 VARIANTS = ["avt", "vt", "at"]
 
 
 @pytest.fixture
-def served_solver(tmp_path: Path, subprocess_env: dict[str, str]):  # type: ignore[no-untyped-def]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "omnieval.cli", "serve", "--model", "vsync-solver", "--port", "0"],
-        env=subprocess_env,
-        cwd=tmp_path,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stderr is not None
-    url = None
-    deadline = time.monotonic() + 60
-    while url is None and time.monotonic() < deadline and process.poll() is None:
-        found = re.search(r"on (http://127\.0\.0\.1:\d+)", process.stderr.readline())
-        url = found.group(1) if found else None
-    assert url, "omnieval serve did not start"
-    yield url
-    process.send_signal(signal.SIGTERM)
-    process.wait(timeout=30)
+def served_solver(tmp_path: Path, subprocess_env: dict[str, str]) -> Iterator[str]:
+    with omnieval_serve(["--model", "vsync-solver"], subprocess_env, tmp_path) as url:
+        yield url
 
 
 def test_served_solver_answers_every_trial_like_the_in_process_one(

@@ -27,6 +27,7 @@ from omnieval.types import (
     TimeWindow,
     VideoPart,
 )
+from tests.app_server import AppServer
 
 
 class FakeVsyncServer:
@@ -63,35 +64,6 @@ class FakeVsyncServer:
         return web.json_response({"status": "healthy", "model_loaded": True, "gpus": [0]})
 
 
-class LoopbackServer:
-    """An aiohttp app on 127.0.0.1 (a free port), served from a background thread so that code
-    running its own event loop (`api.evaluate`) can call it."""
-
-    def __init__(self, app: web.Application) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.runner = web.AppRunner(app, shutdown_timeout=0.5)
-        self.url = ""
-
-    def __enter__(self) -> LoopbackServer:
-        self.thread.start()
-        port = asyncio.run_coroutine_threadsafe(self._start(), self.loop).result(10)
-        self.url = f"http://127.0.0.1:{port}"
-        return self
-
-    async def _start(self) -> int:
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        await site.start()
-        return int(self.runner.addresses[0][1])
-
-    def __exit__(self, *exc: object) -> None:
-        asyncio.run_coroutine_threadsafe(self.runner.cleanup(), self.loop).result(10)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
-        self.loop.close()
-
-
 @pytest.fixture(scope="module")
 def edition(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("vsync-http")
@@ -106,7 +78,7 @@ def server(edition: Path) -> Iterator[tuple[str, FakeVsyncServer]]:
     app = web.Application(client_max_size=256 * 2**20)
     app.router.add_post("/analyze", fake.analyze)
     app.router.add_get("/health", fake.health)
-    with LoopbackServer(app) as loopback:
+    with AppServer(app) as loopback:
         yield loopback.url, fake
 
 
