@@ -49,6 +49,7 @@ def test_run_writes_every_output_and_scores_reference_models(
         "cat1",
         "cat2",
     }
+    assert outcome.results.models["random"] == {"provider": "random", "seed": 0}
     lines = (run_dir / "samples.jsonl").read_text().splitlines()
     assert len(lines) == 120
     row = json.loads(lines[0])

@@ -65,3 +65,6 @@ def test_served_solver_answers_every_trial_like_the_in_process_one(
     assert wire.results.totals.failed == 0, [r.response.error for r in wire.records][:3]
     assert len(answers(local)) == 16 * 3
     assert answers(wire) == answers(local)
+    board = (wire.run_dir / "leaderboard.md").read_text()
+    assert "- `served`: openai `vsync-solver`; transport: video native, audio native" in board
+    assert wire.results.models["served"]["transport"]["audio_native"]["sample_format"] == "f32"

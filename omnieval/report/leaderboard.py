@@ -109,6 +109,21 @@ def failure_lines(records: list[TrialRecord], limit: int = 10) -> list[str]:
     return lines
 
 
+def model_summary(fingerprint: dict[str, object]) -> str:
+    """Provider and model, and how media reach it (the transport policy), in one line."""
+    summary = str(fingerprint.get("provider", "?"))
+    if fingerprint.get("model"):
+        summary += f" `{fingerprint['model']}`"
+    transport = fingerprint.get("transport")
+    if isinstance(transport, dict):
+        modes = ", ".join(
+            f"{k} {transport[k]}" for k in ("video", "audio", "image") if transport.get(k)
+        )
+        dropped = transport.get("dropped")
+        summary += f"; transport: {modes}" + (f" (dropped: {dropped})" if dropped else "")
+    return summary
+
+
 def _markdown_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
     out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     out += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
@@ -134,6 +149,9 @@ def render_markdown(results: RunResults, records: list[TrialRecord]) -> str:
         "Accuracy is over answered trials; failed trials are excluded and counted in `failed`;",
         "unparsed answers count as wrong. Intervals are 95% Wilson intervals.",
     ]
+    if results.models:
+        parts += ["", "## Models", ""]
+        parts += [f"- `{alias}`: {model_summary(fp)}" for alias, fp in results.models.items()]
     failures = failure_lines(records)
     if failures:
         parts += ["", "## Failed trials", ""] + [f"- {line}" for line in failures]

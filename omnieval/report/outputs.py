@@ -17,6 +17,7 @@ def write_outputs(state: RunState, console: Console, show: bool = True) -> RunRe
     results = RunResults(
         run=state.name,
         totals=totals_of(state.records),
+        models=state.models,
         groups=aggregate(state.records, state.variant_order),
     )
     write_results(state.run_dir / rundir.RESULTS, results)

@@ -36,6 +36,8 @@ class RunResults(BaseModel):
     schema_id: str = RESULTS_SCHEMA
     run: str
     totals: Totals
+    #: alias -> model fingerprint: provider, settings and media transport policy
+    models: dict[str, dict[str, Any]] = {}
     groups: list[GroupResult]
 
     def overall(self) -> list[GroupResult]:

@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 
@@ -41,6 +42,8 @@ class RunState:
     executed: int = 0
     resumed: int = 0
     variant_order: list[str] = field(default_factory=list)
+    #: alias -> model fingerprint (provider, settings, transport policy); never secrets
+    models: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 async def execute_async(
@@ -83,6 +86,7 @@ async def execute_async(
             executed=len(pending),
             resumed=resumed,
             variant_order=_variant_order(v for _, variants in plan.tasks for v in variants),
+            models={alias: model.fingerprint() for alias, model in plan.models.items()},
         )
     finally:
         journal.close()
@@ -124,6 +128,7 @@ def rescore_journal(run_dir: Path, console: Console | None = None) -> RunState:
             variant_order=_variant_order(
                 v for entry in manifest.get("tasks", {}).values() for v in entry.get("variants", [])
             ),
+            models=dict(manifest.get("models") or {}),
         )
     finally:
         journal.close()
