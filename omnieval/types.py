@@ -1,18 +1,20 @@
 """The typed core: every object that crosses a layer boundary or lands on disk.
 
-Samples hold ordered input *parts* and a *target*; a *variant* transforms a sample into the
-*request* one model sees; the model answers with a *response*; an *extraction* is the structured
-answer parsed from it (with provenance); a *score* holds the per-trial metric values; a *result*
-is an aggregate with its uncertainty.
+Samples hold ordered input *parts* and a *target*. A trial asks one model about one sample under
+one *condition* (a reported transform such as a modality ablation) and one *replicate* (a pooled
+transform such as option rotation k); the model answers with a *response*; an *extraction* is the
+structured answer parsed from it (with provenance); a *score* holds the per-trial metric values;
+a *result* is an aggregate with its uncertainty.
 """
 
 from __future__ import annotations
 
 import enum
+import math
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class Frozen(BaseModel):
@@ -184,11 +186,24 @@ class Sample(Frozen):
         return list(seen)
 
 
-class Variant(Frozen):
-    """A deterministic transform of a sample, named so it can appear in keys and reports."""
+class Replicate(Frozen):
+    """One pooled copy of an item: rotation k, permutation k or repeat k.
 
-    name: str
+    Replicates of one item are reduced to one item score (mean = AA, all-correct = ACR). The
+    label enters the trial key; `params` say exactly what was done (the shift, the order).
+    """
+
+    scheme: Literal["none", "rotation", "permutation", "repeat"] = "none"
+    index: int = 0
     params: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        """`""` for the single unreplicated copy, else e.g. `rotation1`, `permutation2`."""
+        return "" if self.scheme == "none" else f"{self.scheme}{self.index}"
+
+
+NO_REPLICATE = Replicate()
 
 
 class GenerationParams(Frozen):
@@ -196,15 +211,43 @@ class GenerationParams(Frozen):
     top_p: float = 1.0
     max_tokens: int = 256
     seed: int | None = None
+    #: provider-specific settings that can change outputs (duration, fps, resolution ...)
+    extra: dict[str, Any] = Field(default_factory=dict)
+
+    def key_dump(self) -> dict[str, Any]:
+        """What enters trial keys (an empty `extra` is left out, so older keys stay valid)."""
+        dumped = self.model_dump(mode="json")
+        if not self.extra:
+            dumped.pop("extra")
+        return dumped
+
+
+class AnswerSpace(Frozen):
+    """The answers a choice task accepts: labels (letters) and the option texts they stand for.
+
+    Put in every request of a choice task, so baselines work whatever the prompt's wording.
+    """
+
+    kind: Literal["choice"] = "choice"
+    labels: tuple[str, ...]
+    options: tuple[str, ...] = ()
 
 
 class Request(Frozen):
-    """What one model is asked: ordered parts plus generation parameters."""
+    """What one model is asked: ordered parts plus generation parameters.
+
+    `answer_space` is set for choice tasks. `target` and `reference_answer` are only ever
+    filled for models that declare `reads_target` (the `oracle` plumbing check); providers
+    never send them anywhere.
+    """
 
     parts: tuple[Part, ...]
     system: str | None = None
     generation: GenerationParams = Field(default_factory=GenerationParams)
     metadata: dict[str, Any] = Field(default_factory=dict)
+    answer_space: AnswerSpace | None = None
+    target: Target | None = None
+    reference_answer: str | None = None
 
     def modalities(self) -> set[Modality]:
         found: set[Modality] = set()
@@ -234,6 +277,31 @@ class Usage(Frozen):
 class TrialStatus(str, enum.Enum):
     OK = "ok"
     FAILED = "failed"
+    #: the model cannot produce what the task needs (a text model on a mask task)
+    UNSUPPORTED = "unsupported"
+
+
+class Artifact(Frozen):
+    """A file a model produced (a mask, a video, an image, audio).
+
+    In flight, a model sets `name` plus `data` (bytes) or `source` (a file it wrote). The runner
+    stores it under `artifacts/<trial key>/<name>` in the run directory, atomically, and keeps
+    only the reference: `path` (relative to the run directory), `sha256` and `size`.
+    """
+
+    name: str
+    kind: Literal["mask", "video", "image", "audio", "file"] = "file"
+    mime: str = "application/octet-stream"
+    data: bytes | None = Field(default=None, exclude=True)
+    source: Path | None = Field(default=None, exclude=True)
+    path: str | None = None
+    sha256: str | None = None
+    size: int | None = None
+    meta: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def stored(self) -> bool:
+        return self.path is not None and self.sha256 is not None
 
 
 class Response(Frozen):
@@ -242,6 +310,7 @@ class Response(Frozen):
     status: TrialStatus = TrialStatus.OK
     text: str | None = None
     output_path: Path | None = None
+    artifacts: tuple[Artifact, ...] = ()
     error: str | None = None
     latency_s: float = 0.0
     attempts: int = 1
@@ -251,6 +320,10 @@ class Response(Frozen):
     @property
     def failed(self) -> bool:
         return self.status is TrialStatus.FAILED
+
+    @property
+    def unsupported(self) -> bool:
+        return self.status is TrialStatus.UNSUPPORTED
 
 
 class Extraction(Frozen):
@@ -263,19 +336,95 @@ class Extraction(Frozen):
 
 
 class Score(Frozen):
-    """Per-trial metric values (accuracy is 0 or 1; other metrics may be continuous)."""
+    """Per-trial metric values (accuracy is 0 or 1; other metrics may be continuous).
+
+    Numpy numbers are stored as plain floats. A value that is NaN or infinite is not a score: it
+    is dropped from `values` and named in `error`, which makes the trial a *scoring error*
+    (counted, and kept in the denominator as 0).
+    """
 
     values: dict[str, float]
+    error: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _finite_floats(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or not isinstance(data.get("values"), dict):
+            return data
+        clean: dict[str, float] = {}
+        bad: list[str] = []
+        for name, raw in data["values"].items():
+            try:
+                value = float(raw)
+            except (TypeError, ValueError):
+                bad.append(f"{name}={raw!r}")
+                continue
+            if math.isfinite(value):
+                clean[str(name)] = value
+            else:
+                bad.append(f"{name}={value}")
+        if not bad:
+            return {**data, "values": clean}
+        error = "metric value(s) not finite or not numbers: " + ", ".join(bad)
+        previous = data.get("error")
+        return {**data, "values": clean, "error": f"{previous}; {error}" if previous else error}
 
 
 class Trial(Frozen):
-    """(model, task, sample, variant): the unit that is scheduled, journaled and resumed."""
+    """(model, task, sample, condition, replicate): the unit scheduled, journaled and resumed."""
 
     key: str
     model: str
     task: str
     sample_id: str
-    variant: str
+    condition: str
+    replicate: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _accept_variant(cls, data: Any) -> Any:  # journals and code written before conditions
+        if isinstance(data, dict) and "variant" in data and "condition" not in data:
+            data = {**data, "condition": data["variant"]}
+            data.pop("variant")
+        return data
+
+    @property
+    def variant(self) -> str:
+        """The condition (the name used before conditions and replicates were separate)."""
+        return self.condition
+
+
+class TrialContext(Frozen):
+    """What extraction and scoring see of one trial.
+
+    `sample` is the sample as this trial saw it (its replicate applied: rotated options, permuted
+    clips), so `target` is the per-trial target; `original` is the canonical sample. `request` is
+    what was sent (None if it could not be rebuilt); `model` is the model's fingerprint.
+    """
+
+    trial: Trial
+    sample: Sample
+    original: Sample
+    replicate: Replicate = NO_REPLICATE
+    request: Request | None = None
+    model: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def target(self) -> Target:
+        return self.sample.target
+
+    @property
+    def condition(self) -> str:
+        return self.trial.condition
+
+
+class Outcome(str, enum.Enum):
+    """How a journaled trial counts in aggregation."""
+
+    SCORED = "scored"
+    FAILED = "failed"  # no response after retries: excluded from metrics, counted
+    UNSUPPORTED = "unsupported"  # the model cannot produce the output: reported apart
+    SCORING_ERROR = "scoring_error"  # answered, but scoring raised: counted, scored 0
 
 
 class TrialRecord(Frozen):
@@ -286,6 +435,49 @@ class TrialRecord(Frozen):
     extraction: Extraction | None = None
     score: Score | None = None
     groups: tuple[str, ...] = ()
+    replicate_params: dict[str, Any] = Field(default_factory=dict)
+    #: the compact request as sent (prompt, media names and windows, transport rendering)
+    request: dict[str, Any] | None = None
+
+    @property
+    def outcome(self) -> Outcome:
+        if self.response.unsupported:
+            return Outcome.UNSUPPORTED
+        if self.response.failed:
+            return Outcome.FAILED
+        if self.score is None or self.score.error is not None:
+            return Outcome.SCORING_ERROR
+        return Outcome.SCORED
+
+
+class MetricKind(str, enum.Enum):
+    BINARY = "binary"  # 0 or 1 per trial (accuracy)
+    CONTINUOUS = "continuous"  # any real value (an error in seconds)
+    BOUNDED = "bounded"  # a score in [low, high] (IoU in [0, 1], a judge's 1-5)
+    RANK = "rank"  # a rank or a recall@k
+
+
+class MetricSpec(Frozen):
+    """What a metric is: its kind, direction, range and how its interval is computed.
+
+    `interval`: `auto` picks Wilson for binary metrics without replicates, a clustered (by item)
+    standard error with replicates, and a t interval otherwise; `bootstrap` resamples items.
+    """
+
+    name: str
+    kind: MetricKind = MetricKind.BINARY
+    higher_is_better: bool = True
+    low: float | None = None
+    high: float | None = None
+    interval: Literal["auto", "wilson", "t", "bootstrap"] = "auto"
+    description: str = ""
+
+    @property
+    def percent(self) -> bool:
+        """Shown x100 with a % sign: binary metrics and scores bounded in [0, 1]."""
+        return self.kind is MetricKind.BINARY or (
+            self.kind is MetricKind.BOUNDED and self.low == 0.0 and self.high == 1.0
+        )
 
 
 class MetricValue(Frozen):
@@ -296,19 +488,46 @@ class MetricValue(Frozen):
     ci_low: float | None = None
     ci_high: float | None = None
     stderr: float | None = None
+    #: how the interval was computed (`wilson`, `t`, `clustered`, `bootstrap`, `macro-normal`)
+    method: str | None = None
+    kind: MetricKind | None = None
+
+    @field_validator("value", mode="before")
+    @classmethod
+    def _nan_from_null(cls, value: Any) -> Any:
+        return math.nan if value is None else value
 
 
 class GroupResult(Frozen):
-    """Aggregated metrics for one (model, variant, task or category) group."""
+    """Aggregated metrics for one (model, condition, task or category) group."""
 
     model: str
-    variant: str
+    condition: str
     task: str
     group: str
     metrics: dict[str, MetricValue]
     trials: int
     failed: int
     extraction_failed: int
+    unsupported: int = 0
+    scoring_errors: int = 0
+    items: int = 0
+    #: items whose gate question was wrong (zeroed or voided), and items missing their gate
+    gated: int = 0
+    voided: int = 0
+    gate_missing: int = 0
+
+    @model_validator(mode="before")
+    @classmethod
+    def _accept_variant(cls, data: Any) -> Any:  # results.json schema 1
+        if isinstance(data, dict) and "variant" in data and "condition" not in data:
+            data = {**data, "condition": data["variant"]}
+            data.pop("variant")
+        return data
+
+    @property
+    def variant(self) -> str:
+        return self.condition
 
     @property
     def failed_rate(self) -> float:

@@ -26,12 +26,24 @@ class PermanentModelError(ModelError):
     """Retrying cannot help: bad input, unreadable media, refused request."""
 
 
+OutputKind = Literal["text", "masks", "video"]
+
+
 class ModelCapabilities(Frozen):
-    """What a model accepts and produces, and how hard it may be driven."""
+    """What a model accepts and produces, and how hard it may be driven.
+
+    The runner enforces them: a model's concurrency never exceeds `max_concurrency`; a task
+    needing an output kind the model does not produce is recorded as *unsupported* without
+    calling the model; `reads_target` models (the `oracle`) are given the per-trial target;
+    `jobs` models are driven through `submit` / `poll` so a resumed run polls a journaled
+    provider job instead of paying for it twice.
+    """
 
     inputs: frozenset[Modality] = Field(default_factory=lambda: frozenset({Modality.TEXT}))
-    output: Literal["text", "masks", "video"] = "text"
+    output: OutputKind = "text"
     max_concurrency: int = 8
+    reads_target: bool = False
+    jobs: bool = False
 
 
 class Model(abc.ABC):
@@ -51,6 +63,14 @@ class Model(abc.ABC):
 
     def fingerprint(self) -> dict[str, Any]:
         return {"provider": self.name}
+
+    async def submit(self, request: Request) -> str:
+        """Start a long-running provider job and return its id (models with `jobs`)."""
+        raise NotImplementedError(f"{self.name} does not run provider jobs")
+
+    async def poll(self, job_id: str) -> Response | None:
+        """The finished job's response, or None while it is still running."""
+        raise NotImplementedError(f"{self.name} does not run provider jobs")
 
     async def close(self) -> None:  # noqa: B027 - optional hook, a no-op by default
         """Release connections or workers; called once when a run ends."""
