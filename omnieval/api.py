@@ -117,5 +117,5 @@ def doctor(
 ) -> list[MediaProblem]:
     """Every missing, empty or undecodable media file of the configured benchmarks."""
     resolved, _ = load_config(config)
-    samples = [s for task, _ in select_tasks(resolved) for s in task.samples()]
+    samples = [s for tp in select_tasks(resolved) for s in tp.task.samples()]
     return find_media_problems(samples, progress=progress)

@@ -100,7 +100,7 @@ def run(
     if task_list or variant_list:
         for spec in resolved.benchmarks:
             spec.tasks = task_list or spec.tasks
-            spec.variants = variant_list or spec.variants
+            spec.conditions = variant_list or spec.conditions
     evaluate_config(resolved, redactor, console=console)
 
 
@@ -126,7 +126,7 @@ def doctor(
 
     benchmarks = _benchmarks_from_flags(benchmark, data, None, None)
     resolved, _ = load_run_config(config, {"benchmarks": benchmarks}, env_file)
-    samples = [s for task, _ in select_tasks(resolved) for s in task.samples()]
+    samples = [s for tp in select_tasks(resolved) for s in tp.task.samples()]
     files = {p for s in samples for p in s.media_paths()}
     problems = find_media_problems(samples, progress=True)
     for problem in problems:  # one tab-separated line per file, for people and for grep

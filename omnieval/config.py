@@ -15,11 +15,11 @@ import os
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from dotenv import dotenv_values
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from omnieval.types import GenerationParams
 
@@ -51,15 +51,51 @@ class ModelSpec(BaseModel):
     timeout_s: float | None = Field(default=300.0, gt=0)
 
 
+class ReplicateSpec(BaseModel):
+    """Replicates pooled into one item score: `rotation` (circular option rotation), `permutation`
+    (clip order, round robin) or `repeat`; `k` replicates per item (`all` = every rotation or
+    permutation). `reducers` name the item-level outputs (default AA = item mean, ACR = all
+    replicates right); the reducers are `item_mean`, `trial_mean`, `all`, `any`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    scheme: Literal["none", "rotation", "permutation", "repeat"] = "rotation"
+    k: int | Literal["all"] = "all"
+    reducers: dict[str, Literal["item_mean", "trial_mean", "all", "any"]] | None = None
+
+    @field_validator("k")
+    @classmethod
+    def _positive(cls, k: int | str) -> int | str:
+        if isinstance(k, int) and k < 1:
+            raise ValueError("k must be at least 1 (or 'all')")
+        return k
+
+
 class BenchmarkSpec(BaseModel):
-    """One benchmark of a run: its registered name, loader arguments, and which tasks/variants."""
+    """One benchmark of a run: its registered name, loader arguments, which tasks, which
+    conditions (reported columns; `variants` is the older name) and which replicates."""
 
     model_config = ConfigDict(extra="forbid")
 
     name: str
     args: dict[str, Any] = Field(default_factory=dict)
     tasks: list[str] | None = None
-    variants: list[str] | None = None
+    conditions: list[str] | None = None
+    replicates: ReplicateSpec | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _variants_are_conditions(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "variants" in data:
+            data = dict(data)
+            variants = data.pop("variants")
+            if data.get("conditions") is None:
+                data["conditions"] = variants
+        return data
+
+    @property
+    def variants(self) -> list[str] | None:
+        return self.conditions
 
 
 class RunConfig(BaseModel):
@@ -74,6 +110,8 @@ class RunConfig(BaseModel):
     benchmarks: list[BenchmarkSpec] = Field(default_factory=list)
     models: list[ModelSpec] = Field(default_factory=list)
     generation: GenerationParams = Field(default_factory=GenerationParams)
+    #: judge and refine models by role (`judges: {refine: gpt-4o-mini}`), built like `models`
+    judges: dict[str, ModelSpec] = Field(default_factory=dict)
     cache_dir: Path | None = None
     retry_failed: bool = True
     #: modules imported before planning, so their decorators register extra models/benchmarks
@@ -177,6 +215,7 @@ class Redactor:
 BUILTIN_ALIASES: dict[str, dict[str, Any]] = {
     "random": {"provider": "random"},
     "constant": {"provider": "constant"},
+    "oracle": {"provider": "oracle"},
     "vsync-solver": {"provider": "vsync-solver"},
 }
 
@@ -249,6 +288,10 @@ def resolve_run_config(
     models_path = models_file or (Path(data.pop("models_file")) if "models_file" in data else None)
     aliases = load_aliases(models_path, env)
     data["models"] = [resolve_model(m, aliases).model_dump() for m in data.get("models", [])]
+    data["judges"] = {
+        str(role): resolve_model(entry, aliases).model_dump()
+        for role, entry in (data.get("judges") or {}).items()
+    }
     data["benchmarks"] = [
         {"name": b} if isinstance(b, str) else b for b in data.get("benchmarks", [])
     ]

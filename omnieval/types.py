@@ -221,6 +221,9 @@ class GenerationParams(Frozen):
             dumped.pop("extra")
         return dumped
 
+    def __hash__(self) -> int:  # `extra` is a dict: hash its canonical JSON instead
+        return hash(self.model_dump_json())
+
 
 class AnswerSpace(Frozen):
     """The answers a choice task accepts: labels (letters) and the option texts they stand for.
@@ -532,3 +535,25 @@ class GroupResult(Frozen):
     @property
     def failed_rate(self) -> float:
         return self.failed / self.trials if self.trials else 0.0
+
+
+class NodeResult(Frozen):
+    """An aggregation node above tasks (category, stage, overall, or a named formula), for one
+    (model, condition): its value, how it was computed and from which children."""
+
+    model: str
+    condition: str
+    benchmark: str
+    node: str
+    level: str
+    mode: Literal["macro", "micro", "formula"]
+    metric: str
+    value: MetricValue
+    #: child name -> its weight in this node's value
+    children: dict[str, float] = Field(default_factory=dict)
+    #: children planned in the tree but absent from this run (the node is then partial)
+    missing: tuple[str, ...] = ()
+
+    @property
+    def partial(self) -> bool:
+        return bool(self.missing)

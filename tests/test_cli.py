@@ -85,7 +85,7 @@ def test_generate_run_resume_rescore(tmp_path: Path, subprocess_env: dict[str, s
     rescored = _omnieval("rescore", "runs/cli", env=subprocess_env, cwd=tmp_path)
     assert rescored.returncode == 0, rescored.stderr
     results = (tmp_path / "runs/cli/results.json").read_text()
-    assert '"schema_id": "omnieval.results/1"' in results
+    assert '"schema_id": "omnieval.results/2"' in results
 
 
 def test_serve_command_answers_health(tmp_path: Path, subprocess_env: dict[str, str]) -> None:

@@ -151,5 +151,5 @@ def test_unknown_model_and_variant_are_clear_errors(tmp_path: Path, mcq_file: Pa
         api.evaluate(_config(tmp_path, mcq_file, ["nope"]))
     config = _config(tmp_path, mcq_file, ["random"])
     config["benchmarks"] = [{"name": "mcq", "args": {"path": str(mcq_file)}, "variants": ["avt"]}]
-    with pytest.raises(ConfigError, match="no variant"):
+    with pytest.raises(ConfigError, match="no condition"):
         api.evaluate(config)

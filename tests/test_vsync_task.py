@@ -10,6 +10,7 @@ import pytest
 from omnieval.benchmarks.base import DatasetError
 from omnieval.benchmarks.vsync.task import VsyncBenchmark
 from omnieval.types import AudioPart, Response, TextPart, VideoPart
+from tests.contexts import ctx_for
 
 ITEM = {
     "id": "s1",
@@ -115,13 +116,14 @@ def test_default_and_parity_scoring_differ_where_upstream_is_wrong(tmp_path: Pat
     root = _dataset(tmp_path, [ITEM])
     default, parity = _task(root), _task(root, scoring="vsync")
     sample = default.samples()[0]
+    ctx = ctx_for(sample)
     answer = Response(text="Based on the video, the answer is B")
-    assert default.extract(sample, answer).value == "B"
-    assert parity.extract(sample, answer).value == "B"  # "Based" -> B upstream, right by luck
+    assert default.extract(ctx, answer).value == "B"
+    assert parity.extract(ctx, answer).value == "B"  # "Based" -> B upstream, right by luck
     answer = Response(text="Based on the lip movements, the answer is C")
-    assert default.extract(sample, answer).value == "C"
-    assert parity.extract(sample, answer).value == "B"
-    assert default.score(sample, default.extract(sample, answer)).values["accuracy"] == 0.0
-    assert parity.score(sample, parity.extract(sample, answer)).values["accuracy"] == 1.0
-    nothing = default.extract(sample, Response(text="I cannot tell from this clip."))
-    assert not nothing.ok and default.score(sample, nothing).values["accuracy"] == 0.0
+    assert default.extract(ctx, answer).value == "C"
+    assert parity.extract(ctx, answer).value == "B"
+    assert default.score(ctx, default.extract(ctx, answer)).values["accuracy"] == 0.0
+    assert parity.score(ctx, parity.extract(ctx, answer)).values["accuracy"] == 1.0
+    nothing = default.extract(ctx, Response(text="I cannot tell from this clip."))
+    assert not nothing.ok and default.score(ctx, nothing).values["accuracy"] == 0.0

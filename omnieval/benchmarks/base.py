@@ -1,12 +1,41 @@
-"""What a benchmark gives the runner: tasks that load samples, build requests, extract and score."""
+"""What a benchmark gives the runner: tasks that load samples, build requests, extract and score.
+
+A task sees each finished trial through its `TrialContext`: the condition, the replicate, the
+sample as that trial saw it (rotated options, permuted clips: its per-trial target) and the
+request that was sent. Benchmarks declare their aggregation tree and their gates; the runner and
+the scoring layer do the rest.
+"""
 
 from __future__ import annotations
 
 import abc
+import json
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
-from omnieval.types import Extraction, Request, Response, Sample, Score
+from omnieval.scoring.tree import CorpusMetric, Gate, Node
+from omnieval.types import (
+    AudioPart,
+    BoxesTarget,
+    ChoiceTarget,
+    DictTarget,
+    Extraction,
+    MetricKind,
+    MetricSpec,
+    NumberTarget,
+    OrderingTarget,
+    Request,
+    Response,
+    Sample,
+    Score,
+    TextTarget,
+    TrialContext,
+)
+
+if TYPE_CHECKING:
+    from omnieval.scoring.judging import JudgeClient
+
+ACCURACY = MetricSpec(name="accuracy", kind=MetricKind.BINARY, low=0.0, high=1.0)
 
 
 class DatasetError(ValueError):
@@ -19,31 +48,57 @@ class Task(abc.ABC):
     A task never imports the runner. `fingerprint()` must change whenever a setting that can
     change a request changes: it is part of every trial key. Settings that only change
     extraction or scoring belong in `scoring_fingerprint()`, so a re-score finds the journaled
-    responses under the same keys.
+    responses under the same keys (and a resumed run re-scores when they change).
     """
 
     name: str
     version: str = "1"
-    variants: tuple[str, ...] = ("default",)
-    default_variants: tuple[str, ...] = ("default",)
-    #: metric names reported for this task, the first one is the headline
-    metric_names: tuple[str, ...] = ("accuracy",)
+    #: the task's own conditions (reported columns); generic ablations are added by the runner
+    conditions: tuple[str, ...] = ("default",)
+    default_conditions: tuple[str, ...] = ("default",)
+    #: metrics reported for this task; the first one is the headline
+    metrics: tuple[MetricSpec, ...] = (ACCURACY,)
+    #: what a model must produce for this task; others get the `unsupported` outcome
+    output_kind: Literal["text", "masks", "video"] = "text"
+    #: run extraction and scoring in a worker thread (mask metrics, video verifiers)
+    heavy_scoring: bool = False
+    #: corpus-level metrics computed over a whole group's items (R@k, count scores)
+    corpus_metrics: tuple[CorpusMetric, ...] = ()
+
+    @property
+    def metric_names(self) -> tuple[str, ...]:
+        return tuple(m.name for m in self.metrics)
 
     @abc.abstractmethod
     def samples(self) -> Sequence[Sample]:
         """Every sample of the task, in a stable order."""
 
     @abc.abstractmethod
-    def build_request(self, sample: Sample, variant: str) -> Request:
-        """The request one model sees for `sample` under `variant`."""
+    def build_request(self, sample: Sample, condition: str) -> Request:
+        """The request one model sees for `sample` under the task's own `condition`.
+
+        A choice task renders its options from `sample.target` (not from metadata), so that
+        option rotation reaches the prompt.
+        """
 
     @abc.abstractmethod
-    def extract(self, sample: Sample, response: Response) -> Extraction:
+    def extract(self, ctx: TrialContext, response: Response) -> Extraction:
         """Parse a response into a structured answer (or a failed extraction)."""
 
     @abc.abstractmethod
-    def score(self, sample: Sample, extraction: Extraction) -> Score:
-        """Per-trial metric values."""
+    def score(self, ctx: TrialContext, extraction: Extraction) -> Score:
+        """Per-trial metric values against `ctx.target` (the per-trial target)."""
+
+    async def evaluate(
+        self, ctx: TrialContext, response: Response, judges: JudgeClient
+    ) -> tuple[Extraction, Score]:
+        """Extraction and score of one answered trial.
+
+        Override to call a judge or a refine model (`await judges.ask(...)`): those calls are
+        trials themselves, journaled and resumed. The default uses the rules only.
+        """
+        extraction = self.extract(ctx, response)
+        return extraction, self.score(ctx, extraction)
 
     def groups(self, sample: Sample) -> list[str]:
         """Extra aggregation groups a sample belongs to (e.g. its category)."""
@@ -55,12 +110,54 @@ class Task(abc.ABC):
     def scoring_fingerprint(self) -> dict[str, Any]:
         return {}
 
-    def check_variants(self, variants: Sequence[str]) -> None:
-        unknown = [v for v in variants if v not in self.variants]
+    def check_conditions(self, conditions: Sequence[str]) -> None:
+        unknown = [c for c in conditions if c not in self.conditions]
         if unknown:
             raise ValueError(
-                f"task {self.name} has no variant(s) {unknown}; it offers {list(self.variants)}"
+                f"task {self.name} has no condition(s) {unknown}; it offers "
+                f"{list(self.conditions)} (plus the generic ablations)"
             )
+
+    # ------------------------------------------------------------------ replicate support
+
+    def permute(self, sample: Sample, order: Sequence[int]) -> Sample:
+        """The sample with its clips (audio parts, in order) re-ordered: clip i of the result is
+        clip `order[i]` of the original. An ordering target is remapped; a task whose answer
+        depends on clip order in another way overrides this."""
+        clips = [i for i, part in enumerate(sample.parts) if isinstance(part, AudioPart)]
+        if len(order) != len(clips):
+            raise ValueError(
+                f"sample {sample.id}: permutation {list(order)} does not fit its {len(clips)} clips"
+            )
+        parts = list(sample.parts)
+        for slot, source in zip(clips, order, strict=True):
+            parts[slot] = sample.parts[clips[source]]
+        update: dict[str, Any] = {"parts": tuple(parts)}
+        target = sample.target
+        if isinstance(target, OrderingTarget):
+            position = {original: new for new, original in enumerate(order)}
+            labels = list(target.order)
+            update["target"] = target.model_copy(
+                update={"order": tuple(labels[position[i]] for i in range(len(labels)))}
+            )
+        return sample.model_copy(update=update)
+
+    def reference_answer(self, ctx: TrialContext) -> str:
+        """The answer text that must score full marks (what the `oracle` model says)."""
+        target = ctx.target
+        if isinstance(target, ChoiceTarget):
+            return target.answer
+        if isinstance(target, TextTarget):
+            return target.references[0] if target.references else ""
+        if isinstance(target, NumberTarget):
+            return f"{target.value:g}"
+        if isinstance(target, OrderingTarget):
+            return ", ".join(target.order)
+        if isinstance(target, DictTarget):
+            return json.dumps(target.value)
+        if isinstance(target, BoxesTarget):
+            return json.dumps([[b.x0, b.y0, b.x1, b.y1] for b in target.boxes])
+        return ""
 
 
 class Benchmark(abc.ABC):
@@ -71,3 +168,11 @@ class Benchmark(abc.ABC):
     @abc.abstractmethod
     def tasks(self) -> list[Task]:
         """The tasks of this benchmark (all of them; the runner filters by name)."""
+
+    def tree(self) -> list[Node]:
+        """Aggregation nodes above the tasks (category -> stage -> overall), bottom-up."""
+        return []
+
+    def gates(self) -> list[Gate]:
+        """Gates: one sample's outcome zeroes or voids another's (pre-question -> question)."""
+        return []

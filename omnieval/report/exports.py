@@ -8,32 +8,50 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from omnieval.types import Sample, TrialRecord
+from omnieval.runner.transforms import rotate_choice
+from omnieval.types import ChoiceTarget, Sample, TrialRecord
 
 
 def trial_row(record: TrialRecord, sample: Sample | None) -> dict[str, Any]:
     trial, response, extraction = record.trial, record.response, record.extraction
-    target = sample.target.model_dump(mode="json") if sample is not None else None
+    target = _trial_target(record, sample)
     return {
         "key": trial.key,
         "model": trial.model,
         "task": trial.task,
         "sample_id": trial.sample_id,
-        "variant": trial.variant,
+        "condition": trial.condition,
+        "replicate": trial.replicate or None,
+        "replicate_params": record.replicate_params or None,
         "groups": list(record.groups),
         "status": response.status.value,
+        "outcome": record.outcome.value,
         "response": response.text,
         "error": response.error,
         "extraction": extraction.value if extraction else None,
         "extraction_rule": extraction.rule if extraction else None,
         "extraction_ok": extraction.ok if extraction else None,
         "scores": record.score.values if record.score else None,
+        "scoring_error": record.score.error if record.score else None,
+        "artifacts": [a.model_dump(mode="json") for a in response.artifacts] or None,
+        "request": record.request,
         "target": target,
         "latency_s": round(response.latency_s, 6),
         "attempts": response.attempts,
         "usage": response.usage.model_dump() if response.usage else None,
         "finish_reason": response.finish_reason,
     }
+
+
+def _trial_target(record: TrialRecord, sample: Sample | None) -> dict[str, Any] | None:
+    """The per-trial target: a rotated trial's answer letter is the rotated one."""
+    if sample is None:
+        return None
+    target = sample.target
+    shift = record.replicate_params.get("shift")
+    if isinstance(target, ChoiceTarget) and isinstance(shift, int) and shift:
+        target = rotate_choice(target, shift)
+    return target.model_dump(mode="json")
 
 
 def write_samples_jsonl(

@@ -6,20 +6,49 @@ from rich.console import Console
 
 from omnieval.report.exports import write_samples_jsonl
 from omnieval.report.leaderboard import print_leaderboard, render_markdown
-from omnieval.report.results import RunResults, totals_of, write_results
+from omnieval.report.results import RunResults, TaskInfo, totals_of, write_results
 from omnieval.runner import rundir
 from omnieval.runner.run import RunState
 from omnieval.scoring.aggregate import aggregate
 
 
-def write_outputs(state: RunState, console: Console, show: bool = True) -> RunResults:
-    """Aggregate the trials and (re)write every output file; print the leaderboard if `show`."""
-    results = RunResults(
+def build_results(state: RunState) -> RunResults:
+    """Aggregate a run's records into its results."""
+    summary = aggregate(
+        state.records,
+        state.condition_order,
+        state.tasks,
+        state.benchmarks,
+        state.samples,
+        seed=state.seed,
+    )
+    tasks = {}
+    for spec in state.tasks:
+        replicated = summary.replicated.get(spec.name, False)
+        outputs = [s for _, s, _ in spec.outputs(replicated)]
+        outputs += [c.spec for c in spec.corpus_metrics]
+        tasks[spec.name] = TaskInfo(
+            benchmark=spec.benchmark,
+            metrics=outputs,
+            headline=spec.headline(replicated),
+            display=spec.headline_outputs(replicated),
+            replicated=replicated,
+            scoring=spec.scoring,
+        )
+    return RunResults(
         run=state.name,
         totals=totals_of(state.records),
         models=state.models,
-        groups=aggregate(state.records, state.variant_order),
+        conditions=list(state.condition_order),
+        tasks=tasks,
+        groups=summary.groups,
+        nodes=summary.nodes,
     )
+
+
+def write_outputs(state: RunState, console: Console, show: bool = True) -> RunResults:
+    """Aggregate the trials and (re)write every output file; print the leaderboard if `show`."""
+    results = build_results(state)
     write_results(state.run_dir / rundir.RESULTS, results)
     write_samples_jsonl(state.run_dir / rundir.SAMPLES, state.records, state.samples)
     leaderboard = render_markdown(results, state.records)

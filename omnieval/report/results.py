@@ -13,9 +13,10 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from omnieval.types import GroupResult, TrialRecord
+from omnieval.types import GroupResult, MetricSpec, NodeResult, Outcome, TrialRecord
 
-RESULTS_SCHEMA = "omnieval.results/1"
+RESULTS_SCHEMA = "omnieval.results/2"
+READABLE_SCHEMAS = ("omnieval.results/1", RESULTS_SCHEMA)
 
 
 class Totals(BaseModel):
@@ -24,10 +25,27 @@ class Totals(BaseModel):
     failed: int
     extraction_failed: int
     retries: int
+    unsupported: int = 0
+    scoring_errors: int = 0
+
 
     @property
     def failed_rate(self) -> float:
         return self.failed / self.trials if self.trials else 0.0
+
+
+class TaskInfo(BaseModel):
+    """How a task was scored and what its metrics are."""
+
+    benchmark: str = ""
+    #: the metric outputs reported for the task (after replicate reduction), headline first
+    metrics: list[MetricSpec] = []
+    headline: str = "accuracy"
+    #: the headline metric's outputs shown in the leaderboard (e.g. AA and ACR)
+    display: list[str] = []
+    replicated: bool = False
+    #: the task's scoring settings (e.g. `{"scoring": "vsync"}` for upstream parity)
+    scoring: dict[str, Any] = {}
 
 
 class RunResults(BaseModel):
@@ -38,35 +56,58 @@ class RunResults(BaseModel):
     totals: Totals
     #: alias -> model fingerprint: provider, settings and media transport policy
     models: dict[str, dict[str, Any]] = {}
+    #: conditions in run order
+    conditions: list[str] = []
+    tasks: dict[str, TaskInfo] = {}
     groups: list[GroupResult]
+    #: aggregation nodes above tasks (category, stage, overall, formulas)
+    nodes: list[NodeResult] = []
 
     def overall(self) -> list[GroupResult]:
         return [g for g in self.groups if g.group == "overall"]
 
     def find(
-        self, model: str, variant: str, task: str | None = None, group: str = "overall"
+        self, model: str, condition: str, task: str | None = None, group: str = "overall"
     ) -> GroupResult:
         for result in self.groups:
             if (
                 result.model == model
-                and result.variant == variant
+                and result.condition == condition
                 and result.group == group
                 and (task is None or result.task == task)
             ):
                 return result
-        raise KeyError(f"no result for model={model} variant={variant} task={task} group={group}")
+        raise KeyError(
+            f"no result for model={model} condition={condition} task={task} group={group}"
+        )
+
+    def node(self, model: str, condition: str, node: str) -> NodeResult:
+        for result in self.nodes:
+            if result.model == model and result.condition == condition and result.node == node:
+                return result
+        raise KeyError(f"no node {node!r} for model={model} condition={condition}")
+
+    def headline(self, task: str) -> str:
+        info = self.tasks.get(task)
+        return info.headline if info is not None else "accuracy"
 
 
 def totals_of(records: list[TrialRecord]) -> Totals:
-    failed = sum(1 for r in records if r.response.failed)
+    outcomes = [r.outcome for r in records]
+    failed = outcomes.count(Outcome.FAILED)
+    unsupported = outcomes.count(Outcome.UNSUPPORTED)
     return Totals(
         trials=len(records),
-        answered=len(records) - failed,
+        answered=len(records) - failed - unsupported,
         failed=failed,
         extraction_failed=sum(
-            1 for r in records if r.extraction is not None and not r.extraction.ok
+            1
+            for r in records
+            if r.extraction is not None and not r.extraction.ok and r.outcome is Outcome.SCORED
         ),
         retries=sum(max(0, r.response.attempts - 1) for r in records),
+        unsupported=unsupported,
+        scoring_errors=outcomes.count(Outcome.SCORING_ERROR),
     )
 
 
@@ -84,7 +125,13 @@ def write_results(path: Path, results: RunResults) -> None:
 
 
 def read_results(path: Path) -> RunResults:
+    """Read results.json of this schema or an older one (schema 1 named conditions variants)."""
     data = json.loads(path.read_text(encoding="utf-8"))
+    schema = data.get("schema_id")
+    if schema not in READABLE_SCHEMAS:
+        raise ValueError(f"{path}: unknown results schema {schema!r}")
     for group in data.get("groups", []):
         group.pop("failed_rate", None)
+    if schema != RESULTS_SCHEMA:
+        data["schema_id"] = RESULTS_SCHEMA
     return RunResults.model_validate(data)

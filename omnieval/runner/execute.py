@@ -1,4 +1,11 @@
-"""Running planned trials: one asyncio scheduler, a worker pool per model, journal per trial."""
+"""Running planned trials: one asyncio scheduler, a worker pool per model, journal per trial.
+
+Per trial: the request is built (condition, replicate, the run's generation settings, the
+answer space); a model that cannot produce the task's output kind gets the `unsupported`
+outcome without being called; the response (and its artifacts) is journaled at once; then it is
+extracted and scored, synchronously for rule-based tasks, or awaiting judge calls / a worker
+thread for tasks that need them (the response is journaled before that wait).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +13,8 @@ import asyncio
 import logging
 import random
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from typing import Any, Protocol
 
 from omnieval.config import ModelSpec, Redactor
 from omnieval.models.base import Model
@@ -14,19 +22,39 @@ from omnieval.runner.journal import Journal
 from omnieval.runner.plan import PlannedTrial
 from omnieval.runner.progress import ProgressBoard
 from omnieval.runner.retry import RetryPolicy, generate_with_retries
-from omnieval.types import Extraction, Response, Score, TrialStatus
+from omnieval.runner.scoring_pass import needs_await, score_later, score_now, scoring_mark
+from omnieval.runner.trial_request import (
+    build_trial_request,
+    compact_request,
+    trial_sample,
+    with_target,
+)
+from omnieval.scoring.judging import JudgeClient, NoJudges
+from omnieval.types import (
+    Artifact,
+    Extraction,
+    GenerationParams,
+    Request,
+    Response,
+    Score,
+    TrialContext,
+    TrialStatus,
+)
 
 log = logging.getLogger("omnieval.runner")
 
 
-def score_response(
-    planned: PlannedTrial, response: Response
-) -> tuple[Extraction | None, Score | None]:
-    """Extraction and score for an answered trial; none for a failed one."""
-    if response.failed:
-        return None, None
-    extraction = planned.task.extract(planned.sample, response)
-    return extraction, planned.task.score(planned.sample, extraction)
+class ArtifactSink(Protocol):
+    def store(self, trial_key: str, artifacts: Sequence[Artifact]) -> tuple[Artifact, ...]: ...
+
+
+#: (model, request, trial key) -> response, for models that run provider jobs
+JobRunner = Callable[[Model, Request, str], Awaitable[Response]]
+
+
+def effective_concurrency(spec: ModelSpec, model: Model) -> int:
+    """The configured concurrency, never above what the model declares it can take."""
+    return max(1, min(spec.concurrency, model.capabilities.max_concurrency))
 
 
 class Executor:
@@ -39,12 +67,21 @@ class Executor:
         board: ProgressBoard,
         redactor: Redactor,
         seed: int = 0,
+        generation: GenerationParams | None = None,
+        judges: JudgeClient | None = None,
+        artifacts: ArtifactSink | None = None,
+        jobs: JobRunner | None = None,
     ) -> None:
         self.models = models
         self.journal = journal
         self.board = board
         self.redactor = redactor
         self.rng = random.Random(seed)
+        self.generation = generation or GenerationParams()
+        self.judges: JudgeClient = judges or NoJudges()
+        self.artifacts = artifacts
+        self.jobs = jobs
+        self._fingerprints = {alias: model.fingerprint() for alias, model in models.items()}
 
     async def run(self, pending: Sequence[PlannedTrial]) -> None:
         by_model: dict[str, list[PlannedTrial]] = defaultdict(list)
@@ -54,7 +91,15 @@ class Executor:
         for trials in by_model.values():
             spec = trials[0].model
             queue = iter(trials)
-            n_workers = max(1, min(spec.concurrency, len(trials)))
+            limit = effective_concurrency(spec, self.models[spec.alias])
+            if limit < spec.concurrency:
+                log.info(
+                    "model %s: concurrency %d capped at the %d it declares",
+                    spec.alias,
+                    spec.concurrency,
+                    limit,
+                )
+            n_workers = min(limit, len(trials))
             workers += [self._worker(spec, queue) for _ in range(n_workers)]
         await asyncio.gather(*workers)
 
@@ -64,43 +109,120 @@ class Executor:
         for planned in queue:  # a shared iterator: each trial goes to exactly one worker
             await self._run_one(planned, model, policy)
 
+    def context(self, planned: PlannedTrial, request: Request | None) -> TrialContext:
+        view = trial_sample(planned.task, planned.sample, planned.replicate)
+        return TrialContext(
+            trial=planned.trial,
+            sample=view,
+            original=planned.sample,
+            replicate=planned.replicate,
+            request=request,
+            model=self._fingerprints.get(planned.trial.model, {}),
+        )
+
     async def _run_one(self, planned: PlannedTrial, model: Model, policy: RetryPolicy) -> None:
+        request: Request | None = None
         try:
-            request = planned.task.build_request(planned.sample, planned.trial.variant)
+            ctx = self.context(planned, None)
+            request = build_trial_request(
+                planned.task,
+                ctx.sample,
+                planned.trial.condition,
+                planned.replicate,
+                self.generation,
+            )
+            ctx = ctx.model_copy(update={"request": request})
         except Exception as err:
             response = Response(
                 status=TrialStatus.FAILED,
                 error=f"could not build the request: {type(err).__name__}: {err}",
                 attempts=0,
             )
+            await self.finish(planned, response, None)
+            return
+        needed, produced = planned.task.output_kind, model.capabilities.output
+        if needed != produced and not model.capabilities.reads_target:
+            response = Response(
+                status=TrialStatus.UNSUPPORTED,
+                error=f"model produces {produced}; task {planned.task.name} needs {needed}",
+                attempts=0,
+            )
+            await self.finish(planned, response, ctx)
+            return
+        if model.capabilities.reads_target:
+            request = with_target(request, ctx, planned.task)
+        if model.capabilities.jobs and self.jobs is not None:
+            response = await self.jobs(model, request, planned.trial.key)
         else:
             response = await generate_with_retries(model, request, policy, self.rng)
-        self.record(planned, response)
+        await self.finish(planned, response, ctx)
 
-    def record(self, planned: PlannedTrial, response: Response) -> None:
-        """Extract, score and journal one finished trial, and count it on the board."""
+    async def finish(
+        self, planned: PlannedTrial, response: Response, ctx: TrialContext | None
+    ) -> None:
+        """Store artifacts, journal, extract and score one finished trial."""
         response = self._scrub(response)
+        response = self._store_artifacts(planned, response)
+        task = planned.task
+        groups = tuple(task.groups(planned.sample))
+        compact = compact_request(ctx.request) if ctx is not None and ctx.request else None
+        params: dict[str, Any] = planned.replicate.params
+        answered = response.status is TrialStatus.OK and ctx is not None
+        if answered and ctx is not None and needs_await(task):
+            self.journal.record(planned.trial, response, None, None, groups, params, None, compact)
+            extraction, score = await score_later(task, ctx, response, self.judges)
+            self.journal.update_scores(
+                [(planned.trial.key, extraction, score)], {planned.trial.key: scoring_mark(task)}
+            )
+        else:
+            extraction: Extraction | None = None  # type: ignore[no-redef]
+            score: Score | None = None  # type: ignore[no-redef]
+            if answered and ctx is not None:
+                extraction, score = score_now(task, ctx, response)
+            mark = scoring_mark(task) if answered else None
+            self.journal.record(
+                planned.trial, response, extraction, score, groups, params, mark, compact
+            )
+        self._report(planned, response, score)
+
+    def _store_artifacts(self, planned: PlannedTrial, response: Response) -> Response:
+        if not response.artifacts:
+            return response
+        if self.artifacts is None:
+            return response.model_copy(
+                update={
+                    "status": TrialStatus.FAILED,
+                    "error": "the model returned artifacts but the run has no artifact store",
+                    "artifacts": (),
+                }
+            )
         try:
-            extraction, score = score_response(planned, response)
-        except Exception as err:  # a scoring bug is reported, the response is still kept
-            log.exception("scoring failed for %s", planned.trial.sample_id)
-            extraction = Extraction(rule="error", ok=False, detail=f"{type(err).__name__}: {err}")
-            score = None
-        groups = tuple(planned.task.groups(planned.sample))
-        self.journal.record(planned.trial, response, extraction, score, groups)
+            stored = self.artifacts.store(planned.trial.key, response.artifacts)
+        except Exception as err:
+            return response.model_copy(
+                update={
+                    "status": TrialStatus.FAILED,
+                    "error": f"could not store artifacts: {type(err).__name__}: {err}",
+                    "artifacts": (),
+                }
+            )
+        return response.model_copy(update={"artifacts": stored})
+
+    def _report(self, planned: PlannedTrial, response: Response, score: Score | None) -> None:
         if response.failed:
             log.warning(
-                "trial failed: model=%s task=%s sample=%s variant=%s: %s",
+                "trial failed: model=%s task=%s sample=%s condition=%s%s: %s",
                 planned.trial.model,
                 planned.trial.task,
                 planned.trial.sample_id,
-                planned.trial.variant,
+                planned.trial.condition,
+                f" replicate={planned.trial.replicate}" if planned.trial.replicate else "",
                 response.error,
             )
         headline = planned.task.metric_names[0]
-        accuracy = score.values.get(headline) if score else None
+        value = score.values.get(headline) if score else None
         self.board.record(
-            planned.trial.model, response.failed, accuracy, max(0, response.attempts - 1)
+            planned.trial.model, response.failed, value, max(0, response.attempts - 1)
         )
 
     def _scrub(self, response: Response) -> Response:

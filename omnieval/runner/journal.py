@@ -2,7 +2,12 @@
 
 A killed run loses at most the trials in flight. One row per trial key (the primary key), so a
 resumed or repeated run can never duplicate a trial. The `plan` table holds the keys of the most
-recent invocation, which is what results are aggregated over.
+recent invocation, which is what results are aggregated over. Each row records the scoring
+fingerprint its extraction and score were made under (so a resumed run with changed scoring
+settings re-scores), and the compact request as sent, deduplicated in the `requests` table.
+
+Schema 2 (conditions and replicates) opens journals of schema 1 by migrating them in place:
+`variant` becomes `condition`, the new columns start empty (their trials are re-scored once).
 
 Inside an event loop, trials that finish in the same loop iteration are committed together in
 one transaction at the end of that iteration (group commit): no await separates a finished
@@ -12,33 +17,60 @@ trial from its commit, so nothing finished is ever left uncommitted while the ru
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 from omnieval.types import Extraction, Response, Score, Trial, TrialRecord, TrialStatus
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 _GROUP_SEP = "\x1f"
 
-_SCHEMA = """
+_TABLES = """
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS plan (key TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS requests (id TEXT PRIMARY KEY, body TEXT NOT NULL);
+"""
+_TRIALS = """
 CREATE TABLE IF NOT EXISTS trials (
     key TEXT PRIMARY KEY,
     model TEXT NOT NULL,
     task TEXT NOT NULL,
     sample_id TEXT NOT NULL,
-    variant TEXT NOT NULL,
+    condition TEXT NOT NULL,
     status TEXT NOT NULL,
     response TEXT NOT NULL,
     extraction TEXT,
     score TEXT,
     groups TEXT NOT NULL,
-    finished_at REAL NOT NULL
+    finished_at REAL NOT NULL,
+    replicate TEXT NOT NULL DEFAULT '',
+    replicate_params TEXT,
+    scoring TEXT,
+    request_id TEXT
 );
-CREATE TABLE IF NOT EXISTS plan (key TEXT PRIMARY KEY);
 """
+_COLUMNS = (
+    "key, model, task, sample_id, condition, status, response, extraction, score, groups, "
+    "finished_at, replicate, replicate_params, scoring, request_id"
+)
+_MIGRATE_1_TO_2 = (
+    "ALTER TABLE trials RENAME COLUMN variant TO condition",
+    "ALTER TABLE trials ADD COLUMN replicate TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE trials ADD COLUMN replicate_params TEXT",
+    "ALTER TABLE trials ADD COLUMN scoring TEXT",
+    "ALTER TABLE trials ADD COLUMN request_id TEXT",
+)
+
+
+def request_id(compact: dict[str, Any]) -> str:
+    """The id of a compact request in the `requests` table (a digest of its JSON)."""
+    body = json.dumps(compact, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(body.encode()).hexdigest()[:24]
 
 
 class JournalError(RuntimeError):
@@ -55,21 +87,43 @@ class Journal:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA busy_timeout=10000")
-            self._db.executescript(_SCHEMA)
+            self._db.executescript(_TABLES)
             row = self._db.execute("SELECT value FROM meta WHERE name='schema'").fetchone()
+            if row is None:
+                self._db.executescript(_TRIALS)
+                self._db.execute("INSERT INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+            elif row[0] == "1":
+                self._migrate(_MIGRATE_1_TO_2)
+            elif row[0] != SCHEMA_VERSION:
+                raise JournalError(
+                    f"{path} has journal schema {row[0]}, newer than this omnieval's "
+                    f"{SCHEMA_VERSION}; upgrade omnieval or use a new --output or run name"
+                )
         except sqlite3.DatabaseError as err:
             raise JournalError(f"{path} is not a usable journal: {err}") from None
-        if row is None:
-            self._db.execute("INSERT INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
-        elif row[0] != SCHEMA_VERSION:
-            raise JournalError(
-                f"{path} has journal schema {row[0]}, this omnieval writes {SCHEMA_VERSION}; "
-                "use a new --output or run name"
-            )
+        self.migrated_from = row[0] if row is not None and row[0] != SCHEMA_VERSION else None
 
         self._pending: list[tuple[object, ...]] = []
+        self._pending_requests: dict[str, str] = {}
         self._flush_scheduled = False
         self._flush_error: BaseException | None = None
+
+    def _migrate(self, statements: tuple[str, ...]) -> None:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in statements:
+                self._db.execute(statement)
+            self._db.execute("UPDATE meta SET value=? WHERE name='schema'", (SCHEMA_VERSION,))
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+
+    @property
+    def connection(self) -> sqlite3.Connection:
+        """The journal's connection, for stores that keep their own tables in the same file
+        (judge trials, pending provider jobs)."""
+        return self._db
 
     def close(self) -> None:
         self.flush()
@@ -84,23 +138,39 @@ class Journal:
         extraction: Extraction | None,
         score: Score | None,
         groups: tuple[str, ...] = (),
+        replicate_params: dict[str, Any] | None = None,
+        scoring: str | None = None,
+        request: dict[str, Any] | None = None,
     ) -> None:
-        """Commit one finished trial (replacing an earlier failed attempt of the same key)."""
+        """Commit one finished trial (replacing an earlier failed attempt of the same key).
+
+        `scoring` is the scoring fingerprint the extraction and score were made under (None
+        while they are still to be made); `request` the compact request as sent.
+        """
         if self._flush_error is not None:
             raise JournalError(f"cannot write {self.path}: {self._flush_error}")
+        rid = None
+        if request is not None:
+            rid = request_id(request)
+            if rid not in self._pending_requests:
+                self._pending_requests[rid] = json.dumps(request, default=str)
         self._pending.append(
             (
                 trial.key,
                 trial.model,
                 trial.task,
                 trial.sample_id,
-                trial.variant,
+                trial.condition,
                 response.status.value,
                 response.model_dump_json(),
                 extraction.model_dump_json() if extraction else None,
                 score.model_dump_json() if score else None,
                 _GROUP_SEP.join(groups),
                 time.time(),
+                trial.replicate,
+                json.dumps(replicate_params) if replicate_params else None,
+                scoring,
+                rid,
             )
         )
         try:
@@ -118,11 +188,18 @@ class Journal:
         if not self._pending:
             return
         rows, self._pending = self._pending, []
+        requests, self._pending_requests = self._pending_requests, {}
         try:
             self._db.execute("BEGIN IMMEDIATE")
             try:
+                if requests:
+                    self._db.executemany(
+                        "INSERT OR IGNORE INTO requests VALUES (?, ?)", requests.items()
+                    )
                 self._db.executemany(
-                    "INSERT OR REPLACE INTO trials VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows
+                    f"INSERT OR REPLACE INTO trials ({_COLUMNS}) "
+                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    rows,
                 )
                 self._db.execute("COMMIT")
             except BaseException:
@@ -130,21 +207,31 @@ class Journal:
                 raise
         except sqlite3.Error as err:  # keep the rows; the next record() reports the failure
             self._pending = rows + self._pending
+            self._pending_requests.update(requests)
             self._flush_error = err
             raise JournalError(f"cannot write {self.path}: {err}") from err
 
-    def update_scores(self, rows: Iterable[tuple[str, Extraction | None, Score | None]]) -> int:
-        """Replace extractions and scores (re-scoring); returns the number of rows changed."""
+    def update_scores(
+        self,
+        rows: Iterable[tuple[str, Extraction | None, Score | None]],
+        scoring: dict[str, str] | None = None,
+    ) -> int:
+        """Replace extractions and scores (re-scoring); returns the number of rows changed.
+
+        `scoring` maps a trial key to the scoring fingerprint its new score was made under.
+        """
         self.flush()
         changed = 0
+        scoring = scoring or {}
         self._db.execute("BEGIN")
         try:
             for key, extraction, score in rows:
                 cursor = self._db.execute(
-                    "UPDATE trials SET extraction=?, score=? WHERE key=?",
+                    "UPDATE trials SET extraction=?, score=?, scoring=? WHERE key=?",
                     (
                         extraction.model_dump_json() if extraction else None,
                         score.model_dump_json() if score else None,
+                        scoring.get(key),
                         key,
                     ),
                 )
@@ -183,25 +270,51 @@ class Journal:
         self.flush()
         return int(self._db.execute("SELECT COUNT(*) FROM trials").fetchone()[0])
 
-    def records(self, planned_only: bool = True) -> Iterator[TrialRecord]:
+    def records(
+        self, planned_only: bool = True, with_requests: bool = False
+    ) -> Iterator[TrialRecord]:
         """Journaled trials (of the current plan by default), in a stable order."""
         self.flush()
+        body = "r.body" if with_requests else "NULL"
         query = (
-            "SELECT t.key, t.model, t.task, t.sample_id, t.variant, t.response, t.extraction, "
-            "t.score, t.groups FROM trials t"
+            "SELECT t.key, t.model, t.task, t.sample_id, t.condition, t.replicate, "
+            f"t.replicate_params, t.response, t.extraction, t.score, t.groups, {body} "
+            "FROM trials t"
         )
+        if with_requests:
+            query += " LEFT JOIN requests r ON r.id = t.request_id"
         if planned_only:
             query += " JOIN plan p ON p.key = t.key"
-        query += " ORDER BY t.model, t.variant, t.task, t.sample_id, t.key"
+        query += " ORDER BY t.model, t.condition, t.task, t.sample_id, t.replicate, t.key"
         for row in self._db.execute(query):
-            key, model, task, sample_id, variant, response, extraction, score, groups = row
+            key, model, task, sample_id, condition, replicate, params = row[:7]
+            response, extraction, score, groups, request = row[7:]
             yield TrialRecord(
-                trial=Trial(key=key, model=model, task=task, sample_id=sample_id, variant=variant),
+                trial=Trial(
+                    key=key,
+                    model=model,
+                    task=task,
+                    sample_id=sample_id,
+                    condition=condition,
+                    replicate=replicate,
+                ),
                 response=Response.model_validate_json(response),
                 extraction=Extraction.model_validate_json(extraction) if extraction else None,
                 score=Score.model_validate_json(score) if score else None,
                 groups=tuple(groups.split(_GROUP_SEP)) if groups else (),
+                replicate_params=json.loads(params) if params else {},
+                request=json.loads(request) if request else None,
             )
+
+    def scoring_marks(self) -> dict[str, str | None]:
+        """Trial key -> the scoring fingerprint its score was made under (None: not scored
+        yet, or written by an omnieval that did not record it), for answered planned trials."""
+        self.flush()
+        rows = self._db.execute(
+            "SELECT t.key, t.scoring FROM trials t JOIN plan p ON p.key = t.key WHERE t.status = ?",
+            (TrialStatus.OK.value,),
+        )
+        return dict(rows.fetchall())
 
     def status_counts(self) -> dict[str, int]:
         self.flush()

@@ -1,8 +1,10 @@
 """Trial content keys: a hash of everything that can change a model's answer.
 
 key = sha256(model fingerprint, task fingerprint, sample digest (incl. media file digests),
-variant, generation parameters). Absolute paths never enter a key, so a run moved to another
-machine (or a dataset moved to another directory) resumes under the same keys.
+condition, replicate, generation parameters). A trial without a replicate keys exactly as the
+first release keyed its variant, so run directories written by it resume. Absolute paths never
+enter a key, so a run moved to another machine (or a dataset moved to another directory)
+resumes under the same keys.
 """
 
 from __future__ import annotations
@@ -59,12 +61,14 @@ class TrialKeyer:
                 "schema": KEY_SCHEMA,
                 "model": model,
                 "task": task,
-                "generation": generation.model_dump(mode="json"),
+                "generation": generation.key_dump(),
             }
         )
         self._prefix = hashlib.sha256(prefix.encode())
 
-    def key(self, sample_digest: str, variant: str) -> str:
+    def key(self, sample_digest: str, condition: str, replicate: str = "") -> str:
         digest = self._prefix.copy()
-        digest.update(f"\n{sample_digest}\n{variant}".encode())
+        digest.update(f"\n{sample_digest}\n{condition}".encode())
+        if replicate:
+            digest.update(f"\n{replicate}".encode())
         return digest.hexdigest()[:32]

@@ -1,4 +1,4 @@
-"""Planning: benchmarks x tasks x samples x variants x models -> trials with content keys."""
+"""Planning: benchmarks x tasks x samples x conditions x replicates x models -> keyed trials."""
 
 from __future__ import annotations
 
@@ -9,10 +9,24 @@ from typing import Any
 
 from omnieval import registry
 from omnieval.benchmarks.base import Benchmark, DatasetError, Task
-from omnieval.config import BenchmarkSpec, ConfigError, ModelSpec, RunConfig, load_plugins
+from omnieval.config import (
+    BenchmarkSpec,
+    ConfigError,
+    ModelSpec,
+    ReplicateSpec,
+    RunConfig,
+    load_plugins,
+)
 from omnieval.models.base import Model
-from omnieval.runner.keys import TrialKeyer, sample_digest
-from omnieval.types import Sample, Trial
+from omnieval.runner.keys import TrialKeyer, canonical_json, sample_digest
+from omnieval.runner.transforms import (
+    TransformError,
+    apply_replicate,
+    replicates_for,
+    split_condition,
+)
+from omnieval.scoring.tree import Formula, Gate, Node, TreeError, check_tree
+from omnieval.types import Replicate, Sample, Trial
 
 
 @dataclass(frozen=True)
@@ -23,21 +37,47 @@ class PlannedTrial:
     task: Task
     sample: Sample
     model: ModelSpec
+    replicate: Replicate
+
+
+@dataclass
+class TaskPlan:
+    """One task of a run: its conditions, replicate scheme and the benchmark it belongs to."""
+
+    task: Task
+    conditions: list[str]
+    replicates: ReplicateSpec | None
+    benchmark: str
+
+    @property
+    def variants(self) -> list[str]:  # the name used before conditions and replicates
+        return self.conditions
+
+
+@dataclass
+class BenchmarkPlan:
+    name: str
+    tree: list[Node | Formula]
+    gates: list[Gate]
 
 
 @dataclass(repr=False)
 class Plan:
     """Everything one invocation will evaluate."""
 
-    tasks: list[tuple[Task, list[str]]]
+    tasks: list[TaskPlan]
     models: dict[str, Model]
     trials: list[PlannedTrial] = field(default_factory=list)
+    benchmarks: list[BenchmarkPlan] = field(default_factory=list)
 
     def samples_by_task(self) -> dict[str, dict[str, Sample]]:
-        found: dict[str, dict[str, Sample]] = {}
-        for task, _ in self.tasks:
-            found[task.name] = {s.id: s for s in _limited(task.samples(), None)}
-        return found
+        return {tp.task.name: {s.id: s for s in tp.task.samples()} for tp in self.tasks}
+
+    def task(self, name: str) -> TaskPlan:
+        for plan in self.tasks:
+            if plan.task.name == name:
+                return plan
+        raise KeyError(name)
 
 
 def build_benchmark(spec: BenchmarkSpec) -> Benchmark:
@@ -69,30 +109,66 @@ def build_model(spec: ModelSpec, run_seed: int | None = None) -> Model:
     return model
 
 
-def select_tasks(config: RunConfig) -> list[tuple[Task, list[str]]]:
-    """The configured tasks with the variants each will run."""
+def select_benchmarks(config: RunConfig) -> tuple[list[TaskPlan], list[BenchmarkPlan]]:
+    """The configured tasks with their conditions and replicates, and each benchmark's tree."""
     load_plugins(config.plugins)
-    chosen: list[tuple[Task, list[str]]] = []
+    chosen: list[TaskPlan] = []
+    benchmarks: list[BenchmarkPlan] = []
+    owner: dict[str, str] = {}
     for spec in config.benchmarks:
-        tasks = build_benchmark(spec).tasks()
-        if spec.tasks:
-            wanted = set(spec.tasks)
-            known = {t.name for t in tasks} | {t.name.split("/", 1)[-1] for t in tasks}
-            unknown = wanted - known
-            if unknown:
-                raise ConfigError(
-                    f"benchmark {spec.name!r} has no task(s) {sorted(unknown)}; "
-                    f"it has {sorted(t.name for t in tasks)}"
-                )
-            tasks = [t for t in tasks if t.name in wanted or t.name.split("/", 1)[-1] in wanted]
+        benchmark = build_benchmark(spec)
+        all_tasks = benchmark.tasks()
+        tasks = _filter_tasks(spec, all_tasks)
         for task in tasks:
-            variants = list(spec.variants or task.default_variants)
+            if task.name in owner:
+                raise ConfigError(
+                    f"task name {task.name!r} is used by both benchmark {owner[task.name]!r} and "
+                    f"{spec.name!r}; task names must be unique within a run"
+                )
+            owner[task.name] = spec.name
+            conditions = list(spec.conditions or task.default_conditions)
             try:
-                task.check_variants(variants)
-            except ValueError as err:
+                for condition in conditions:
+                    split_condition(task, condition)
+            except TransformError as err:
                 raise ConfigError(str(err)) from None
-            chosen.append((task, variants))
-    return chosen
+            chosen.append(TaskPlan(task, conditions, spec.replicates, spec.name))
+        tree: list[Node | Formula] = [*benchmark.tree()]
+        try:
+            check_tree(tree, [t.name for t in all_tasks])
+        except TreeError as err:
+            raise ConfigError(f"benchmark {spec.name!r}: {err}") from None
+        benchmarks.append(BenchmarkPlan(spec.name, tree, benchmark.gates()))
+    return chosen, benchmarks
+
+
+def select_tasks(config: RunConfig) -> list[TaskPlan]:
+    return select_benchmarks(config)[0]
+
+
+def _filter_tasks(spec: BenchmarkSpec, tasks: list[Task]) -> list[Task]:
+    if not spec.tasks:
+        return tasks
+    wanted = set(spec.tasks)
+    known = {t.name for t in tasks} | {t.name.split("/", 1)[-1] for t in tasks}
+    unknown = wanted - known
+    if unknown:
+        raise ConfigError(
+            f"benchmark {spec.name!r} has no task(s) {sorted(unknown)}; "
+            f"it has {sorted(t.name for t in tasks)}"
+        )
+    return [t for t in tasks if t.name in wanted or t.name.split("/", 1)[-1] in wanted]
+
+
+def checked_samples(task: Task, limit: int | None) -> Sequence[Sample]:
+    """The task's samples (the first `limit`), refusing duplicate ids."""
+    samples = task.samples()
+    seen: set[str] = set()
+    for sample in samples:
+        if sample.id in seen:
+            raise DatasetError(f"task {task.name}: duplicate sample id {sample.id!r}")
+        seen.add(sample.id)
+    return samples if limit is None else samples[:limit]
 
 
 def make_plan(config: RunConfig, models: dict[str, Model] | None = None) -> Plan:
@@ -102,7 +178,7 @@ def make_plan(config: RunConfig, models: dict[str, Model] | None = None) -> Plan
     if not config.models:
         raise ConfigError("nothing to run: the configuration names no model")
     load_plugins(config.plugins)
-    tasks = select_tasks(config)
+    tasks, benchmarks = select_benchmarks(config)
     built = (
         models
         if models is not None
@@ -112,26 +188,71 @@ def make_plan(config: RunConfig, models: dict[str, Model] | None = None) -> Plan
         spec.alias: {"alias": spec.alias, **built[spec.alias].fingerprint()}
         for spec in config.models
     }
-    plan = Plan(tasks=tasks, models=built)
-    for task, variants in tasks:
+    plan = Plan(tasks=tasks, models=built, benchmarks=benchmarks)
+    for task_plan in tasks:
+        task = task_plan.task
         task_print = task.fingerprint()
         keyers = {
             spec.alias: TrialKeyer(fingerprints[spec.alias], task_print, config.generation)
             for spec in config.models
         }
-        for sample in _limited(task.samples(), config.limit):
+        samples = checked_samples(task, config.limit)
+        try:
+            replicate_sets = [replicates_for(task_plan.replicates, task, s) for s in samples]
+        except TransformError as err:
+            raise ConfigError(str(err)) from None
+        if task_plan.replicates is not None and task_plan.replicates.scheme == "rotation":
+            _check_rotation_reaches_prompt(task, samples, replicate_sets, task_plan.conditions)
+        for sample, replicates in zip(samples, replicate_sets, strict=True):
             digest = sample_digest(sample)
             for spec in config.models:
-                for variant in variants:
-                    trial = Trial(
-                        key=keyers[spec.alias].key(digest, variant),
-                        model=spec.alias,
-                        task=task.name,
-                        sample_id=sample.id,
-                        variant=variant,
-                    )
-                    plan.trials.append(PlannedTrial(trial, task, sample, spec))
+                keyer = keyers[spec.alias]
+                for condition in task_plan.conditions:
+                    for replicate in replicates:
+                        trial = Trial(
+                            key=keyer.key(digest, condition, replicate.label),
+                            model=spec.alias,
+                            task=task.name,
+                            sample_id=sample.id,
+                            condition=condition,
+                            replicate=replicate.label,
+                        )
+                        plan.trials.append(PlannedTrial(trial, task, sample, spec, replicate))
     return plan
+
+
+def plan_fingerprint(plan: Plan) -> str:
+    """A digest of what the plan evaluates (tasks, conditions, replicates, models)."""
+    return canonical_json(
+        {
+            "tasks": [
+                [tp.task.name, tp.conditions, tp.replicates.model_dump() if tp.replicates else None]
+                for tp in plan.tasks
+            ],
+            "models": sorted(plan.models),
+        }
+    )
+
+
+def _check_rotation_reaches_prompt(
+    task: Task,
+    samples: Sequence[Sample],
+    replicate_sets: list[list[Replicate]],
+    conditions: list[str],
+) -> None:
+    """Refuse rotation on a task whose prompt does not show the rotated options."""
+    for sample, replicates in zip(samples, replicate_sets, strict=True):
+        if len(replicates) < 2:
+            continue
+        base, _ = split_condition(task, conditions[0])
+        first = task.build_request(apply_replicate(task, sample, replicates[0]), base).text()
+        second = task.build_request(apply_replicate(task, sample, replicates[1]), base).text()
+        if first == second:
+            raise ConfigError(
+                f"task {task.name} does not show rotated options in its prompt (sample "
+                f"{sample.id}): it must render options from sample.target, not from metadata"
+            )
+        return
 
 
 def _accepts(factory: Callable[..., object], name: str) -> bool:
@@ -139,7 +260,3 @@ def _accepts(factory: Callable[..., object], name: str) -> bool:
         return name in inspect.signature(factory).parameters
     except (TypeError, ValueError):
         return False
-
-
-def _limited(samples: Sequence[Sample], limit: int | None) -> Sequence[Sample]:
-    return samples if limit is None else samples[:limit]

@@ -18,15 +18,34 @@ from typing import Any
 
 from rich.console import Console
 
-from omnieval.config import Redactor, RunConfig, redacted_dump
+from omnieval.config import Redactor, ReplicateSpec, RunConfig, redacted_dump
 from omnieval.media import find_media_problems
 from omnieval.models.base import Model
 from omnieval.runner import rundir
 from omnieval.runner.execute import Executor
 from omnieval.runner.journal import Journal
-from omnieval.runner.plan import Plan, PlannedTrial, make_plan, select_tasks
+from omnieval.runner.plan import (
+    BenchmarkPlan,
+    Plan,
+    PlannedTrial,
+    TaskPlan,
+    make_plan,
+    plan_fingerprint,
+    select_benchmarks,
+)
 from omnieval.runner.progress import ProgressBoard
-from omnieval.types import Extraction, Response, Sample, Score, TrialRecord, TrialStatus
+from omnieval.runner.rescore import rescore_records
+from omnieval.runner.scoring_pass import scoring_mark
+from omnieval.runner.services import (
+    build_judges,
+    close_judges,
+    job_runner,
+    journal_has_judges,
+    make_artifact_store,
+)
+from omnieval.scoring.aggregate import BenchmarkAggregation, TaskAggregation
+from omnieval.scoring.judging import JudgeClient, NoJudges
+from omnieval.types import Response, Sample, TrialRecord, TrialStatus
 
 log = logging.getLogger("omnieval.runner")
 
@@ -44,6 +63,54 @@ class RunState:
     variant_order: list[str] = field(default_factory=list)
     #: alias -> model fingerprint (provider, settings, transport policy); never secrets
     models: dict[str, dict[str, Any]] = field(default_factory=dict)
+    tasks: list[TaskAggregation] = field(default_factory=list)
+    benchmarks: list[BenchmarkAggregation] = field(default_factory=list)
+    rescored: int = 0
+    seed: int = 0
+
+    @property
+    def condition_order(self) -> list[str]:
+        return self.variant_order
+
+
+def aggregation_specs(
+    tasks: list[TaskPlan], benchmarks: list[BenchmarkPlan]
+) -> tuple[list[TaskAggregation], list[BenchmarkAggregation]]:
+    """What aggregation needs to know of each task and benchmark."""
+    task_specs = [
+        TaskAggregation(
+            name=tp.task.name,
+            metrics=tp.task.metrics,
+            corpus_metrics=tp.task.corpus_metrics,
+            reducers=_reducers(tp.replicates),
+            scoring=tp.task.scoring_fingerprint(),
+            benchmark=tp.benchmark,
+        )
+        for tp in tasks
+    ]
+    bench_specs = [
+        BenchmarkAggregation(
+            name=b.name,
+            tasks=[tp.task.name for tp in tasks if tp.benchmark == b.name],
+            tree=b.tree,
+            gates=b.gates,
+        )
+        for b in benchmarks
+    ]
+    return task_specs, bench_specs
+
+
+def _reducers(spec: ReplicateSpec | None) -> dict[str, str] | None:
+    if spec is None or spec.scheme == "none":
+        return None
+    return dict(spec.reducers) if spec.reducers else None
+
+
+def _judges_for(config: RunConfig, journal: Journal, offline: bool = False) -> JudgeClient:
+    """The run's judge handle: journaled judge trials, served from the journal where present."""
+    if not config.judges and not journal_has_judges(journal):
+        return NoJudges()
+    return build_judges(config, journal, offline=offline)
 
 
 async def execute_async(
@@ -58,7 +125,13 @@ async def execute_async(
     plan = make_plan(config, models)
     _write_manifest(run_dir, config, plan, redactor)
     journal = Journal(run_dir / rundir.JOURNAL)
+    judges: JudgeClient | None = None
     try:
+        if journal.migrated_from:
+            console.print(
+                f"upgraded the journal of {run_dir} from schema {journal.migrated_from}",
+                markup=False,
+            )
         journal.set_plan(p.trial.key for p in plan.trials)
         done = journal.finished_keys(include_failed=not config.retry_failed)
         pending = [p for p in plan.trials if p.trial.key not in done]
@@ -70,67 +143,136 @@ async def execute_async(
         for planned in pending:
             totals[planned.trial.model] += 1
         board = ProgressBoard(dict(totals), enabled=config.progress, console=console)
-        executor = Executor(plan.models, journal, board, redactor, seed=config.seed)
+        judges = _judges_for(config, journal)
+        executor = Executor(
+            plan.models,
+            journal,
+            board,
+            redactor,
+            seed=config.seed,
+            generation=config.generation,
+            judges=judges,
+            artifacts=make_artifact_store(run_dir),
+            jobs=job_runner(journal),
+        )
         try:
             with board:
                 if config.doctor:
-                    pending = _fail_unreadable_media(pending, executor, console)
+                    pending = await _fail_unreadable_media(pending, executor, console)
                 await executor.run(pending)
         finally:
             await asyncio.gather(*(m.close() for m in plan.models.values()))
+        rescored = await _rescore_stale(plan, journal, config, judges, console)
+        task_specs, bench_specs = aggregation_specs(plan.tasks, plan.benchmarks)
         return RunState(
             run_dir=run_dir,
             name=config.name,
-            records=list(journal.records()),
+            records=list(journal.records(with_requests=True)),
             samples=plan.samples_by_task(),
             executed=len(pending),
             resumed=resumed,
-            variant_order=_variant_order(v for _, variants in plan.tasks for v in variants),
+            variant_order=_variant_order(c for tp in plan.tasks for c in tp.conditions),
             models={alias: model.fingerprint() for alias, model in plan.models.items()},
+            tasks=task_specs,
+            benchmarks=bench_specs,
+            rescored=rescored,
+            seed=config.seed,
         )
     finally:
+        if judges is not None:
+            await close_judges(judges)
         journal.close()
+
+
+async def _rescore_stale(
+    plan: Plan, journal: Journal, config: RunConfig, judges: JudgeClient, console: Console
+) -> int:
+    """Re-score journaled trials whose scores are missing or were made under other scoring
+    settings (a resumed run whose `scoring:` changed), and say so."""
+    marks = journal.scoring_marks()
+    current = {tp.task.name: scoring_mark(tp.task) for tp in plan.tasks}
+    stale_keys = {
+        p.trial.key
+        for p in plan.trials
+        if p.trial.key in marks and marks[p.trial.key] != current[p.trial.task]
+    }
+    if not stale_keys:
+        return 0
+    changed = {
+        p.trial.task
+        for p in plan.trials
+        if p.trial.key in stale_keys and marks[p.trial.key] is not None
+    }
+    records = [r for r in journal.records() if r.trial.key in stale_keys]
+    outcome = await rescore_records(
+        records,
+        {tp.task.name: tp.task for tp in plan.tasks},
+        plan.samples_by_task(),
+        {alias: model.fingerprint() for alias, model in plan.models.items()},
+        config.generation,
+        judges,
+    )
+    journal.update_scores(outcome.updates, outcome.marks)
+    why = (
+        f"the scoring settings of {', '.join(sorted(changed))} changed since they were journaled"
+        if changed
+        else "they were journaled without a score (an interrupted run, or an older omnieval)"
+    )
+    message = f"re-scored {len(outcome.updates)} journaled trials: {why}"
+    log.info(message)
+    console.print(message, markup=False)
+    return len(outcome.updates)
 
 
 def rescore_journal(run_dir: Path, console: Console | None = None) -> RunState:
     """Re-extract and re-score every journaled response without running any model; the caller
     holds the run directory's lock."""
+    return asyncio.run(rescore_journal_async(run_dir, console))
+
+
+async def rescore_journal_async(run_dir: Path, console: Console | None = None) -> RunState:
     console = console or Console(stderr=True)
     manifest = rundir.read_manifest(run_dir)
     config = RunConfig.model_validate(manifest["config"])
-    tasks = {task.name: task for task, _ in select_tasks(config)}
+    task_plans, bench_plans = select_benchmarks(config)
+    tasks = {tp.task.name: tp.task for tp in task_plans}
     journal = Journal(run_dir / rundir.JOURNAL)
+    judges: JudgeClient | None = None
     try:
         samples = {name: {s.id: s for s in task.samples()} for name, task in tasks.items()}
-        updates: list[tuple[str, Extraction | None, Score | None]] = []
-        missing = 0
-        for record in journal.records(planned_only=False):
-            task = tasks.get(record.trial.task)
-            sample = samples.get(record.trial.task, {}).get(record.trial.sample_id)
-            if task is None or sample is None:
-                missing += 1
-                continue
-            if record.response.failed:
-                updates.append((record.trial.key, None, None))
-                continue
-            extraction = task.extract(sample, record.response)
-            updates.append((record.trial.key, extraction, task.score(sample, extraction)))
-        changed = journal.update_scores(updates)
-        log.info("re-scored %d trials (%d without a known sample)", changed, missing)
-        if missing:
-            console.print(f"{missing} journaled trials belong to samples no longer in the data")
+        model_prints: dict[str, dict[str, Any]] = dict(manifest.get("models") or {})
+        judges = _judges_for(config, journal, offline=True)
+        records = list(journal.records(planned_only=False))
+        outcome = await rescore_records(
+            records, tasks, samples, model_prints, config.generation, judges
+        )
+        changed = journal.update_scores(outcome.updates, outcome.marks)
+        log.info("re-scored %d trials (%d without a known sample)", changed, outcome.missing)
+        if outcome.missing:
+            console.print(
+                f"{outcome.missing} journaled trials belong to samples no longer in the data"
+            )
+        task_specs, bench_specs = aggregation_specs(task_plans, bench_plans)
         return RunState(
             run_dir=run_dir,
             name=config.name,
-            records=list(journal.records()),
+            records=list(journal.records(with_requests=True)),
             samples=samples,
             resumed=changed,
             variant_order=_variant_order(
-                v for entry in manifest.get("tasks", {}).values() for v in entry.get("variants", [])
+                c
+                for entry in manifest.get("tasks", {}).values()
+                for c in entry.get("conditions", entry.get("variants", []))
             ),
-            models=dict(manifest.get("models") or {}),
+            models=model_prints,
+            tasks=task_specs,
+            benchmarks=bench_specs,
+            rescored=changed,
+            seed=config.seed,
         )
     finally:
+        if judges is not None:
+            await close_judges(judges)
         journal.close()
 
 
@@ -138,7 +280,7 @@ def _variant_order(variants: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(variants))
 
 
-def _fail_unreadable_media(
+async def _fail_unreadable_media(
     pending: list[PlannedTrial], executor: Executor, console: Console
 ) -> list[PlannedTrial]:
     """Pre-flight: trials whose media is missing or undecodable fail now, naming the file."""
@@ -147,7 +289,7 @@ def _fail_unreadable_media(
     if not problems:
         return pending
     bad = {str(problem.path): problem for problem in problems}
-    console.print(f"[bold red]{len(problems)} media file(s) cannot be used:[/]")
+    console.print(f"{len(problems)} media file(s) cannot be used:", style="bold red", markup=False)
     for problem in problems:
         console.print(
             f"  {problem.problem}: {problem.path} ({problem.detail}); "
@@ -161,13 +303,14 @@ def _fail_unreadable_media(
         if hit is None:
             keep.append(planned)
             continue
-        executor.record(
+        await executor.finish(
             planned,
             Response(
                 status=TrialStatus.FAILED,
                 error=f"media file {hit.path} is {hit.problem}: {hit.detail}",
                 attempts=0,
             ),
+            None,
         )
     return keep
 
@@ -178,13 +321,16 @@ def _write_manifest(run_dir: Path, config: RunConfig, plan: Plan, redactor: Reda
         {
             "config": redacted_dump(config, redactor),
             "tasks": {
-                task.name: {
-                    "fingerprint": task.fingerprint(),
-                    "scoring": task.scoring_fingerprint(),
-                    "variants": variants,
+                tp.task.name: {
+                    "benchmark": tp.benchmark,
+                    "fingerprint": tp.task.fingerprint(),
+                    "scoring": tp.task.scoring_fingerprint(),
+                    "conditions": tp.conditions,
+                    "replicates": tp.replicates.model_dump() if tp.replicates else None,
                 }
-                for task, variants in plan.tasks
+                for tp in plan.tasks
             },
+            "plan_fingerprint": plan_fingerprint(plan),
             "models": {alias: model.fingerprint() for alias, model in plan.models.items()},
             "trials": len(plan.trials),
         },

@@ -4,7 +4,8 @@
      "category": "colours", "media": [{"kind": "video", "path": "clips/q1.mp4"}]}
 
 `answer` is a letter or the text of the correct option; `media` paths are relative to the file.
-Variants: `default` (every part), `t` (text only; media parts dropped).
+Conditions: `default` (every part), `t` (text only; media parts dropped), plus the generic
+ablations (`no-audio`, `no-frames`, `no-images`, `text-only`) and replicates (option rotation).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from omnieval.types import (
     Sample,
     Score,
     TextPart,
+    TrialContext,
 )
 
 _PART: TypeAdapter[Part] = TypeAdapter(Part)
@@ -41,8 +43,8 @@ PROMPT = (
 class MultipleChoice(Task):
     """Questions with lettered options, scored by robust letter extraction."""
 
-    variants = ("default", "t")
-    default_variants = ("default",)
+    conditions = ("default", "t")
+    default_conditions = ("default",)
 
     def __init__(self, path: Path, name: str, prompt: str = PROMPT) -> None:
         self.path = path
@@ -56,8 +58,8 @@ class MultipleChoice(Task):
     def samples(self) -> Sequence[Sample]:
         return self._samples
 
-    def build_request(self, sample: Sample, variant: str) -> Request:
-        self.check_variants([variant])
+    def build_request(self, sample: Sample, condition: str) -> Request:
+        self.check_conditions([condition])
         target = sample.target
         assert isinstance(target, ChoiceTarget)
         options = "\n".join(
@@ -65,17 +67,17 @@ class MultipleChoice(Task):
             for letter, text in zip(target.option_letters(), target.options, strict=True)
         )
         text = self.prompt.format(question=sample.metadata["question"], options=options)
-        media = sample.parts if variant == "default" else ()
+        media = sample.parts if condition == "default" else ()
         return Request(parts=(*media, TextPart(text=text)))
 
-    def extract(self, sample: Sample, response: Response) -> Extraction:
-        target = sample.target
+    def extract(self, ctx: TrialContext, response: Response) -> Extraction:
+        target = ctx.target
         assert isinstance(target, ChoiceTarget)
         return extract_choice(response.text, target.option_letters(), target.options)
 
-    def score(self, sample: Sample, extraction: Extraction) -> Score:
-        assert isinstance(sample.target, ChoiceTarget)
-        return Score(values=accuracy(extraction, sample.target))
+    def score(self, ctx: TrialContext, extraction: Extraction) -> Score:
+        assert isinstance(ctx.target, ChoiceTarget)
+        return Score(values=accuracy(extraction, ctx.target))
 
     def fingerprint(self) -> dict[str, Any]:
         return {"task": self.name, "version": self.version, "prompt": self.prompt}

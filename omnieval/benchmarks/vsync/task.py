@@ -1,6 +1,6 @@
-"""V-SYNC Level 1 as an omnieval task: variants `avt` / `vt` / `at`, letter extraction, accuracy.
+"""V-SYNC Level 1 as an omnieval task: conditions `avt` / `vt` / `at`, letter extraction, accuracy.
 
-Variants are modality ablations, as upstream's `benchmark.level1.modality`:
+Conditions are modality ablations, as upstream's `benchmark.level1.modality`:
 - `avt`: the video with its audio track, and the ASR transcript block;
 - `vt`: the video without its audio track, and no ASR block;
 - `at`: the audio track alone (no frames), and the ASR block.
@@ -32,6 +32,7 @@ from omnieval.types import (
     Sample,
     Score,
     TextPart,
+    TrialContext,
     VideoPart,
 )
 
@@ -44,9 +45,8 @@ class VsyncLevel1(Task):
 
     name = TASK_NAME
     version = "1"
-    variants = VARIANTS
-    default_variants = VARIANTS
-    metric_names = ("accuracy",)
+    conditions = VARIANTS
+    default_conditions = VARIANTS
 
     def __init__(
         self,
@@ -67,8 +67,9 @@ class VsyncLevel1(Task):
     def samples(self) -> Sequence[Sample]:
         return self._samples
 
-    def build_request(self, sample: Sample, variant: str) -> Request:
-        self.check_variants([variant])
+    def build_request(self, sample: Sample, condition: str) -> Request:
+        self.check_conditions([condition])
+        variant = condition
         target = _choice(sample)
         use_audio = variant in ("avt", "at")
         video = sample.parts[0]
@@ -83,20 +84,20 @@ class VsyncLevel1(Task):
         text = build_prompt(
             self.prompt,
             question=sample.metadata["question"],
-            options=sample.metadata["options"],
+            options=_option_lines(sample, target),
             letters=target.option_letters(),
             asr=sample.metadata.get("asr_content", "") if use_audio else None,
         )
         return Request(parts=(media, TextPart(text=text)))
 
-    def extract(self, sample: Sample, response: Response) -> Extraction:
-        target = _choice(sample)
+    def extract(self, ctx: TrialContext, response: Response) -> Extraction:
+        target = _choice(ctx.sample)
         if self.scoring == "vsync":
             return extract_choice_vsync_parity(response.text, target.option_letters(), ())
         return extract_choice(response.text, target.option_letters(), target.options)
 
-    def score(self, sample: Sample, extraction: Extraction) -> Score:
-        return Score(values=accuracy(extraction, _choice(sample)))
+    def score(self, ctx: TrialContext, extraction: Extraction) -> Score:
+        return Score(values=accuracy(extraction, _choice(ctx.sample)))
 
     def groups(self, sample: Sample) -> list[str]:
         groups = super().groups(sample)
@@ -110,6 +111,19 @@ class VsyncLevel1(Task):
 
     def scoring_fingerprint(self) -> dict[str, Any]:
         return {"scoring": self.scoring, "choice_rules": CHOICE_RULES_VERSION}
+
+
+def _option_lines(sample: Sample, target: ChoiceTarget) -> list[str]:
+    """The dataset's own option lines, unless the options were rotated (then `X. text`)."""
+    raw = [str(o) for o in sample.metadata.get("options", [])]
+    if len(raw) == len(target.options) and all(
+        line.rstrip().endswith(text.strip()) for line, text in zip(raw, target.options, strict=True)
+    ):
+        return raw
+    return [
+        f"{letter}. {text}"
+        for letter, text in zip(target.option_letters(), target.options, strict=True)
+    ]
 
 
 def _choice(sample: Sample) -> ChoiceTarget:
