@@ -1,11 +1,13 @@
 """Harness overhead and resume cost, with an instant in-process model and the journal on.
 
-    python bench/bench_harness.py [--trials 10000]
+    python bench/bench_harness.py [--trials 10000] [--rotation]
 
 (a) trials per second through the whole runner (plan, request building, model call, extraction,
     scoring, one SQLite commit per trial, aggregation and outputs) with `constant`, whose answer
     costs microseconds; (b) the time to re-plan the finished run (and the full no-op rerun:
     plan + journal lookup + outputs rebuilt). Targets: >= 2,000 trials/s; re-plan < 2 s.
+With `--rotation`, every 4-option item is asked under its 4 circular rotations (replicates
+pooled into AA and ACR): `--trials` counts trials, so there are trials / 4 items.
 """
 
 from __future__ import annotations
@@ -38,14 +40,18 @@ def write_questions(path: Path, n: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--trials", type=int, default=10_000)
+    parser.add_argument("--rotation", action="store_true", help="4 rotations per item")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        write_questions(root / "q.jsonl", args.trials)
+        write_questions(root / "q.jsonl", args.trials // 4 if args.rotation else args.trials)
+        benchmark: dict[str, object] = {"name": "mcq", "args": {"path": str(root / "q.jsonl")}}
+        if args.rotation:
+            benchmark["replicates"] = {"scheme": "rotation", "k": "all"}
         config = {
             "name": "bench",
             "output": str(root / "runs"),
-            "benchmarks": [{"name": "mcq", "args": {"path": str(root / "q.jsonl")}}],
+            "benchmarks": [benchmark],
             "models": [{"use": "constant", "concurrency": 64}],
             "progress": False,
         }
@@ -70,7 +76,8 @@ def main() -> None:
         assert again.executed == 0
 
     rate = args.trials / elapsed
-    print(f"python {sys.version.split()[0]}, {args.trials} text-only trials, journal on")
+    shape = "4 rotations per item" if args.rotation else "no replicates"
+    print(f"python {sys.version.split()[0]}, {args.trials} text-only trials ({shape}), journal on")
     print(f"(a) first run          {elapsed:8.2f} s   {rate:10,.0f} trials/s   target >= 2,000")
     print(f"(b) re-plan finished   {replan:8.2f} s                     target < 2 s")
     print(f"    full no-op rerun   {rerun:8.2f} s   (plan + journal lookup + outputs rebuilt)")

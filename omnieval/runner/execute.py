@@ -36,6 +36,7 @@ from omnieval.types import (
     GenerationParams,
     Request,
     Response,
+    Sample,
     Score,
     TrialContext,
     TrialStatus,
@@ -109,8 +110,11 @@ class Executor:
         for planned in queue:  # a shared iterator: each trial goes to exactly one worker
             await self._run_one(planned, model, policy)
 
-    def context(self, planned: PlannedTrial, request: Request | None) -> TrialContext:
-        view = trial_sample(planned.task, planned.sample, planned.replicate)
+    def context(
+        self, planned: PlannedTrial, request: Request | None, view: Sample | None = None
+    ) -> TrialContext:
+        if view is None:
+            view = trial_sample(planned.task, planned.sample, planned.replicate)
         return TrialContext(
             trial=planned.trial,
             sample=view,
@@ -121,17 +125,12 @@ class Executor:
         )
 
     async def _run_one(self, planned: PlannedTrial, model: Model, policy: RetryPolicy) -> None:
-        request: Request | None = None
         try:
-            ctx = self.context(planned, None)
+            view = trial_sample(planned.task, planned.sample, planned.replicate)
             request = build_trial_request(
-                planned.task,
-                ctx.sample,
-                planned.trial.condition,
-                planned.replicate,
-                self.generation,
+                planned.task, view, planned.trial.condition, planned.replicate, self.generation
             )
-            ctx = ctx.model_copy(update={"request": request})
+            ctx = self.context(planned, request, view)
         except Exception as err:
             response = Response(
                 status=TrialStatus.FAILED,

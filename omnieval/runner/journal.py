@@ -67,10 +67,10 @@ _MIGRATE_1_TO_2 = (
 )
 
 
-def request_id(compact: dict[str, Any]) -> str:
-    """The id of a compact request in the `requests` table (a digest of its JSON)."""
+def request_body(compact: dict[str, Any]) -> tuple[str, str]:
+    """(id, JSON body) of a compact request in the `requests` table (the id digests the body)."""
     body = json.dumps(compact, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(body.encode()).hexdigest()[:24]
+    return hashlib.sha256(body.encode()).hexdigest()[:24], body
 
 
 class JournalError(RuntimeError):
@@ -151,9 +151,8 @@ class Journal:
             raise JournalError(f"cannot write {self.path}: {self._flush_error}")
         rid = None
         if request is not None:
-            rid = request_id(request)
-            if rid not in self._pending_requests:
-                self._pending_requests[rid] = json.dumps(request, default=str)
+            rid, body = request_body(request)
+            self._pending_requests.setdefault(rid, body)
         self._pending.append(
             (
                 trial.key,
