@@ -354,6 +354,9 @@ class Score(Frozen):
     def _finite_floats(cls, data: Any) -> Any:
         if not isinstance(data, dict) or not isinstance(data.get("values"), dict):
             return data
+        values = data["values"].values()
+        if all(type(v) is float and math.isfinite(v) for v in values):
+            return data  # the common case, kept cheap: 100,000 scores are read per rescore
         clean: dict[str, float] = {}
         bad: list[str] = []
         for name, raw in data["values"].items():

@@ -28,7 +28,6 @@ class Totals(BaseModel):
     unsupported: int = 0
     scoring_errors: int = 0
 
-
     @property
     def failed_rate(self) -> float:
         return self.failed / self.trials if self.trials else 0.0

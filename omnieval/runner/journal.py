@@ -220,21 +220,23 @@ class Journal:
         `scoring` maps a trial key to the scoring fingerprint its new score was made under.
         """
         self.flush()
-        changed = 0
         scoring = scoring or {}
+        params = [
+            (
+                extraction.model_dump_json() if extraction else None,
+                score.model_dump_json() if score else None,
+                scoring.get(key),
+                key,
+            )
+            for key, extraction, score in rows
+        ]
         self._db.execute("BEGIN")
         try:
-            for key, extraction, score in rows:
-                cursor = self._db.execute(
-                    "UPDATE trials SET extraction=?, score=?, scoring=? WHERE key=?",
-                    (
-                        extraction.model_dump_json() if extraction else None,
-                        score.model_dump_json() if score else None,
-                        scoring.get(key),
-                        key,
-                    ),
-                )
-                changed += cursor.rowcount
+            before = self._db.total_changes
+            self._db.executemany(
+                "UPDATE trials SET extraction=?, score=?, scoring=? WHERE key=?", params
+            )
+            changed = self._db.total_changes - before
             self._db.execute("COMMIT")
         except BaseException:
             self._db.execute("ROLLBACK")

@@ -45,7 +45,7 @@ from omnieval.runner.services import (
 )
 from omnieval.scoring.aggregate import BenchmarkAggregation, TaskAggregation
 from omnieval.scoring.judging import JudgeClient, NoJudges
-from omnieval.types import Response, Sample, TrialRecord, TrialStatus
+from omnieval.types import Extraction, Response, Sample, Score, TrialRecord, TrialStatus
 
 log = logging.getLogger("omnieval.runner")
 
@@ -242,11 +242,13 @@ async def rescore_journal_async(run_dir: Path, console: Console | None = None) -
         samples = {name: {s.id: s for s in task.samples()} for name, task in tasks.items()}
         model_prints: dict[str, dict[str, Any]] = dict(manifest.get("models") or {})
         judges = _judges_for(config, journal, offline=True)
-        records = list(journal.records(planned_only=False))
+        records = list(journal.records(planned_only=False, with_requests=True))
         outcome = await rescore_records(
             records, tasks, samples, model_prints, config.generation, judges
         )
         changed = journal.update_scores(outcome.updates, outcome.marks)
+        planned = set(journal.planned_keys())
+        fresh = {key: (extraction, score) for key, extraction, score in outcome.updates}
         log.info("re-scored %d trials (%d without a known sample)", changed, outcome.missing)
         if outcome.missing:
             console.print(
@@ -256,7 +258,7 @@ async def rescore_journal_async(run_dir: Path, console: Console | None = None) -
         return RunState(
             run_dir=run_dir,
             name=config.name,
-            records=list(journal.records(with_requests=True)),
+            records=[_updated(record, fresh) for record in records if record.trial.key in planned],
             samples=samples,
             resumed=changed,
             variant_order=_variant_order(
@@ -274,6 +276,15 @@ async def rescore_journal_async(run_dir: Path, console: Console | None = None) -
         if judges is not None:
             await close_judges(judges)
         journal.close()
+
+
+def _updated(
+    record: TrialRecord, fresh: dict[str, tuple[Extraction | None, Score | None]]
+) -> TrialRecord:
+    if record.trial.key not in fresh:
+        return record
+    extraction, score = fresh[record.trial.key]
+    return record.model_copy(update={"extraction": extraction, "score": score})
 
 
 def _variant_order(variants: Iterable[str]) -> list[str]:

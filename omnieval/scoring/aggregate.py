@@ -130,8 +130,9 @@ class Item:
     gated: bool = False
 
 
-def _slot_value(record: TrialRecord, metric: str, replicated: bool) -> float | None:
-    outcome = record.outcome
+def _slot_value(
+    record: TrialRecord, outcome: Outcome, metric: str, replicated: bool
+) -> float | None:
     if outcome is Outcome.SCORED:
         assert record.score is not None
         return record.score.values.get(metric)
@@ -142,11 +143,11 @@ def _slot_value(record: TrialRecord, metric: str, replicated: bool) -> float | N
     return None
 
 
-def _reduce(reducer: str | None, values: list[float], slots: list[TrialRecord]) -> float:
+def _reduce(reducer: str | None, values: list[float], outcomes: list[Outcome]) -> float:
     if reducer is None or reducer in ("item_mean", "trial_mean"):
         return sum(values) / len(values)
     if reducer == "all":
-        clean = all(r.outcome is Outcome.SCORED for r in slots)
+        clean = all(o is Outcome.SCORED for o in outcomes)
         return 1.0 if clean and all(v >= 1.0 for v in values) else 0.0
     if reducer == "any":
         return 1.0 if any(v >= 1.0 for v in values) else 0.0
@@ -158,22 +159,24 @@ def build_items(
 ) -> dict[str, Item]:
     items: dict[str, Item] = {}
     outputs = task.outputs(replicated)
+    declared = {m.name for m in task.metrics}
+    headline = task.metrics[0].name if task.metrics else ""
     for sample_id, slots in slots_by_sample.items():
-        answered = [r for r in slots if r.outcome not in (Outcome.FAILED, Outcome.UNSUPPORTED)]
-        if not answered:
+        outcomes = [r.outcome for r in slots]
+        if all(o in (Outcome.FAILED, Outcome.UNSUPPORTED) for o in outcomes):
             continue
         values: dict[str, float] = {}
         slot_values: dict[str, list[float]] = {}
         for name, _spec, reducer in outputs:
-            metric = (
-                task.metrics[0].name
-                if reducer is not None and name not in {m.name for m in task.metrics}
-                else name
-            )
-            series = [v for r in slots if (v := _slot_value(r, metric, replicated)) is not None]
+            metric = headline if reducer is not None and name not in declared else name
+            series = [
+                v
+                for r, o in zip(slots, outcomes, strict=True)
+                if (v := _slot_value(r, o, metric, replicated)) is not None
+            ]
             if not series:
                 continue
-            values[name] = _reduce(reducer, series, slots)
+            values[name] = _reduce(reducer, series, outcomes)
             slot_values[name] = series
         items[sample_id] = Item(sample_id, slots[0].groups, values, slot_values, slots)
     return items
@@ -395,6 +398,7 @@ def _task_groups(
             if value is not None:
                 metrics[corpus.spec.name] = value
         records = [r for s in ids for r in by_sample[s]]
+        outcomes = [r.outcome for r in records]
         tally = gates.by_sample if gates is not None else {}
         results.append(
             GroupResult(
@@ -404,17 +408,14 @@ def _task_groups(
                 group=group,
                 metrics=metrics,
                 trials=len(records),
-                failed=sum(1 for r in records if r.outcome is Outcome.FAILED),
+                failed=outcomes.count(Outcome.FAILED),
                 extraction_failed=sum(
                     1
-                    for r in records
-                    if r.extraction is not None
-                    and not r.extraction.ok
-                    and r.score is not None
-                    and r.score.error is None
+                    for r, o in zip(records, outcomes, strict=True)
+                    if o is Outcome.SCORED and r.extraction is not None and not r.extraction.ok
                 ),
-                unsupported=sum(1 for r in records if r.outcome is Outcome.UNSUPPORTED),
-                scoring_errors=sum(1 for r in records if r.outcome is Outcome.SCORING_ERROR),
+                unsupported=outcomes.count(Outcome.UNSUPPORTED),
+                scoring_errors=outcomes.count(Outcome.SCORING_ERROR),
                 items=len(group_items),
                 gated=sum(1 for s in ids if tally.get(s) == "gated"),
                 voided=sum(1 for s in ids if tally.get(s) == "voided"),
