@@ -157,6 +157,22 @@ def test_same_question_is_asked_once_across_reopened_journals(tmp_path: Path) ->
     assert judges.journal.count() == 5
 
 
+def test_concurrent_askers_of_one_new_question_share_one_call(tmp_path: Path) -> None:
+    model = CountingJudge(delay_s=0.05)
+
+    async def main() -> tuple[list[Response], Judges]:
+        judges = Judges(open_journal(tmp_path / "j.sqlite"), {"grader": (model, spec())})
+        answers = await asyncio.gather(
+            *(judges.ask("grader", "t0", grading("p0"), "v1") for _ in range(5))
+        )
+        return list(answers), judges
+
+    answers, judges = asyncio.run(main())
+    assert sum(model.calls.values()) == 1 and len({a.text for a in answers}) == 1
+    assert judges.calls["grader"] == 1 and judges.reused["grader"] == 4
+    assert judges.journal.count() == 1
+
+
 def test_changed_prompt_version_or_prediction_asks_again(tmp_path: Path) -> None:
     db = tmp_path / "journal.sqlite"
     model = CountingJudge()
