@@ -161,6 +161,20 @@ def test_restore_of_a_trial_replaces_its_files_cleanly(tmp_path: Path) -> None:
     assert _files(trial_dir) == [] if trial_dir.exists() else True
 
 
+def test_trials_stored_from_several_threads_at_once(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    store = ArtifactStore(tmp_path / "run")  # artifacts/ does not exist yet: all race to make it
+
+    def one(i: int) -> Artifact:
+        return store.store(f"trial{i}", [Artifact(name="m/0.png", data=bytes([i]) * 1000)])[0]
+
+    with ThreadPoolExecutor(8) as pool:
+        stored = list(pool.map(one, range(16)))
+    assert all(store.verify(a) for a in stored)
+    assert [store.path_of(a).read_bytes()[:1] for a in stored] == [bytes([i]) for i in range(16)]
+
+
 _WRITER = textwrap.dedent(
     """
     import sys

@@ -179,9 +179,14 @@ class ArtifactStore:
             missing.append(current)
             current = current.parent
         for path in reversed(missing):
-            if path.exists() or path.is_symlink():  # a file from an earlier attempt
-                path.unlink()
-            path.mkdir()
+            if path.is_symlink() or (path.exists() and not path.is_dir()):
+                path.unlink()  # a file from an earlier attempt stands where a directory goes
+            try:
+                path.mkdir()
+            except FileExistsError:  # another thread storing another trial made it
+                if not path.is_dir():
+                    raise
+                continue
             _fsync_dir(path.parent)
 
     def _write(self, trial_key: str, artifact: Artifact, target: Path) -> tuple[str, int]:
