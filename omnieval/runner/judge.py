@@ -290,10 +290,11 @@ class JudgeJournal:
         ]
 
     def fingerprints(self, role: str) -> list[dict[str, Any]]:
-        """The distinct judge fingerprints journaled for a role."""
+        """The distinct fingerprints of judges with OK answers journaled for a role."""
         self.flush()
         rows = self._db.execute(
-            "SELECT DISTINCT judge FROM judge_trials WHERE role = ? ORDER BY judge", (role,)
+            "SELECT DISTINCT judge FROM judge_trials WHERE role = ? AND status = ? ORDER BY judge",
+            (role, TrialStatus.OK.value),
         )
         return [json.loads(judge) for (judge,) in rows]
 
