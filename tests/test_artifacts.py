@@ -128,7 +128,13 @@ def test_duplicate_names_and_file_directory_clashes_are_refused(tmp_path: Path) 
 def test_missing_source_file_is_an_error_naming_it(tmp_path: Path) -> None:
     store = ArtifactStore(tmp_path)
     with pytest.raises(ArtifactError, match=r"gone\.mp4"):
-        store.store(KEY, [Artifact(name="v.mp4", source=tmp_path / "gone.mp4")])
+        store.store(
+            KEY,
+            [
+                Artifact(name="first.png", data=b"written before the bad one?"),
+                Artifact(name="v.mp4", source=tmp_path / "gone.mp4"),
+            ],
+        )
     leftovers = _files(tmp_path / "artifacts") if (tmp_path / "artifacts").exists() else []
     assert leftovers == []
 

@@ -113,6 +113,13 @@ class ArtifactStore:
         directory = self.trial_dir(trial_key)
         names = [check_name(trial_key, a.name) for a in artifacts]
         self._refuse_clashes(trial_key, names)
+        for artifact in artifacts:  # fail before writing anything when a source is missing
+            source = artifact.source
+            if artifact.data is None and source is not None and not Path(source).is_file():
+                raise ArtifactError(
+                    f"trial {trial_key}: artifact {artifact.name!r}: its source file "
+                    f"{source} does not exist or is not a file"
+                )
         out: list[Artifact] = []
         keep: set[PurePosixPath] = set()
         for artifact, name in zip(artifacts, names, strict=True):

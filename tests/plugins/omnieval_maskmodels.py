@@ -7,6 +7,7 @@ one as a file it wrote (`source`), both derived from the prompt so a test can re
 from __future__ import annotations
 
 import hashlib
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -54,3 +55,6 @@ class ToyMasks(Model):
 
     def fingerprint(self) -> dict[str, Any]:
         return {"provider": self.name}
+
+    async def close(self) -> None:
+        shutil.rmtree(self.scratch, ignore_errors=True)
