@@ -34,6 +34,7 @@ from pydantic import Field, ValidationError
 from omnieval import registry
 from omnieval.config import REDACTED
 from omnieval.media import MediaCache
+from omnieval.models.artifact_wire import ArtifactWireError, decode_artifacts
 from omnieval.models.base import (
     Model,
     ModelCapabilities,
@@ -252,7 +253,11 @@ class OpenAIChat(Model):
         status = reply.status
         if 200 <= status < 300:
             try:
-                parsed = parse_chat_reply(json.loads(reply.body))
+                payload = json.loads(reply.body)
+                parsed = parse_chat_reply(payload)
+                artifacts = decode_artifacts(payload)
+            except ArtifactWireError as err:
+                return Outcome.REFUSED, PermanentModelError(self._scrub(f"{where}: {err}"))
             except WireFormatError as err:
                 refused = PermanentModelError(self._scrub(f"{where}: not a chat completion: {err}"))
                 return Outcome.REFUSED, refused
@@ -264,6 +269,7 @@ class OpenAIChat(Model):
                 latency_s=reply.elapsed_s,
                 usage=parsed.usage,
                 finish_reason=parsed.finish_reason,
+                artifacts=artifacts,
             )
             return Outcome.SUCCESS, response
         message = self._scrub(f"HTTP {status} from {where}: {error_text(reply.body)}")

@@ -46,6 +46,7 @@ from starlette.requests import Request as HttpRequest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from omnieval.media import MediaError, probe
+from omnieval.models.artifact_wire import message_fields
 from omnieval.models.base import Model, PermanentModelError, TransientModelError
 from omnieval.models.serve.batching import BatcherClosed, DynamicBatcher
 from omnieval.models.serve.decode import (
@@ -342,7 +343,11 @@ def _completion(alias: str, answer: ModelResponse, seconds: float) -> dict[str, 
         "choices": [
             {
                 "index": 0,
-                "message": {"role": "assistant", "content": answer.text or ""},
+                "message": {
+                    "role": "assistant",
+                    "content": answer.text or "",
+                    **message_fields(answer.artifacts),
+                },
                 "logprobs": None,
                 "finish_reason": answer.finish_reason or "stop",
             }
