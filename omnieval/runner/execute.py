@@ -161,7 +161,8 @@ class Executor:
     ) -> None:
         """Store artifacts, journal, extract and score one finished trial."""
         response = self._scrub(response)
-        response = self._store_artifacts(planned, response)
+        if response.artifacts:
+            response = await asyncio.to_thread(self._store_artifacts, planned, response)
         task = planned.task
         groups = tuple(task.groups(planned.sample))
         compact = compact_request(ctx.request) if ctx is not None and ctx.request else None

@@ -30,6 +30,7 @@ from typing import Any, Protocol
 from omnieval.models.base import Model
 from omnieval.runner.keys import canonical_json, media_digest
 from omnieval.runner.retry import RetryPolicy, generate_with_retries
+from omnieval.scoring.judging import JudgeUnavailableError
 from omnieval.types import AudioPart, ImagePart, Request, Response, TextPart, TrialStatus, VideoPart
 
 JUDGE_KEY_SCHEMA = 1
@@ -48,10 +49,6 @@ CREATE TABLE IF NOT EXISTS judge_trials (
 );
 CREATE INDEX IF NOT EXISTS judge_trials_parent ON judge_trials (parent_key);
 """
-
-
-class JudgeUnavailableError(RuntimeError):
-    """A judge role is not configured, or (offline) its answer is not in the journal."""
 
 
 class JudgeJournalError(RuntimeError):
@@ -383,6 +380,10 @@ class Judges:
     @property
     def roles(self) -> tuple[str, ...]:
         return tuple(self._roles)
+
+    def role_objects(self) -> tuple[JudgeRole, ...]:
+        """The configured roles with their models (to close them when the run ends)."""
+        return tuple(self._roles.values())
 
     def judge_fingerprint(self, role: str) -> dict[str, Any]:
         """The fingerprint of the judge serving `role` (part of every judge key)."""

@@ -41,6 +41,7 @@ from omnieval.runner.services import (
     close_judges,
     job_runner,
     journal_has_judges,
+    judge_fingerprints,
     make_artifact_store,
 )
 from omnieval.scoring.aggregate import BenchmarkAggregation, TaskAggregation
@@ -106,11 +107,16 @@ def _reducers(spec: ReplicateSpec | None) -> dict[str, str] | None:
     return dict(spec.reducers) if spec.reducers else None
 
 
-def _judges_for(config: RunConfig, journal: Journal, offline: bool = False) -> JudgeClient:
+def _judges_for(
+    config: RunConfig,
+    journal: Journal,
+    offline: bool = False,
+    fingerprints: dict[str, dict[str, Any]] | None = None,
+) -> JudgeClient:
     """The run's judge handle: journaled judge trials, served from the journal where present."""
     if not config.judges and not journal_has_judges(journal):
         return NoJudges()
-    return build_judges(config, journal, offline=offline)
+    return build_judges(config, journal, offline=offline, fingerprints=fingerprints)
 
 
 async def execute_async(
@@ -123,10 +129,11 @@ async def execute_async(
     console = console or Console(stderr=True)
     run_dir = config.run_dir
     plan = make_plan(config, models)
-    _write_manifest(run_dir, config, plan, redactor)
     journal = Journal(run_dir / rundir.JOURNAL)
     judges: JudgeClient | None = None
     try:
+        judges = _judges_for(config, journal)
+        _write_manifest(run_dir, config, plan, redactor, judge_fingerprints(judges))
         if journal.migrated_from:
             console.print(
                 f"upgraded the journal of {run_dir} from schema {journal.migrated_from}",
@@ -143,7 +150,6 @@ async def execute_async(
         for planned in pending:
             totals[planned.trial.model] += 1
         board = ProgressBoard(dict(totals), enabled=config.progress, console=console)
-        judges = _judges_for(config, journal)
         executor = Executor(
             plan.models,
             journal,
@@ -241,7 +247,9 @@ async def rescore_journal_async(run_dir: Path, console: Console | None = None) -
     try:
         samples = {name: {s.id: s for s in task.samples()} for name, task in tasks.items()}
         model_prints: dict[str, dict[str, Any]] = dict(manifest.get("models") or {})
-        judges = _judges_for(config, journal, offline=True)
+        judges = _judges_for(
+            config, journal, offline=True, fingerprints=manifest.get("judges") or None
+        )
         records = list(journal.records(planned_only=False, with_requests=True))
         outcome = await rescore_records(
             records, tasks, samples, model_prints, config.generation, judges
@@ -326,7 +334,13 @@ async def _fail_unreadable_media(
     return keep
 
 
-def _write_manifest(run_dir: Path, config: RunConfig, plan: Plan, redactor: Redactor) -> None:
+def _write_manifest(
+    run_dir: Path,
+    config: RunConfig,
+    plan: Plan,
+    redactor: Redactor,
+    judges: dict[str, dict[str, Any]],
+) -> None:
     rundir.write_manifest(
         run_dir,
         {
@@ -343,6 +357,7 @@ def _write_manifest(run_dir: Path, config: RunConfig, plan: Plan, redactor: Reda
             },
             "plan_fingerprint": plan_fingerprint(plan),
             "models": {alias: model.fingerprint() for alias, model in plan.models.items()},
+            "judges": judges,
             "trials": len(plan.trials),
         },
         redactor,

@@ -1,77 +1,92 @@
 """The run's services behind the executor: the artifact store, the judge handle, provider jobs.
 
-Each is built per run from the run directory and its journal.
+Each is built per run from the run directory, the run configuration and the journal (judge
+trials and pending provider jobs keep their own tables in the journal's SQLite file).
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
-from collections.abc import Sequence
+import asyncio
 from pathlib import Path
+from typing import Any
 
-from omnieval.config import RunConfig
+from omnieval.config import REDACTED, RunConfig
+from omnieval.models.base import Model
+from omnieval.runner.artifacts import ArtifactStore
 from omnieval.runner.execute import JobRunner
+from omnieval.runner.jobs import PendingJobs, generate_with_job
 from omnieval.runner.journal import Journal
+from omnieval.runner.judge import JudgeJournal, Judges
+from omnieval.runner.plan import build_model
 from omnieval.scoring.judging import JudgeClient, NoJudges
-from omnieval.types import Artifact
-
-
-class ArtifactStore:
-    """Artifacts under `artifacts/<trial key>/<name>`, written atomically with their sha256."""
-
-    def __init__(self, run_dir: Path) -> None:
-        self.run_dir = run_dir
-
-    def store(self, trial_key: str, artifacts: Sequence[Artifact]) -> tuple[Artifact, ...]:
-        stored = []
-        for artifact in artifacts:
-            if artifact.stored:
-                stored.append(artifact)
-                continue
-            data = artifact.data
-            if data is None and artifact.source is not None:
-                data = artifact.source.read_bytes()
-            if data is None:
-                raise ValueError(f"artifact {artifact.name!r} of {trial_key} has no content")
-            rel = Path("artifacts") / trial_key / artifact.name
-            target = self.run_dir / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_name(target.name + ".tmp")
-            with tmp.open("wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, target)
-            stored.append(
-                artifact.model_copy(
-                    update={
-                        "data": None,
-                        "source": None,
-                        "path": rel.as_posix(),
-                        "sha256": hashlib.sha256(data).hexdigest(),
-                        "size": len(data),
-                    }
-                )
-            )
-        return tuple(stored)
+from omnieval.types import Request, Response
 
 
 def make_artifact_store(run_dir: Path) -> ArtifactStore:
     return ArtifactStore(run_dir)
 
 
-def job_runner(journal: Journal) -> JobRunner | None:
-    return None
+def job_runner(journal: Journal) -> JobRunner:
+    """Drives `jobs` models: the provider job id is journaled before polling starts."""
+    pending = PendingJobs(journal.connection)
+
+    async def run(model: Model, request: Request, trial_key: str) -> Response:
+        return await generate_with_job(model, request, trial_key, pending)
+
+    return run
 
 
 def journal_has_judges(journal: Journal) -> bool:
-    return False
+    row = journal.connection.execute(
+        "SELECT name FROM sqlite_master WHERE type='table' AND name='judge_trials'"
+    ).fetchone()
+    if row is None:
+        return False
+    return journal.connection.execute("SELECT 1 FROM judge_trials LIMIT 1").fetchone() is not None
 
 
-def build_judges(config: RunConfig, journal: Journal, offline: bool = False) -> JudgeClient:
-    return NoJudges()
+def _redacted(value: Any) -> bool:
+    if isinstance(value, dict):
+        return any(_redacted(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_redacted(v) for v in value)
+    return value == REDACTED
+
+
+def build_judges(
+    config: RunConfig,
+    journal: Journal,
+    offline: bool = False,
+    fingerprints: dict[str, dict[str, Any]] | None = None,
+) -> JudgeClient:
+    """The judge handle of a run (or a rescore).
+
+    In a run, every configured role gets its model. On rescore (`offline`), the manifest's
+    judge settings are used when they hold no redacted secret; otherwise the judge answers
+    already journaled are served and a missing one is a scoring error naming the role.
+    """
+    judge_journal = JudgeJournal(journal.connection)
+    usable = {
+        role: spec
+        for role, spec in config.judges.items()
+        if not (offline and _redacted(spec.init_args))
+    }
+    if offline and len(usable) < len(config.judges):
+        return Judges.offline(judge_journal, fingerprints)
+    if not usable:
+        return Judges.offline(judge_journal, fingerprints) if offline else NoJudges()
+    models = {role: build_model(spec, config.seed) for role, spec in usable.items()}
+    return Judges(judge_journal, {role: (models[role], usable[role]) for role in usable})
 
 
 async def close_judges(judges: JudgeClient) -> None:
-    return None
+    if isinstance(judges, Judges):
+        judges.journal.flush()
+        await asyncio.gather(*(role.model.close() for role in judges.role_objects()))
+
+
+def judge_fingerprints(judges: JudgeClient) -> dict[str, dict[str, Any]]:
+    """Role -> the judge model's fingerprint (recorded in the manifest for offline rescores)."""
+    if not isinstance(judges, Judges):
+        return {}
+    return {role: judges.judge_fingerprint(role) for role in judges.roles}

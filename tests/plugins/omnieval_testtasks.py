@@ -230,9 +230,10 @@ class Speller(Model):
 
     async def generate(self, request: Request) -> Response:
         await asyncio.sleep(self.delay_s)
-        number = int(request.text().split()[1][1:])
+        sample_id = request.text().split()[1]
+        number = int(sample_id[1:])
         if number % 2:
-            return Response(text=f"I would go with option number {number % 4 + 1}")
+            return Response(text=f"For {sample_id} I would go with option number {number % 4 + 1}")
         return Response(text="ABCD"[number % 4])
 
 

@@ -1,0 +1,200 @@
+"""Judge calls are journaled trials: a killed run resumes without paying twice, rescore calls
+no judge, a new judge prompt version re-judges."""
+
+from __future__ import annotations
+
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import yaml
+
+from omnieval import api
+
+N = 40  # odd-numbered answers are spelled out and need the judge: 20 parents
+
+
+def _config(tmp: Path, calls: Path, prompt_version: str = "1") -> Path:
+    path = tmp / f"judged-{prompt_version}.yaml"
+    config = {
+        "name": "judged",
+        "output": str(tmp / "runs"),
+        "plugins": ["omnieval_testtasks"],
+        "progress": False,
+        "benchmarks": [{"name": "test-refine", "args": {"n": N, "prompt_version": prompt_version}}],
+        "models": [
+            {
+                "alias": "speller",
+                "provider": "test-speller",
+                "init_args": {"delay_s": 0.03},
+                "concurrency": 2,
+            }
+        ],
+        "judges": {
+            "refine": {
+                "provider": "test-judge",
+                "init_args": {"calls_file": str(calls)},
+                "concurrency": 2,
+            }
+        },
+    }
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    return path
+
+
+def _command(config: Path) -> list[str]:
+    return [sys.executable, "-m", "omnieval.cli", "run", "--config", str(config), "--no-progress"]
+
+
+def _rows(db_path: Path, table: str) -> int:
+    if not db_path.exists():
+        return 0
+    try:
+        with sqlite3.connect(db_path, timeout=5) as db:
+            return int(db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
+    except sqlite3.OperationalError:
+        return 0
+
+
+def _calls_per_parent(calls: Path) -> Counter[str]:
+    text = calls.read_text(encoding="utf-8") if calls.exists() else ""
+    return Counter(re.findall(r"For (r\d+) ", text))
+
+
+def test_killed_judged_run_resumes_rescore_reuses_and_new_prompt_rejudges(
+    tmp_path: Path, subprocess_env: dict[str, str]
+) -> None:
+    calls = tmp_path / "judge-calls.txt"
+    config = _config(tmp_path, calls)
+    journal = tmp_path / "runs" / "judged" / "journal.sqlite"
+    process = subprocess.Popen(
+        _command(config), env=subprocess_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and process.poll() is None:
+        if _rows(journal, "judge_trials") >= 5:
+            break
+        time.sleep(0.005)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    before = _calls_per_parent(calls)
+    assert 5 <= sum(before.values()) < N // 2, before  # killed mid-way through the judging
+
+    final = subprocess.run(
+        _command(config), env=subprocess_env, capture_output=True, text=True, timeout=120
+    )
+    assert final.returncode == 0, final.stderr
+    after = _calls_per_parent(calls)
+    needing = {f"r{i:03d}" for i in range(N) if i % 2}
+    assert set(after) == needing  # every parent that needed the judge got it, no other
+    twice = [parent for parent, count in after.items() if count > 1]
+    # only a call in flight at the kill (answered, never journaled) may be asked again
+    assert len(twice) <= 2 and all(after[p] == 2 for p in twice), after
+    with sqlite3.connect(journal) as db:
+        judged = dict(db.execute("SELECT parent_key, COUNT(*) FROM judge_trials GROUP BY 1"))
+        ok = db.execute("SELECT COUNT(*) FROM judge_trials WHERE status='ok'").fetchone()[0]
+    assert len(judged) == len(needing) == ok and set(judged.values()) == {1}
+
+    outcome = api.rescore(journal.parent)
+    assert _calls_per_parent(calls) == after  # rescore: zero judge calls
+    result = outcome.results.find("speller", "default")
+    assert result.metrics["accuracy"].value == 1.0 and result.scoring_errors == 0
+
+    rejudge = subprocess.run(
+        _command(_config(tmp_path, calls, prompt_version="2")),
+        env=subprocess_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert rejudge.returncode == 0, rejudge.stderr
+    assert "re-scored" in rejudge.stderr
+    final_counts = _calls_per_parent(calls)
+    assert all(final_counts[p] == after[p] + 1 for p in needing)  # each parent judged anew
+
+
+def test_a_judge_without_configuration_is_a_scoring_error_not_a_guess(tmp_path: Path) -> None:
+    outcome = api.evaluate(
+        {
+            "name": "nojudge",
+            "output": str(tmp_path / "runs"),
+            "plugins": ["omnieval_testtasks"],
+            "progress": False,
+            "benchmarks": [{"name": "test-refine", "args": {"n": 8}}],
+            "models": [{"alias": "speller", "provider": "test-speller"}],
+        }
+    )
+    result = outcome.results.find("speller", "default")
+    assert result.scoring_errors == 4  # the spelled-out half
+    assert result.metrics["accuracy"].n == 8 and result.metrics["accuracy"].value == 0.5
+    errors = [r.score.error for r in outcome.records if r.score is not None and r.score.error]
+    assert all("judges:" in e and "refine" in e for e in errors)
+
+
+def _mask_config(tmp: Path, out: str) -> Path:
+    path = tmp / f"{out}.yaml"
+    config = {
+        "name": "masks",
+        "output": str(tmp / out),
+        "plugins": ["omnieval_testtasks"],
+        "progress": False,
+        "benchmarks": [{"name": "test-masks", "args": {"data_dir": str(tmp / "truth"), "n": 30}}],
+        "models": [
+            {
+                "alias": "masker",
+                "provider": "test-masker",
+                "init_args": {"delay_s": 0.03},
+                "concurrency": 2,
+            },
+            "random",
+        ],
+    }
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    return path
+
+
+def _artifact_files(run_dir: Path) -> dict[str, bytes]:
+    root = run_dir / "artifacts"
+    return {
+        str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
+    }
+
+
+def test_artifacts_survive_sigkill_and_resume_byte_identically(
+    tmp_path: Path, subprocess_env: dict[str, str]
+) -> None:
+    clean = _mask_config(tmp_path, "clean")
+    done = subprocess.run(
+        _command(clean), env=subprocess_env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+
+    crashed = _mask_config(tmp_path, "crashed")
+    journal = tmp_path / "crashed" / "masks" / "journal.sqlite"
+    process = subprocess.Popen(
+        _command(crashed), env=subprocess_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and process.poll() is None:
+        if _rows(journal, "trials") >= 40:  # 30 unsupported (instant) + some masker trials
+            break
+        time.sleep(0.005)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    assert 30 < _rows(journal, "trials") < 60
+    resumed = subprocess.run(
+        _command(crashed), env=subprocess_env, capture_output=True, text=True, timeout=120
+    )
+    assert resumed.returncode == 0, resumed.stderr
+
+    clean_dir, crashed_dir = tmp_path / "clean" / "masks", tmp_path / "crashed" / "masks"
+    assert _artifact_files(crashed_dir) == _artifact_files(clean_dir)
+    assert len(_artifact_files(clean_dir)) == 30 * 3
+    results = api.rescore(crashed_dir).results
+    assert results.find("masker", "default").metrics["frames_right"].value == 1.0
+    assert results.find("random", "default").unsupported == 30
