@@ -49,6 +49,9 @@ class ModelSpec(BaseModel):
     retry_base_s: float = Field(default=0.5, ge=0)
     retry_max_s: float = Field(default=30.0, ge=0)
     timeout_s: float | None = Field(default=300.0, gt=0)
+    #: consecutive connection failures (no reply, timeouts) after which the model's remaining
+    #: trials are paused and journaled as failed; 0 never pauses (omnieval.runner.breaker)
+    breaker_failures: int = Field(default=5, ge=0)
 
 
 class BenchmarkSpec(BaseModel):
@@ -79,6 +82,8 @@ class RunConfig(BaseModel):
     #: modules imported before planning, so their decorators register extra models/benchmarks
     plugins: list[str] = Field(default_factory=list)
     doctor: bool = True
+    #: ask every model before any trial whether it can answer (endpoints, extras, credentials)
+    preflight: bool = True
     progress: bool = True
 
     @property

@@ -26,6 +26,16 @@ class PermanentModelError(ModelError):
     """Retrying cannot help: bad input, unreadable media, refused request."""
 
 
+class ModelUnreachableError(TransientModelError):
+    """No reply at all: connection refused or dropped, or every endpoint is down. The runner's
+    circuit breaker counts these (omnieval.runner.breaker)."""
+
+
+class PreflightError(Exception):
+    """A model cannot work at all (endpoint down, model not served, missing extra or
+    credentials); raised by `Model.preflight` before any trial runs. The message says what to do."""
+
+
 class ModelCapabilities(Frozen):
     """What a model accepts and produces, and how hard it may be driven."""
 
@@ -51,6 +61,11 @@ class Model(abc.ABC):
 
     def fingerprint(self) -> dict[str, Any]:
         return {"provider": self.name}
+
+    async def preflight(self) -> None:  # noqa: B027 - optional hook, a no-op by default
+        """Check, before any trial, that this model can answer at all (endpoints reachable, the
+        model served, optional extras importable, credentials present); raise `PreflightError`
+        with a message that says what to fix. Called once per run unless `preflight: false`."""
 
     async def close(self) -> None:  # noqa: B027 - optional hook, a no-op by default
         """Release connections or workers; called once when a run ends."""

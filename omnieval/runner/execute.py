@@ -10,6 +10,7 @@ from collections.abc import Iterator, Sequence
 
 from omnieval.config import ModelSpec, Redactor
 from omnieval.models.base import Model
+from omnieval.runner.breaker import CircuitBreaker
 from omnieval.runner.journal import Journal
 from omnieval.runner.plan import PlannedTrial
 from omnieval.runner.progress import ProgressBoard
@@ -45,12 +46,17 @@ class Executor:
         self.board = board
         self.redactor = redactor
         self.rng = random.Random(seed)
+        self.breakers: dict[str, CircuitBreaker] = {}
 
     async def run(self, pending: Sequence[PlannedTrial]) -> None:
         by_model: dict[str, list[PlannedTrial]] = defaultdict(list)
         for planned in pending:
             by_model[planned.trial.model].append(planned)
         workers = []
+        self.breakers = {
+            alias: CircuitBreaker(alias, trials[0].model.breaker_failures, self._circuit_opened)
+            for alias, trials in by_model.items()
+        }
         for trials in by_model.values():
             spec = trials[0].model
             queue = iter(trials)
@@ -74,8 +80,19 @@ class Executor:
                 attempts=0,
             )
         else:
-            response = await generate_with_retries(model, request, policy, self.rng)
+            breaker = self.breakers.get(planned.trial.model)
+            response = await generate_with_retries(model, request, policy, self.rng, breaker)
         self.record(planned, response)
+
+    def _circuit_opened(self, breaker: CircuitBreaker) -> None:
+        if self.board.console is not None:
+            self.board.console.print(
+                f"warning: model {breaker.model}: {breaker.consecutive} consecutive connection "
+                "failures; its remaining trials are paused (recorded as failed: circuit open; "
+                f"rerun the same command to retry them). Last error: {breaker.last_error}",
+                markup=False,
+                highlight=False,
+            )
 
     def record(self, planned: PlannedTrial, response: Response) -> None:
         """Extract, score and journal one finished trial, and count it on the board."""

@@ -25,6 +25,7 @@ from omnieval.runner import rundir
 from omnieval.runner.execute import Executor
 from omnieval.runner.journal import Journal
 from omnieval.runner.plan import Plan, PlannedTrial, make_plan, select_tasks
+from omnieval.runner.preflight import preflight_models
 from omnieval.runner.progress import ProgressBoard
 from omnieval.types import Extraction, Response, Sample, Score, TrialRecord, TrialStatus
 
@@ -72,6 +73,8 @@ async def execute_async(
         board = ProgressBoard(dict(totals), enabled=config.progress, console=console)
         executor = Executor(plan.models, journal, board, redactor, seed=config.seed)
         try:
+            if config.preflight and pending:
+                await preflight_models({p.trial.model: plan.models[p.trial.model] for p in pending})
             with board:
                 if config.doctor:
                     pending = _fail_unreadable_media(pending, executor, console)
