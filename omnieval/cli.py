@@ -107,7 +107,7 @@ generate_app = typer.Typer(
 )
 app.add_typer(generate_app, name="generate")
 
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)
 
 
 def _csv(value: str | None) -> list[str] | None:
@@ -220,7 +220,7 @@ def run(
         for spec in resolved.benchmarks:
             spec.tasks = task_list or spec.tasks
             spec.variants = variant_list or spec.variants
-    messages = Console(stderr=True, quiet=quiet)
+    messages = Console(stderr=True, quiet=quiet, soft_wrap=True)
     outcome = evaluate_config(
         resolved, redactor, console=messages, out=Console(), show=not (quiet or as_json)
     )
