@@ -54,7 +54,22 @@ class RunResults(BaseModel):
                 and (task is None or result.task == task)
             ):
                 return result
-        raise KeyError(f"no result for model={model} variant={variant} task={task} group={group}")
+        known = {
+            "model": sorted({r.model for r in self.groups}),
+            "variant": sorted({r.variant for r in self.groups}),
+            "task": sorted({r.task for r in self.groups}),
+            "group": sorted({r.group for r in self.groups}),
+        }
+        given = {"model": model, "variant": variant, "task": task, "group": group}
+        unknown = [
+            f"{k} {v!r} (known: {', '.join(known[k])})"
+            for k, v in given.items()
+            if v is not None and v not in known[k]
+        ]
+        raise KeyError(
+            f"no result for model={model} variant={variant} task={task} group={group}"
+            + (f"; unknown {'; '.join(unknown)}" if unknown else "")
+        )
 
 
 def totals_of(records: list[TrialRecord]) -> Totals:
