@@ -62,10 +62,13 @@ class Model(abc.ABC):
     def fingerprint(self) -> dict[str, Any]:
         return {"provider": self.name}
 
-    async def preflight(self) -> None:  # noqa: B027 - optional hook, a no-op by default
+    async def preflight(  # noqa: B027 - optional hook, a no-op by default
+        self, inputs: frozenset[Modality] = frozenset(Modality)
+    ) -> None:
         """Check, before any trial, that this model can answer at all (endpoints reachable, the
         model served, optional extras importable, credentials present); raise `PreflightError`
-        with a message that says what to fix. Called once per run unless `preflight: false`."""
+        with a message that says what to fix. `inputs` are the modalities the run will send it.
+        Called once per run unless `preflight: false`."""
 
     async def close(self) -> None:  # noqa: B027 - optional hook, a no-op by default
         """Release connections or workers; called once when a run ends."""

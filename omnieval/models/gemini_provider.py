@@ -319,7 +319,7 @@ class GeminiModel(Model):
     def _scrub(self, text: str) -> str:
         return text.replace(self._secret, "***") if self._secret else text
 
-    async def preflight(self) -> None:
+    async def preflight(self, inputs: frozenset[Modality] = frozenset(Modality)) -> None:
         """Credentials are present: `api_key`, or GEMINI_API_KEY / GOOGLE_API_KEY, or Vertex AI
         settings (GOOGLE_GENAI_USE_VERTEXAI), unless a `base_url` points at a keyless proxy."""
         env = os.environ

@@ -298,12 +298,12 @@ class OpenAIChat(Model):
                 return True
         return False
 
-    async def preflight(self) -> None:
+    async def preflight(self, inputs: frozenset[Modality] = frozenset(Modality)) -> None:
         """Every base URL answers `GET {base}/models` and lists `model` (or, where that route
         is missing, answers `{root}/health`); the transport's ASR engine can be built."""
         problems = [p for p in await asyncio.gather(*map(self._check, self.base_urls)) if p]
         try:
-            await asyncio.to_thread(self.preparer.preflight)
+            await asyncio.to_thread(self.preparer.preflight, inputs)
         except PreflightError as err:
             problems.append(str(err))
         if problems:

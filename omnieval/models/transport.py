@@ -255,10 +255,13 @@ class MediaPreparer:
         lines = transcript.timestamped(self.policy.transcript_segment_s).strip()
         return f"{TRANSCRIPT_HEADER}\n{lines or NO_SPEECH}"
 
-    def preflight(self) -> None:
-        """When audio travels as a transcript, build the ASR engine now (its optional extra
-        imported, its model loaded); raise `PreflightError` saying what to install or fix."""
+    def preflight(self, inputs: frozenset[Modality] = frozenset(Modality)) -> None:
+        """When audio will travel as a transcript (`inputs`, the modalities to be sent, hold
+        audio), build the ASR engine now (its optional extra imported, its model loaded); raise
+        `PreflightError` saying what to install or fix."""
         if self.policy.audio != "transcript" or self._transcriber is not None:
+            return
+        if Modality.AUDIO not in inputs:
             return
         try:
             asr = importlib.import_module("omnieval.media.asr")

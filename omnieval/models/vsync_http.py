@@ -169,7 +169,7 @@ class VsyncHttp(Model):
             raise TransientModelError(f"vsync-http {url}: {type(err).__name__}: {err}") from None
         return _health_body(url, status, raw)
 
-    async def preflight(self) -> None:
+    async def preflight(self, inputs: frozenset[Modality] = frozenset(Modality)) -> None:
         """The server answers `GET /health` with a JSON object."""
         try:
             await self.health()

@@ -74,7 +74,7 @@ async def execute_async(
         executor = Executor(plan.models, journal, board, redactor, seed=config.seed)
         try:
             if config.preflight and pending:
-                await preflight_models({p.trial.model: plan.models[p.trial.model] for p in pending})
+                await preflight_models(plan.models, pending)
             with board:
                 if config.doctor:
                     pending = _fail_unreadable_media(pending, executor, console)
