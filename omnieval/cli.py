@@ -40,9 +40,14 @@ class GeneratorGroup(TyperGroup):
 
 
 def _import_generate_plugins(ctx: Any) -> None:
+    _import_plugins(ctx.params.get("plugin"))
+
+
+def _import_plugins(modules: list[str] | None) -> list[str] | None:
     from omnieval.config import load_plugins
 
-    load_plugins(ctx.params.get("plugin") or ())
+    load_plugins(modules or ())
+    return modules
 
 
 def _generator_command(generator: Generator) -> Any:
@@ -226,14 +231,14 @@ def run(
     )
     if as_json:
         summary = {
-            "run_dir": str(outcome.run_dir),
+            "run_dir": str(outcome.run_dir.resolve()),
             "executed": outcome.executed,
             "resumed": outcome.resumed,
             "results": outcome.results.model_dump(mode="json"),
         }
         print(json.dumps(summary, indent=2))
     elif quiet:
-        print(outcome.run_dir)
+        print(outcome.run_dir.resolve())
     totals = outcome.results.totals
     if totals.failed and not allow_failures:
         console.print(
@@ -288,7 +293,11 @@ def doctor(
 def generate_group(
     plugin: Annotated[
         list[str] | None,
-        typer.Option(help="Module to import first, registering more generators (repeatable)."),
+        typer.Option(
+            help="Module to import first, registering more generators (repeatable).",
+            is_eager=True,  # before --help, so that the help lists the plugin's generators
+            callback=_import_plugins,
+        ),
     ] = None,
 ) -> None:
     """Write a generated (synthetic, seeded) edition of a benchmark with a registered generator.
