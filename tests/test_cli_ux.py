@@ -461,6 +461,25 @@ def test_asr_engine_that_cannot_be_built_stops_the_run_before_the_first_trial(
     assert _journal_rows(tmp_path / "runs" / "pre") == 0
 
 
+def test_vsync_http_preflight_asks_health(tmp_path: Path) -> None:
+    import asyncio
+
+    from omnieval.models.base import PreflightError
+    from omnieval.models.vsync_http import VsyncHttp
+
+    async def check(url: str) -> None:
+        model = VsyncHttp(server_url=url, timeout_s=5)
+        try:
+            await model.preflight()
+        finally:
+            await model.close()
+
+    with pytest.raises(PreflightError, match="is the V-SYNC server running"):
+        asyncio.run(check(f"http://127.0.0.1:{_closed_port()}"))
+    with LoopbackServer() as server:
+        asyncio.run(check(server.url.removesuffix("/v1")))  # answers GET /health
+
+
 # --------------------------------------------------------------------------- circuit breaker
 
 
