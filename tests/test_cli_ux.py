@@ -99,6 +99,8 @@ def test_interrupt_says_how_far_it_got_and_the_rerun_resumes(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # a shell's background job inherits SIGINT ignored; a user's terminal does not
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and process.poll() is None and _journal_rows(run_dir) < 3:
