@@ -24,7 +24,7 @@ from omnieval.media import MediaProblem, find_media_problems
 from omnieval.models.base import Model
 from omnieval.report.outputs import write_outputs
 from omnieval.report.results import RunResults
-from omnieval.runner import rundir
+from omnieval.runner import rundir, signals
 from omnieval.runner.plan import select_tasks
 from omnieval.runner.run import RunState, execute_async, rescore_journal
 from omnieval.types import TrialRecord
@@ -92,23 +92,46 @@ def evaluate_config(
     redactor: Redactor | None = None,
     models: dict[str, Model] | None = None,
     console: Console | None = None,
+    out: Console | None = None,
+    show: bool | None = None,
 ) -> RunOutcome:
-    """Run or resume a resolved configuration: journal the trials, then write every output."""
+    """Run or resume a resolved configuration: journal the trials, then write every output.
+
+    Progress and messages go to `console` (stderr by default); the leaderboard and the run
+    directory go to `out` (stdout by default) when `show` (default: the config's `progress`).
+    Ctrl-C or SIGTERM raise `RunInterrupted` once the journal is closed (docs/running.md).
+    """
     redactor = redactor or Redactor()
     console = console or Console(stderr=True)
-    with rundir.locked(config.run_dir), rundir.run_logging(config.run_dir, redactor):
-        state = asyncio.run(execute_async(config, redactor, models, console))
-        results = write_outputs(state, console, show=config.progress)
+    out = out or Console()
+    show = config.progress if show is None else show
+    with (
+        signals.terminate_as_interrupt() as received,
+        rundir.locked(config.run_dir),
+        rundir.run_logging(config.run_dir, redactor),
+    ):
+        try:
+            state = asyncio.run(execute_async(config, redactor, models, console))
+            results = write_outputs(state, out, show=show)
+        except KeyboardInterrupt:
+            raise signals.interrupted(config.run_dir, received) from None
     return RunOutcome.of(state, results)
 
 
-def rescore(run_dir: str | Path, console: Console | None = None, show: bool = False) -> RunOutcome:
-    """Re-extract and re-score a finished run from its journal, without inference."""
+def rescore(
+    run_dir: str | Path,
+    console: Console | None = None,
+    show: bool = False,
+    out: Console | None = None,
+) -> RunOutcome:
+    """Re-extract and re-score a finished run from its journal, without inference. Works from
+    any directory: relative paths in the manifest were resolved when the run was configured."""
     run_dir = Path(run_dir)
     console = console or Console(stderr=True)
+    out = out or Console()
     with rundir.locked(run_dir), rundir.run_logging(run_dir, Redactor()):
         state = rescore_journal(run_dir, console)
-        results = write_outputs(state, console, show=show)
+        results = write_outputs(state, out, show=show)
     return RunOutcome.of(state, results)
 
 

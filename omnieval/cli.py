@@ -2,14 +2,100 @@
 
 from __future__ import annotations
 
+import inspect
+import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.text import Text
+from typer.core import TyperGroup
 
 from omnieval import __version__, registry
+
+if TYPE_CHECKING:
+    from omnieval.generators import Generator
+
+#: exit codes: 0 success, 1 doctor found problems, 2 a user error (config, data, pre-flight),
+#: 3 the run finished but some trials failed (unless --allow-failures), 130 / 143 interrupted
+EXIT_USAGE = 2
+EXIT_TRIALS_FAILED = 3
+
+
+class GeneratorGroup(TyperGroup):
+    """`omnieval generate <name>`: one subcommand per registered generator (plugins given with
+    `--plugin` before the name are imported first)."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        _import_generate_plugins(ctx)
+        return registry.generators.names()
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        _import_generate_plugins(ctx)
+        if cmd_name not in registry.generators:
+            return None
+        return _generator_command(registry.generators.get(cmd_name))
+
+
+def _import_generate_plugins(ctx: Any) -> None:
+    _import_plugins(ctx.params.get("plugin"))
+
+
+def _import_plugins(modules: list[str] | None) -> list[str] | None:
+    from omnieval.config import load_plugins
+
+    load_plugins(modules or ())
+    return modules
+
+
+def _generator_command(generator: Generator) -> Any:
+    """A Typer command for a registered generator: `--out` plus the generator's options."""
+    params = [
+        inspect.Parameter(
+            "out",
+            inspect.Parameter.KEYWORD_ONLY,
+            annotation=Annotated[
+                Path,
+                typer.Option(help="Output directory (the benchmark's layout is written inside)."),
+            ],
+        )
+    ]
+    for option in generator.options:
+        kind = option.type if option.default is not None else option.type | None
+        params.append(
+            inspect.Parameter(
+                option.name,
+                inspect.Parameter.KEYWORD_ONLY,
+                default=option.default,
+                annotation=Annotated[kind, typer.Option(option.flag, help=option.help)],
+            )
+        )
+
+    def callback(out: Path, **options: Any) -> None:
+        from rich.progress import Progress, TaskID
+
+        with Progress(console=console) as progress:
+            bar: list[TaskID] = []
+
+            def advance(done: int, total: int) -> None:
+                if not bar:
+                    bar.append(progress.add_task(f"generating {generator.name}", total=total))
+                progress.update(bar[0], completed=done, total=total)
+
+            try:
+                path = generator.generate(out, advance, **options)
+            except (TypeError, ValueError) as err:
+                raise _fail(f"generate {generator.name}: {err}") from None
+        console.print(f"wrote {path}", markup=False, highlight=False)
+
+    callback.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    callback.__annotations__ = {p.name: p.annotation for p in params}
+    single = typer.Typer(add_completion=False)
+    single.command(name=generator.name, help=generator.summary)(callback)
+    return typer.main.get_command(single)
+
 
 app = typer.Typer(
     name="omnieval",
@@ -18,19 +104,29 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-generate_app = typer.Typer(help="Write a generated (synthetic, seeded) edition of a benchmark.")
+generate_app = typer.Typer(
+    cls=GeneratorGroup,
+    help="Write a generated (synthetic, seeded) edition of a benchmark with a registered "
+    "generator: omnieval generate NAME --out DIR [options].",
+    no_args_is_help=True,
+)
 app.add_typer(generate_app, name="generate")
 
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)
 
 
 def _csv(value: str | None) -> list[str] | None:
     return [v.strip() for v in value.split(",") if v.strip()] if value else None
 
 
+def _error(message: str) -> None:
+    """One `error: ...` line on stderr; the message is printed as is (never read as markup)."""
+    console.print(Text.assemble(("error:", "bold red"), " ", message), highlight=False)
+
+
 def _fail(message: str) -> typer.Exit:
-    console.print(f"[bold red]error:[/] {message}", highlight=False)
-    return typer.Exit(code=2)
+    _error(message)
+    return typer.Exit(code=EXIT_USAGE)
 
 
 ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="YAML run configuration.")]
@@ -73,11 +169,37 @@ def run(
     no_doctor: Annotated[
         bool, typer.Option("--no-doctor", help="Skip the media pre-flight.")
     ] = False,
-    no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bars.")] = False,
+    no_progress: Annotated[
+        bool, typer.Option("--no-progress", help="No progress bars (the leaderboard still prints).")
+    ] = False,
+    no_preflight: Annotated[
+        bool,
+        typer.Option("--no-preflight", help="Skip the model pre-flight (endpoints, extras, keys)."),
+    ] = False,
+    quiet: Annotated[
+        bool,
+        typer.Option(
+            "--quiet", "-q", help="No progress, no leaderboard: stdout is the run directory only."
+        ),
+    ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the results summary as JSON on stdout.")
+    ] = False,
+    allow_failures: Annotated[
+        bool,
+        typer.Option(
+            "--allow-failures", help="Exit 0 even when trials failed (otherwise exit code 3)."
+        ),
+    ] = False,
     env_file: EnvOpt = None,
     models_file: ModelsFileOpt = None,
 ) -> None:
-    """Run (or resume) an evaluation. Rerunning the same command resumes where it stopped."""
+    """Run (or resume) an evaluation. Rerunning the same command resumes where it stopped.
+
+    Progress and messages go to stderr; the leaderboard and the run directory to stdout. Exit
+    codes: 0 done, 2 a user error or a failed pre-flight, 3 some trials failed (see run.log;
+    --allow-failures exits 0), 130 / 143 interrupted by Ctrl-C / SIGTERM (rerun to resume).
+    """
     from omnieval.api import evaluate_config
     from omnieval.config import load_run_config
 
@@ -94,14 +216,39 @@ def run(
         overrides["retry_failed"] = False
     if no_doctor:
         overrides["doctor"] = False
-    if no_progress:
+    if no_progress or quiet:
         overrides["progress"] = False
+    if no_preflight:
+        overrides["preflight"] = False
     resolved, redactor = load_run_config(config, overrides, env_file, models_file)
     if task_list or variant_list:
         for spec in resolved.benchmarks:
             spec.tasks = task_list or spec.tasks
             spec.conditions = variant_list or spec.conditions
-    evaluate_config(resolved, redactor, console=console)
+    messages = Console(stderr=True, quiet=quiet, soft_wrap=True)
+    outcome = evaluate_config(
+        resolved, redactor, console=messages, out=Console(), show=not (quiet or as_json)
+    )
+    if as_json:
+        summary = {
+            "run_dir": str(outcome.run_dir.resolve()),
+            "executed": outcome.executed,
+            "resumed": outcome.resumed,
+            "results": outcome.results.model_dump(mode="json"),
+        }
+        print(json.dumps(summary, indent=2))
+    elif quiet:
+        print(outcome.run_dir.resolve())
+    totals = outcome.results.totals
+    if totals.failed and not allow_failures:
+        console.print(
+            f"{totals.failed} of {totals.trials} trials failed (errors in "
+            f"{outcome.run_dir / 'run.log'}); exit code {EXIT_TRIALS_FAILED} "
+            "(--allow-failures exits 0; rerunning the same command retries them)",
+            markup=False,
+            highlight=False,
+        )
+        raise typer.Exit(code=EXIT_TRIALS_FAILED)
 
 
 @app.command()
@@ -109,7 +256,7 @@ def rescore(run_dir: Annotated[Path, typer.Argument(help="A run directory.")]) -
     """Re-extract and re-score a run from its journal, without any inference."""
     from omnieval import api
 
-    api.rescore(run_dir, console=console, show=True)
+    api.rescore(run_dir, console=console, show=True, out=Console())
 
 
 @app.command()
@@ -142,45 +289,23 @@ def doctor(
         raise typer.Exit(code=1)
 
 
-@generate_app.command("vsync")
-def generate_vsync_cmd(
-    out: Annotated[Path, typer.Option(help="Output directory (V-SYNC layout is written inside).")],
-    n: Annotated[int, typer.Option(help="Number of samples.")] = 100,
-    seed: Annotated[int, typer.Option(help="Seed; the same seed gives the same edition.")] = 0,
-    sync_share: Annotated[
-        float | None, typer.Option(help="Share of 'is it in sync' items (rest: who is speaking).")
+@generate_app.callback()
+def generate_group(
+    plugin: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Module to import first, registering more generators (repeatable).",
+            is_eager=True,  # before --help, so that the help lists the plugin's generators
+            callback=_import_plugins,
+        ),
     ] = None,
-    speakers: Annotated[
-        str | None, typer.Option(help="Speaker count range, e.g. 2-4 (who-is-speaking items).")
-    ] = None,
-    speech: Annotated[str | None, typer.Option(help="auto | espeak | formant")] = None,
-    workers: Annotated[int, typer.Option(help="Worker processes.")] = 2,
 ) -> None:
-    """Generate a seeded V-SYNC edition in the official dataset.json + mp4 layout."""
-    from omnieval.benchmarks.vsync.synth import VsyncSynthConfig, generate_vsync
+    """Write a generated (synthetic, seeded) edition of a benchmark with a registered generator.
 
-    knobs: dict[str, Any] = {}
-    if sync_share is not None:
-        knobs["sync_share"] = sync_share
-    if speakers:
-        low, _, high = speakers.partition("-")
-        knobs["n_speakers_min"], knobs["n_speakers_max"] = int(low), int(high or low)
-    if speech:
-        knobs["speech"] = speech
-    synth_config = VsyncSynthConfig(**knobs)
-    from rich.progress import Progress
-
-    with Progress(console=console) as progress:
-        bar = progress.add_task("generating vsync", total=n)
-        path = generate_vsync(
-            out,
-            n,
-            seed,
-            synth_config,
-            workers=workers,
-            on_progress=lambda k: progress.update(bar, completed=k),
-        )
-    console.print(f"wrote {path}")
+    `omnieval generate --help` lists the generators; `omnieval generate NAME --help` their
+    options. A plugin module that registers a generator is named before the generator:
+    `omnieval generate --plugin my_generators mine --out DIR`.
+    """
 
 
 @app.command()
@@ -208,7 +333,12 @@ def serve(
     max_batch: Annotated[int, typer.Option(help="Most requests run as one batch.")] = 8,
     max_wait_ms: Annotated[float, typer.Option(help="How long a batch waits to fill.")] = 5.0,
     api_key: Annotated[
-        str | None, typer.Option(help="Require `Authorization: Bearer KEY` (or env var).")
+        str | None,
+        typer.Option(
+            envvar="OMNIEVAL_API_KEY",
+            show_envvar=True,
+            help="Require `Authorization: Bearer KEY`; read from $OMNIEVAL_API_KEY when not given.",
+        ),
     ] = None,
     max_body_mb: Annotated[float, typer.Option(help="Largest request body accepted.")] = 200.0,
     plugin: Annotated[
@@ -248,15 +378,17 @@ def serve(
 
 @app.command("list")
 def list_registered() -> None:
-    """The registered benchmarks, models, extractors and metrics."""
+    """The registered benchmarks, models, extractors, metrics and generators."""
     out = Console()
-    for kind, reg in (
+    kinds: tuple[tuple[str, registry.Registry[Any]], ...] = (
         ("benchmarks", registry.benchmarks),
         ("models", registry.models),
         ("extractors", registry.extractors),
         ("metrics", registry.metrics),
-    ):
-        out.print(f"[bold]{kind}[/]: " + ", ".join(reg.names()))
+        ("generators", registry.generators),
+    )
+    for kind, reg in kinds:
+        out.print(Text.assemble((kind, "bold"), ": ", ", ".join(reg.names())), highlight=False)
 
 
 @app.command()
@@ -269,13 +401,18 @@ def main() -> None:
     """Console entry point: user errors print one clear line and exit 2."""
     from omnieval.benchmarks.base import DatasetError
     from omnieval.config import ConfigError
+    from omnieval.models.base import PreflightError
     from omnieval.models.serve.run import ModelLoadError
     from omnieval.registry import RegistryError
     from omnieval.runner.journal import JournalError
     from omnieval.runner.rundir import RunLockedError
+    from omnieval.runner.signals import RunInterrupted
 
     try:
         app()
+    except RunInterrupted as err:
+        console.print(str(err), markup=False, highlight=False)
+        sys.exit(err.exit_code)
     except (
         ConfigError,
         DatasetError,
@@ -283,18 +420,17 @@ def main() -> None:
         JournalError,
         RunLockedError,
         ModelLoadError,
+        PreflightError,
+        FileNotFoundError,
+        ImportError,  # an optional extra is missing
     ) as err:
-        console.print(f"[bold red]error:[/] {err}", highlight=False, markup=False)
-        sys.exit(2)
-    except ImportError as err:  # an optional extra is missing
-        console.print(f"error: {err}", highlight=False, markup=False)
-        sys.exit(2)
-    except FileNotFoundError as err:
-        console.print(f"error: {err}", highlight=False, markup=False)
-        sys.exit(2)
+        _error(str(err))
+        sys.exit(EXIT_USAGE)
     except KeyboardInterrupt:
         console.print(
-            "interrupted: finished trials are journaled; rerun the same command to resume"
+            "interrupted: finished work is kept; rerun the same command to resume",
+            markup=False,
+            highlight=False,
         )
         sys.exit(130)
 

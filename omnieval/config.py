@@ -10,9 +10,12 @@ written: manifests, logs, journals and reports.
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import os
 import re
+import sys
+import typing
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -49,6 +52,9 @@ class ModelSpec(BaseModel):
     retry_base_s: float = Field(default=0.5, ge=0)
     retry_max_s: float = Field(default=30.0, ge=0)
     timeout_s: float | None = Field(default=300.0, gt=0)
+    #: consecutive connection failures (no reply, timeouts) after which the model's remaining
+    #: trials are paused and journaled as failed; 0 never pauses (omnieval.runner.breaker)
+    breaker_failures: int = Field(default=5, ge=0)
 
 
 class ReplicateSpec(BaseModel):
@@ -117,6 +123,8 @@ class RunConfig(BaseModel):
     #: modules imported before planning, so their decorators register extra models/benchmarks
     plugins: list[str] = Field(default_factory=list)
     doctor: bool = True
+    #: ask every model before any trial whether it can answer (endpoints, extras, credentials)
+    preflight: bool = True
     progress: bool = True
 
     @property
@@ -255,7 +263,7 @@ def resolve_model(
     try:
         return ModelSpec.model_validate(merged)
     except ValidationError as err:
-        raise ConfigError(f"model {alias!r}: {err}") from None
+        raise ConfigError(describe_validation_error(err, ModelSpec, f"model {alias!r}")) from None
 
 
 # --------------------------------------------------------------------------- run config
@@ -269,7 +277,10 @@ def load_run_config(
 ) -> tuple[RunConfig, Redactor]:
     """Resolve a run configuration from a YAML file (or nothing) plus overrides."""
     raw: dict[str, Any] = _read_yaml(config_file) if config_file else {}
-    return resolve_run_config(raw, overrides, env_file, models_file, str(config_file or "config"))
+    base = config_file.resolve().parent if config_file else None
+    return resolve_run_config(
+        raw, overrides, env_file, models_file, str(config_file or "config"), base_dir=base
+    )
 
 
 def resolve_run_config(
@@ -278,13 +289,22 @@ def resolve_run_config(
     env_file: Path | None = None,
     models_file: Path | None = None,
     where: str = "config",
+    base_dir: Path | None = None,
 ) -> tuple[RunConfig, Redactor]:
-    """Resolve plain configuration data and the redactor that keeps its secrets out of outputs."""
+    """Resolve plain configuration data and the redactor that keeps its secrets out of outputs.
+
+    Relative paths in `raw` resolve against `base_dir` (the config file's directory), those in
+    `overrides` (command-line flags) against the working directory; both are stored absolute, so
+    the manifest works from any directory (`omnieval rescore RUN`). `output` given as an
+    override or left at its default stays relative to the working directory."""
     env = load_environment(env_file)
     data: dict[str, Any] = interpolate(dict(raw), env, where)
+    if base_dir is not None:
+        data = resolve_paths(data, base_dir, include_output=True)
     for key, value in (overrides or {}).items():
         if value is not None:
             data[key] = value
+    data = resolve_paths(data, Path.cwd())
     models_path = models_file or (Path(data.pop("models_file")) if "models_file" in data else None)
     aliases = load_aliases(models_path, env)
     data["models"] = [resolve_model(m, aliases).model_dump() for m in data.get("models", [])]
@@ -298,11 +318,110 @@ def resolve_run_config(
     try:
         config = RunConfig.model_validate(data)
     except ValidationError as err:
-        raise ConfigError(f"{where}: {err}") from None
+        raise ConfigError(describe_validation_error(err, RunConfig, where)) from None
     aliases_seen = [m.alias for m in config.models]
     if len(set(aliases_seen)) != len(aliases_seen):
         raise ConfigError(f"model aliases must be unique within a run: {aliases_seen}")
     return config, Redactor(collect_secrets(data, env))
+
+
+_PATH_KEYS = ("data_dir", "path", "models_file", "cache_dir")
+_PATH_SUFFIXES = ("_dir", "_path", "_file")
+
+
+def _is_path_key(key: str) -> bool:
+    return key in _PATH_KEYS or key.endswith(_PATH_SUFFIXES)
+
+
+def _absolute(value: Any, base: Path) -> Any:
+    if isinstance(value, Path):
+        value = str(value)
+    if not isinstance(value, str) or not value or "://" in value:
+        return value
+    path = Path(value).expanduser()
+    return str(path if path.is_absolute() else (base / path).resolve())
+
+
+def resolve_paths(data: dict[str, Any], base: Path, include_output: bool = False) -> dict[str, Any]:
+    """`data` with relative paths made absolute against `base`: the top-level `models_file`,
+    `cache_dir` (and `output` when `include_output`), every benchmark argument named `data_dir`
+    or `path` or ending in `_dir` / `_path` / `_file`, and model `init_args` keys so named."""
+    out = dict(data)
+    for key in ("models_file", "cache_dir", *(("output",) if include_output else ())):
+        if out.get(key) is not None:
+            out[key] = _absolute(out[key], base)
+    for group, args_key in (("benchmarks", "args"), ("models", "init_args")):
+        entries = out.get(group)
+        if not isinstance(entries, list):
+            continue
+        resolved = []
+        for entry in entries:
+            if isinstance(entry, dict) and isinstance(entry.get(args_key), dict):
+                args = {
+                    k: _absolute(v, base) if _is_path_key(str(k)) else v
+                    for k, v in entry[args_key].items()
+                }
+                entry = {**entry, args_key: args}
+            resolved.append(entry)
+        out[group] = resolved
+    return out
+
+
+def describe_validation_error(err: ValidationError, schema: type[BaseModel], where: str) -> str:
+    """Every problem of a failed validation as one line a person can act on: unknown keys with
+    the closest known key (`unknown key `limt` in run.yaml (did you mean `limit`?)`), wrong
+    values with what was given. No pydantic dump, no links."""
+    lines = []
+    for problem in err.errors(include_url=False):
+        loc = tuple(problem["loc"])
+        path = _dotted(loc)
+        if problem["type"] == "extra_forbidden":
+            known = _fields_at(schema, loc[:-1])
+            close = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.6)
+            hint = (
+                f" (did you mean `{close[0]}`?)" if close else f" (known keys: {', '.join(known)})"
+            )
+            lines.append(f"unknown key `{path}` in {where}{hint}")
+        else:
+            given = problem.get("input")
+            shown = f" (got {given!r})" if not isinstance(given, dict | list) else ""
+            lines.append(f"`{path or 'top level'}` in {where}: {problem['msg']}{shown}")
+    return "\n".join(lines)
+
+
+def _dotted(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _fields_at(schema: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """The field names of the pydantic model found by following `loc` down from `schema`."""
+    current: Any = schema
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = current.model_fields.get(str(part)) if _is_model(current) else None
+        if field is None:
+            return []
+        current = _model_in(field.annotation)
+    return sorted(current.model_fields) if _is_model(current) else []
+
+
+def _is_model(value: Any) -> bool:
+    return isinstance(value, type) and issubclass(value, BaseModel)
+
+
+def _model_in(annotation: Any) -> Any:
+    """The pydantic model inside `X`, `list[X]` or `X | None`, if any."""
+    if _is_model(annotation):
+        return annotation
+    for arg in typing.get_args(annotation):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
 
 
 def redacted_dump(config: RunConfig, redactor: Redactor) -> dict[str, Any]:
@@ -311,7 +430,11 @@ def redacted_dump(config: RunConfig, redactor: Redactor) -> dict[str, Any]:
 
 
 def load_plugins(modules: Iterable[str]) -> None:
-    """Import modules whose decorators register extra models or benchmarks (`plugins:`)."""
+    """Import modules whose decorators register extra models, benchmarks or generators
+    (`plugins:`); the working directory is searched first, as for `python -m`."""
+    cwd = os.getcwd()
+    if cwd not in sys.path:
+        sys.path.insert(0, cwd)
     for module in modules:
         try:
             importlib.import_module(module)

@@ -1,15 +1,26 @@
-"""Decorator registries: benchmarks, models, extractors and metrics register themselves by name.
+"""Decorator registries: benchmarks, models, extractors, metrics and generators register
+themselves by name.
 
-The runner finds everything through these registries, never through a hand-kept table. Built-in
-entries live in modules imported by `load_builtins()`; third-party code registers by importing
-its own module before the run starts.
+The runner finds everything through these registries, never through a hand-kept table, and the
+built-ins are discovered too: `load_builtins()` imports every module of the `omnieval` package
+whose source calls a registry's `register` at the start of a line (`@registry.models.register(`,
+`registry.metrics.register(...)`), then every module named by an installed package's entry point
+in the group `omnieval.plugins` (pyproject.toml:
+`[project.entry-points."omnieval.plugins"] mine = "my_package.omnieval_plugin"`). Other
+third-party code registers by importing its own module before the run starts (`plugins:`).
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
+import re
 from collections.abc import Callable, Iterator
-from typing import Generic, TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Generic, TypeVar
+
+if TYPE_CHECKING:
+    from omnieval.generators import Generator
 
 T = TypeVar("T")
 
@@ -63,18 +74,24 @@ models: Registry[Callable[..., object]] = Registry("model")
 extractors: Registry[Callable[..., object]] = Registry("extractor")
 metrics: Registry[Callable[..., object]] = Registry("metric")
 
-_BUILTIN_MODULES = (
-    "omnieval.scoring.extractors",
-    "omnieval.scoring.metrics",
-    "omnieval.models.reference",
-    "omnieval.models.openai_provider",
-    "omnieval.models.gemini_provider",
-    "omnieval.models.vsync_http",
-    "omnieval.models.hf",
-    "omnieval.benchmarks.mcq.task",
-    "omnieval.benchmarks.vsync.task",
-    "omnieval.benchmarks.vsync.solver",
-)
+generators: Registry[Generator] = Registry("generator")
+
+PLUGIN_GROUP = "omnieval.plugins"
+_REGISTERS = re.compile(r"^\s*@?registry\.\w+\.register\(", re.MULTILINE)
+
+
+def builtin_modules() -> list[str]:
+    """The modules of the omnieval package that register entries, found by reading the source."""
+    root = Path(__file__).resolve().parent
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        if path.name == "registry.py" or not _REGISTERS.search(path.read_text(encoding="utf-8")):
+            continue
+        parts = path.relative_to(root.parent).with_suffix("").parts
+        found.append(".".join(parts[:-1] if parts[-1] == "__init__" else parts))
+    return found
+
+
 _loaded = False
 
 
@@ -84,5 +101,13 @@ def load_builtins() -> None:
     if _loaded:
         return
     _loaded = True
-    for module in _BUILTIN_MODULES:
+    for module in builtin_modules():
         importlib.import_module(module)
+    for entry in importlib.metadata.entry_points(group=PLUGIN_GROUP):
+        try:
+            importlib.import_module(entry.value.partition(":")[0])
+        except ImportError as err:
+            raise RegistryError(
+                f"plugin {entry.name!r} ({entry.value}, entry point group {PLUGIN_GROUP}) "
+                f"cannot be imported: {err}"
+            ) from None

@@ -79,7 +79,7 @@ def test_generate_run_resume_rescore(tmp_path: Path, subprocess_env: dict[str, s
     )
     first = _omnieval(*run_args, env=subprocess_env, cwd=tmp_path)
     assert first.returncode == 0, first.stderr
-    assert "constant" in first.stderr and "16 trials, 16 answered, 0 failed" in first.stderr
+    assert "constant" in first.stdout and "16 trials, 16 answered, 0 failed" in first.stdout
     second = _omnieval(*run_args, env=subprocess_env, cwd=tmp_path)
     assert second.returncode == 0 and "resuming" in second.stderr and "16 of 16" in second.stderr
     rescored = _omnieval("rescore", "runs/cli", env=subprocess_env, cwd=tmp_path)

@@ -52,9 +52,7 @@ def _journal_rows(run_dir: Path) -> int:
         return 0
 
 
-def _run_and_kill_at(
-    config: Path, run_dir: Path, rows: int, env: dict[str, str], cwd: Path
-) -> int:
+def _run_and_kill_at(config: Path, run_dir: Path, rows: int, env: dict[str, str], cwd: Path) -> int:
     """Start a run, SIGKILL it once the journal holds `rows` trials; return the rows seen."""
     process = subprocess.Popen(
         _command(config), env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL

@@ -37,7 +37,7 @@ def test_dotenv_key_stays_out_of_every_output(
         )
     )
     result = subprocess.run(
-        [sys.executable, "-m", "omnieval.cli", "run", "--config", "run.yaml"],
+        [sys.executable, "-m", "omnieval.cli", "run", "--config", "run.yaml", "--allow-failures"],
         cwd=work,
         env=subprocess_env,
         capture_output=True,

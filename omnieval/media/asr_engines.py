@@ -94,6 +94,11 @@ class PocketsphinxEngine:
             **self.spec.model_dump(mode="json", exclude={"engine"}),
         }
 
+    def preflight(self) -> None:
+        """Build this thread's decoder now: raises `AsrError` when pocketsphinx is missing or
+        its model cannot be loaded (a run checks this before any trial)."""
+        self._decoder()
+
     def transcribe(self, path: Path, window: TimeWindow | None = None) -> Transcript:
         clip = _load(Path(path), window)
         samples = clip.samples[0] if clip.num_samples else np.zeros(0, dtype=np.float32)

@@ -26,6 +26,16 @@ class PermanentModelError(ModelError):
     """Retrying cannot help: bad input, unreadable media, refused request."""
 
 
+class ModelUnreachableError(TransientModelError):
+    """No reply at all: connection refused or dropped, or every endpoint is down. The runner's
+    circuit breaker counts these (omnieval.runner.breaker)."""
+
+
+class PreflightError(Exception):
+    """A model cannot work at all (endpoint down, model not served, missing extra or
+    credentials); raised by `Model.preflight` before any trial runs. The message says what to do."""
+
+
 OutputKind = Literal["text", "masks", "video"]
 
 
@@ -71,6 +81,14 @@ class Model(abc.ABC):
     async def poll(self, job_id: str) -> Response | None:
         """The finished job's response, or None while it is still running."""
         raise NotImplementedError(f"{self.name} does not run provider jobs")
+
+    async def preflight(  # noqa: B027 - optional hook, a no-op by default
+        self, inputs: frozenset[Modality] = frozenset(Modality)
+    ) -> None:
+        """Check, before any trial, that this model can answer at all (endpoints reachable, the
+        model served, optional extras importable, credentials present); raise `PreflightError`
+        with a message that says what to fix. `inputs` are the modalities the run will send it.
+        Called once per run unless `preflight: false`."""
 
     async def close(self) -> None:  # noqa: B027 - optional hook, a no-op by default
         """Release connections or workers; called once when a run ends."""

@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import os
 import re
 import time
 from pathlib import Path
@@ -36,6 +37,7 @@ from omnieval.models.base import (
     Model,
     ModelCapabilities,
     PermanentModelError,
+    PreflightError,
     TransientModelError,
 )
 from omnieval.types import (
@@ -316,6 +318,19 @@ class GeminiModel(Model):
 
     def _scrub(self, text: str) -> str:
         return text.replace(self._secret, "***") if self._secret else text
+
+    async def preflight(self, inputs: frozenset[Modality] = frozenset(Modality)) -> None:
+        """Credentials are present: `api_key`, or GEMINI_API_KEY / GOOGLE_API_KEY, or Vertex AI
+        settings (GOOGLE_GENAI_USE_VERTEXAI), unless a `base_url` points at a keyless proxy."""
+        env = os.environ
+        if self._secret or self.base_url or env.get("GEMINI_API_KEY") or env.get("GOOGLE_API_KEY"):
+            return
+        if env.get("GOOGLE_GENAI_USE_VERTEXAI", "").lower() in ("1", "true"):
+            return
+        raise PreflightError(
+            f"gemini {self.model}: no credentials; pass init_args.api_key "
+            "(e.g. api_key: ${GEMINI_API_KEY}) or set GEMINI_API_KEY"
+        )
 
     async def close(self) -> None:
         # Closing is best effort: a dead loop must not fail a finished run.

@@ -39,7 +39,9 @@ from omnieval.models.base import (
     Model,
     ModelCapabilities,
     ModelError,
+    ModelUnreachableError,
     PermanentModelError,
+    PreflightError,
     TransientModelError,
 )
 from omnieval.models.http_client import HttpClient, HttpFailure, HttpReply
@@ -240,7 +242,7 @@ class OpenAIChat(Model):
             except HttpFailure as err:
                 outcome = Outcome.TIMEOUT if err.kind == "timeout" else Outcome.CONNECTION
                 where = endpoint_label(lease.endpoint.base_url)
-                raise TransientModelError(self._scrub(f"{where}: {err}")) from None
+                raise ModelUnreachableError(self._scrub(f"{where}: {err}")) from None
             outcome, result = self._interpret(endpoint_label(lease.endpoint.base_url), reply)
             if isinstance(result, ModelError):
                 raise result
@@ -301,6 +303,43 @@ class OpenAIChat(Model):
             if reply.status < 500:
                 return True
         return False
+
+    async def preflight(self, inputs: frozenset[Modality] = frozenset(Modality)) -> None:
+        """Every base URL answers `GET {base}/models` and lists `model` (or, where that route
+        is missing, answers `{root}/health`); the transport's ASR engine can be built."""
+        problems = [p for p in await asyncio.gather(*map(self._check, self.base_urls)) if p]
+        try:
+            await asyncio.to_thread(self.preparer.preflight, inputs)
+        except PreflightError as err:
+            problems.append(str(err))
+        if problems:
+            raise PreflightError("; ".join(problems))
+
+    async def _check(self, base_url: str) -> str | None:
+        where = endpoint_label(base_url)
+        limit = min(10.0, self.timeout_s)
+        try:
+            reply = await self.http.get(f"{base_url}/models", timeout_s=limit)
+        except HttpFailure as err:
+            return self._scrub(f"{where} does not answer ({err}); is the server running?")
+        if reply.status in (401, 403):
+            return f"{where} refused the credentials (HTTP {reply.status}); check api_key"
+        if reply.status == 404:  # no model list: a server that only has /health is fine
+            root = base_url[: -len("/v1")] if base_url.endswith("/v1") else base_url
+            try:
+                health = await self.http.get(f"{root}/health", timeout_s=limit)
+            except HttpFailure as err:
+                return self._scrub(f"{where} does not answer ({err})")
+            return None if health.status < 400 else f"{where}: HTTP {health.status} on /health"
+        if reply.status >= 400:
+            return f"{where}: HTTP {reply.status} on GET /models: {error_text(reply.body)}"
+        try:
+            served = [str(m.get("id")) for m in json.loads(reply.body).get("data", [])]
+        except (ValueError, AttributeError, TypeError):
+            return None  # not a model list we can read: the endpoint answers, that is enough
+        if served and self.model not in served:
+            return f"{where} does not serve model {self.model!r}; it serves {', '.join(served)}"
+        return None
 
     async def close(self) -> None:
         await self.pool.close()

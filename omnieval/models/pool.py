@@ -30,7 +30,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from omnieval.models.base import TransientModelError
+from omnieval.models.base import ModelUnreachableError
 
 log = logging.getLogger("omnieval.models.pool")
 
@@ -137,7 +137,7 @@ class EndpointPool:
             if not any(e.up for e in self.endpoints):
                 for ep in self.endpoints:
                     self._ensure_probe(ep)
-                raise TransientModelError(
+                raise ModelUnreachableError(
                     f"all {len(self.endpoints)} endpoints are down "
                     f"({', '.join(e.base_url for e in self.endpoints)}); probing them every "
                     f"{self.probe_interval_s:g} s",

@@ -43,7 +43,7 @@ from omnieval.media import (
     sample_frames,
 )
 from omnieval.media.errors import translate_av_errors
-from omnieval.models.base import PermanentModelError, TransientModelError
+from omnieval.models.base import PermanentModelError, PreflightError, TransientModelError
 from omnieval.models.wire import (
     WirePart,
     audio_part,
@@ -254,6 +254,32 @@ class MediaPreparer:
         transcript = self._transcribe(path, window)
         lines = transcript.timestamped(self.policy.transcript_segment_s).strip()
         return f"{TRANSCRIPT_HEADER}\n{lines or NO_SPEECH}"
+
+    def preflight(self, inputs: frozenset[Modality] = frozenset(Modality)) -> None:
+        """When audio will travel as a transcript (`inputs`, the modalities to be sent, hold
+        audio), build the ASR engine now (its optional extra imported, its model loaded); raise
+        `PreflightError` saying what to install or fix."""
+        if self.policy.audio != "transcript" or self._transcriber is not None:
+            return
+        if Modality.AUDIO not in inputs:
+            return
+        try:
+            asr = importlib.import_module("omnieval.media.asr")
+        except ImportError as err:
+            raise PreflightError(
+                "the audio transport 'transcript' needs omnieval.media.asr "
+                f"(pip install 'omnieval[asr]'): {err}"
+            ) from None
+        try:
+            transcriber = asr.get_transcriber(self.policy.asr, cache=self.cache)
+            check = getattr(getattr(transcriber, "engine", None), "preflight", None)
+            if check is not None:
+                check()
+        except ValueError as err:
+            raise PreflightError(f"transport asr settings: {err}") from None
+        except (asr.AsrError, ImportError) as err:
+            raise PreflightError(f"the transport's ASR engine cannot be built: {err}") from None
+        self._transcriber = transcriber
 
     def _transcribe(self, path: Path, window: TimeWindow | None) -> TranscriptLike:
         transcriber = self._transcriber

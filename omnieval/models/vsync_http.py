@@ -39,7 +39,9 @@ from omnieval.media.errors import check_file
 from omnieval.models.base import (
     Model,
     ModelCapabilities,
+    ModelUnreachableError,
     PermanentModelError,
+    PreflightError,
     TransientModelError,
 )
 from omnieval.retry_after import parse_retry_after
@@ -144,11 +146,11 @@ class VsyncHttp(Model):
                 raw = await reply.read()
                 retry_after = parse_retry_after(reply.headers.get("Retry-After"))
         except asyncio.TimeoutError:
-            raise TransientModelError(
+            raise ModelUnreachableError(
                 f"vsync-http {url}: no answer within {self.timeout_s:g} s"
             ) from None
         except aiohttp.ClientError as err:
-            raise TransientModelError(f"vsync-http {url}: {type(err).__name__}: {err}") from None
+            raise ModelUnreachableError(f"vsync-http {url}: {type(err).__name__}: {err}") from None
         latency = time.perf_counter() - started
         return _answer(url, path, status, raw, retry_after, latency)
 
@@ -166,6 +168,13 @@ class VsyncHttp(Model):
         except (asyncio.TimeoutError, aiohttp.ClientError) as err:
             raise TransientModelError(f"vsync-http {url}: {type(err).__name__}: {err}") from None
         return _health_body(url, status, raw)
+
+    async def preflight(self, inputs: frozenset[Modality] = frozenset(Modality)) -> None:
+        """The server answers `GET /health` with a JSON object."""
+        try:
+            await self.health()
+        except TransientModelError as err:
+            raise PreflightError(f"{err}; is the V-SYNC server running?") from None
 
     def _get_session(self) -> aiohttp.ClientSession:
         loop = asyncio.get_running_loop()

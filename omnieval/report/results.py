@@ -76,8 +76,21 @@ class RunResults(BaseModel):
                 and (task is None or result.task == task)
             ):
                 return result
+        known = {
+            "model": sorted({r.model for r in self.groups}),
+            "condition": sorted({r.condition for r in self.groups}),
+            "task": sorted({r.task for r in self.groups}),
+            "group": sorted({r.group for r in self.groups}),
+        }
+        given = {"model": model, "condition": condition, "task": task, "group": group}
+        unknown = [
+            f"{k} {v!r} (known: {', '.join(known[k])})"
+            for k, v in given.items()
+            if v is not None and v not in known[k]
+        ]
         raise KeyError(
             f"no result for model={model} condition={condition} task={task} group={group}"
+            + (f"; unknown {'; '.join(unknown)}" if unknown else "")
         )
 
     def node(self, model: str, condition: str, node: str) -> NodeResult:

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 from omnieval.config import ModelSpec, Redactor
 from omnieval.models.base import Model
+from omnieval.runner.breaker import CircuitBreaker
 from omnieval.runner.journal import Journal
 from omnieval.runner.plan import PlannedTrial
 from omnieval.runner.progress import ProgressBoard
@@ -83,12 +84,17 @@ class Executor:
         self.artifacts = artifacts
         self.jobs = jobs
         self._fingerprints = {alias: model.fingerprint() for alias, model in models.items()}
+        self.breakers: dict[str, CircuitBreaker] = {}
 
     async def run(self, pending: Sequence[PlannedTrial]) -> None:
         by_model: dict[str, list[PlannedTrial]] = defaultdict(list)
         for planned in pending:
             by_model[planned.trial.model].append(planned)
         workers = []
+        self.breakers = {
+            alias: CircuitBreaker(alias, trials[0].model.breaker_failures, self._circuit_opened)
+            for alias, trials in by_model.items()
+        }
         for trials in by_model.values():
             spec = trials[0].model
             queue = iter(trials)
@@ -153,8 +159,19 @@ class Executor:
         if model.capabilities.jobs and self.jobs is not None:
             response = await self.jobs(model, request, planned.trial.key)
         else:
-            response = await generate_with_retries(model, request, policy, self.rng)
+            breaker = self.breakers.get(planned.trial.model)
+            response = await generate_with_retries(model, request, policy, self.rng, breaker)
         await self.finish(planned, response, ctx)
+
+    def _circuit_opened(self, breaker: CircuitBreaker) -> None:
+        if self.board.console is not None:
+            self.board.console.print(
+                f"warning: model {breaker.model}: {breaker.consecutive} consecutive connection "
+                "failures; its remaining trials are paused (recorded as failed: circuit open; "
+                f"rerun the same command to retry them). Last error: {breaker.last_error}",
+                markup=False,
+                highlight=False,
+            )
 
     async def finish(
         self, planned: PlannedTrial, response: Response, ctx: TrialContext | None

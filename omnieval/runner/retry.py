@@ -8,7 +8,13 @@ import time
 from dataclasses import dataclass
 
 from omnieval.media import MediaError
-from omnieval.models.base import Model, PermanentModelError, TransientModelError
+from omnieval.models.base import (
+    Model,
+    ModelUnreachableError,
+    PermanentModelError,
+    TransientModelError,
+)
+from omnieval.runner.breaker import CircuitBreaker
 from omnieval.types import Request, Response, TrialStatus
 
 
@@ -29,13 +35,21 @@ class RetryPolicy:
 
 
 async def generate_with_retries(
-    model: Model, request: Request, policy: RetryPolicy, rng: random.Random
+    model: Model,
+    request: Request,
+    policy: RetryPolicy,
+    rng: random.Random,
+    breaker: CircuitBreaker | None = None,
 ) -> Response:
-    """A response, or a failed response carrying the last error; never raises for model errors."""
+    """A response, or a failed response carrying the last error; never raises for model errors.
+    With a `breaker`, connection failures and timeouts are counted on it, and no further attempt
+    is made once it is open."""
     attempt = 0
     while True:
         attempt += 1
         started = time.perf_counter()
+        if breaker is not None and breaker.is_open:
+            return _failed(breaker.reason, attempt - 1, started)
         retry_after: float | None = None
         try:
             if policy.timeout_s is None:
@@ -44,13 +58,19 @@ async def generate_with_retries(
                 response = await asyncio.wait_for(model.generate(request), policy.timeout_s)
         except TransientModelError as err:
             error, retry_after = f"{type(err).__name__}: {err}", err.retry_after_s
+            if breaker is not None and isinstance(err, ModelUnreachableError):
+                breaker.failure(error)
         except asyncio.TimeoutError:
             error = f"timed out after {policy.timeout_s:g} s"
+            if breaker is not None:
+                breaker.failure(error)
         except (PermanentModelError, MediaError) as err:
             return _failed(f"{type(err).__name__}: {err}", attempt, started)
         except Exception as err:  # a bug in a model or provider must not stop the run
             return _failed(f"unexpected {type(err).__name__}: {err}", attempt, started)
         else:
+            if breaker is not None:
+                breaker.success()
             latency = response.latency_s or (time.perf_counter() - started)
             return response.model_copy(update={"attempts": attempt, "latency_s": latency})
         if attempt > policy.max_retries:

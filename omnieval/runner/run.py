@@ -33,6 +33,7 @@ from omnieval.runner.plan import (
     plan_fingerprint,
     select_benchmarks,
 )
+from omnieval.runner.preflight import preflight_models
 from omnieval.runner.progress import ProgressBoard
 from omnieval.runner.rescore import rescore_records
 from omnieval.runner.scoring_pass import scoring_mark
@@ -162,6 +163,8 @@ async def execute_async(
             jobs=job_runner(journal),
         )
         try:
+            if config.preflight and pending:
+                await preflight_models(plan.models, pending)
             with board:
                 if config.doctor:
                     pending = await _fail_unreadable_media(pending, executor, console)

@@ -84,10 +84,13 @@ class MultipleChoice(Task):
 
 
 def load_mcq(path: Path, task_name: str) -> list[Sample]:
+    """Every sample of an mcq JSONL file; a malformed file raises one `DatasetError` that lists
+    every bad line (bad JSON, missing keys, bad answers or media, duplicate ids) at once."""
     if not path.is_file():
         raise DatasetError(f"{path} does not exist")
     samples: list[Sample] = []
-    seen: set[str] = set()
+    problems: list[str] = []
+    seen: dict[str, int] = {}
     with path.open(encoding="utf-8") as lines:
         for number, line in enumerate(lines, start=1):
             if not line.strip():
@@ -96,12 +99,25 @@ def load_mcq(path: Path, task_name: str) -> list[Sample]:
             try:
                 item = json.loads(line)
             except json.JSONDecodeError as err:
-                raise DatasetError(f"{where}: not valid JSON: {err}") from None
-            sample = _parse(item, where, path.parent, task_name)
+                problems.append(f"{where}: not valid JSON: {err}")
+                continue
+            try:
+                sample = _parse(item, where, path.parent, task_name)
+            except DatasetError as err:
+                problems.append(str(err))
+                continue
             if sample.id in seen:
-                raise DatasetError(f"{where}: duplicate id {sample.id!r}")
-            seen.add(sample.id)
+                problems.append(
+                    f"{where}: duplicate id {sample.id!r} (first on line {seen[sample.id]})"
+                )
+                continue
+            seen[sample.id] = number
             samples.append(sample)
+    if problems:
+        raise DatasetError(
+            f"{path}: {len(problems)} bad line(s), fix them all and rerun:\n  "
+            + "\n  ".join(problems)
+        )
     return samples
 
 

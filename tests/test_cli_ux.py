@@ -1,0 +1,626 @@
+"""Running evaluations as a new user meets them (issue #7): interrupts, output streams, errors a
+person can act on, paths, pre-flight, the circuit breaker, exit codes, generators.
+
+Real `omnieval` subprocesses, real files, real SQLite journals, real HTTP servers on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from omnieval import api
+from omnieval.benchmarks.base import DatasetError
+from omnieval.benchmarks.mcq.task import load_mcq
+from tests.conftest import write_mcq
+from tests.loopback import LoopbackConfig, LoopbackServer
+from tests.mediagen import write_test_audio
+
+OMNIEVAL = [sys.executable, "-m", "omnieval.cli"]
+
+
+def _omnieval(
+    *args: str, env: dict[str, str], cwd: Path, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*OMNIEVAL, *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def _write_config(path: Path, **config: Any) -> Path:
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    return path
+
+
+def _journal_rows(run_dir: Path) -> int:
+    path = run_dir / "journal.sqlite"
+    if not path.exists():
+        return 0
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1) as db:
+            return int(db.execute("SELECT COUNT(*) FROM trials").fetchone()[0])
+    except sqlite3.Error:
+        return 0
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+# --------------------------------------------------------------------------- interrupts
+
+N_SLOW = 24
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_interrupt_says_how_far_it_got_and_the_rerun_resumes(
+    tmp_path: Path, subprocess_env: dict[str, str], signum: signal.Signals, code: int
+) -> None:
+    mcq = write_mcq(tmp_path / "mcq.jsonl", N_SLOW)
+
+    def config(name: str, delay_s: float) -> Path:
+        return _write_config(
+            tmp_path / f"{name}.yaml",
+            name=name,
+            output=str(tmp_path / "runs"),
+            plugins=["omnieval_testmodels"],
+            benchmarks=[{"name": "mcq", "args": {"path": str(mcq)}}],
+            models=[
+                {
+                    "alias": "sleepy",
+                    "provider": "test-sleepy",
+                    "init_args": {"delay_s": delay_s},
+                    "concurrency": 1,
+                }
+            ],
+        )
+
+    slow = config("slow", 0.15)
+    command = [*OMNIEVAL, "run", "--config", str(slow), "--no-progress"]
+    run_dir = tmp_path / "runs" / "slow"
+    process = subprocess.Popen(
+        command,
+        env=subprocess_env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        # a shell's background job inherits SIGINT ignored; a user's terminal does not
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and process.poll() is None and _journal_rows(run_dir) < 3:
+        time.sleep(0.01)
+    process.send_signal(signum)
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == code, stderr
+    done = _journal_rows(run_dir)
+    assert 3 <= done < N_SLOW, done  # stopped mid-run
+    line = f"interrupted: {done} of {N_SLOW} trials journaled; rerun the same command to resume"
+    assert line in stderr
+    assert line in (run_dir / "run.log").read_text(encoding="utf-8")
+    assert "Traceback" not in stderr and not (run_dir / "results.json").exists()
+
+    resumed = subprocess.run(
+        command, env=subprocess_env, cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"{done} of {N_SLOW} trials done" in resumed.stderr
+    with sqlite3.connect(run_dir / "journal.sqlite") as db:
+        count, distinct = db.execute("SELECT COUNT(*), COUNT(DISTINCT key) FROM trials").fetchone()
+    assert count == distinct == N_SLOW
+
+    whole = config("whole", 0.0)  # the same trial keys: delay_s is not part of the fingerprint
+    subprocess.run(
+        [*OMNIEVAL, "run", "--config", str(whole), "--no-progress"],
+        env=subprocess_env,
+        cwd=tmp_path,
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    interrupted = json.loads((run_dir / "results.json").read_text())
+    uninterrupted = json.loads((tmp_path / "runs" / "whole" / "results.json").read_text())
+    assert interrupted["groups"] == uninterrupted["groups"]
+    assert interrupted["totals"] == uninterrupted["totals"]
+
+
+# --------------------------------------------------------------------------- output streams
+
+
+def _mcq_run_args(mcq: Path, *extra: str) -> tuple[str, ...]:
+    return ("run", "--benchmark", "mcq", "--data", str(mcq), "--models", "random", *extra)
+
+
+def test_no_progress_keeps_the_leaderboard_on_stdout(
+    tmp_path: Path, subprocess_env: dict[str, str]
+) -> None:
+    mcq = write_mcq(tmp_path / "mcq.jsonl", 12)
+    result = _omnieval(
+        *_mcq_run_args(mcq, "--name", "streams", "--no-progress"), env=subprocess_env, cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    assert "accuracy %" in result.stdout and "12 trials, 12 answered, 0 failed" in result.stdout
+    assert "run directory: runs/streams" in result.stdout
+    assert "accuracy %" not in result.stderr
+
+
+def test_json_prints_the_results_summary_on_stdout(
+    tmp_path: Path, subprocess_env: dict[str, str]
+) -> None:
+    mcq = write_mcq(tmp_path / "mcq.jsonl", 12)
+    result = _omnieval(*_mcq_run_args(mcq, "--json"), env=subprocess_env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["results"]["totals"]["trials"] == 12
+    assert summary["executed"] == 12 and summary["resumed"] == 0
+    on_disk = json.loads((Path(summary["run_dir"]) / "results.json").read_text())
+    assert on_disk["totals"] == summary["results"]["totals"]
+
+    quiet = _omnieval(*_mcq_run_args(mcq, "--quiet"), env=subprocess_env, cwd=tmp_path)
+    assert quiet.returncode == 0, quiet.stderr
+    assert quiet.stdout.strip() == summary["run_dir"] and quiet.stderr == ""
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def test_unknown_config_key_gets_a_did_you_mean(
+    tmp_path: Path, subprocess_env: dict[str, str]
+) -> None:
+    mcq = write_mcq(tmp_path / "mcq.jsonl", 4)
+    _write_config(
+        tmp_path / "run.yaml",
+        limt=3,
+        benchmarks=[{"name": "mcq", "args": {"path": str(mcq)}}],
+        models=["random"],
+    )
+    result = _omnieval("run", "-c", "run.yaml", env=subprocess_env, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "unknown key `limt` in run.yaml (did you mean `limit`?)" in result.stderr
+    assert "pydantic" not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_every_bad_mcq_line_is_listed_in_one_error(tmp_path: Path) -> None:
+    good = {"id": "a", "question": "q?", "options": ["x", "y"], "answer": "A"}
+    lines = [
+        json.dumps(good),
+        "{not json",
+        json.dumps({**good, "id": "b", "answer": "Z"}),
+        json.dumps({"id": "c", "question": "q?"}),
+        json.dumps(good),  # duplicate id
+    ]
+    path = tmp_path / "bad.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(DatasetError) as caught:
+        load_mcq(path, "mcq/default")
+    message = str(caught.value)
+    assert "4 bad line(s)" in message
+    for number, what in [
+        (2, "not valid JSON"),
+        (3, "'Z'"),
+        (4, "missing options, answer"),
+        (5, "duplicate id 'a'"),
+    ]:
+        assert f"{path}:{number}: " in message and what in message
+
+
+def test_find_names_the_known_models_and_variants(tmp_path: Path) -> None:
+    mcq = write_mcq(tmp_path / "mcq.jsonl", 6)
+    outcome = api.evaluate(
+        {
+            "name": "find",
+            "output": str(tmp_path / "runs"),
+            "benchmarks": [{"name": "mcq", "args": {"path": str(mcq)}}],
+            "models": ["random", "constant"],
+        },
+        progress=False,
+    )
+    with pytest.raises(KeyError) as caught:
+        outcome.results.find("randomm", "default")
+    assert "model 'randomm' (known: constant, random)" in str(caught.value)
+    with pytest.raises(KeyError) as caught:
+        outcome.results.find("random", "avt")
+    assert "variant 'avt' (known: default)" in str(caught.value)
+
+
+def test_no_error_output_holds_raw_markup(tmp_path: Path, subprocess_env: dict[str, str]) -> None:
+    mcq = write_mcq(tmp_path / "mcq.jsonl", 4)
+    _write_config(tmp_path / "bad.yaml", limt=1, benchmarks=["mcq"], models=["random"])
+    outputs = [
+        _omnieval(
+            "run", "--benchmark", "nosuch", "--models", "random", env=subprocess_env, cwd=tmp_path
+        ),
+        _omnieval(
+            "run", "--data", str(mcq), "--models", "random", env=subprocess_env, cwd=tmp_path
+        ),
+        _omnieval("run", "-c", "bad.yaml", env=subprocess_env, cwd=tmp_path),
+        _omnieval("rescore", "nowhere", env=subprocess_env, cwd=tmp_path),
+    ]
+    for result in outputs:
+        assert result.returncode == 2, result.stderr
+        assert result.stderr.startswith("error: "), result.stderr
+        assert "[bold red]" not in result.stderr + result.stdout and "[/]" not in result.stderr
+
+
+# --------------------------------------------------------------------------- exit codes
+
+
+def test_failed_trials_exit_3_unless_allowed(
+    tmp_path: Path, subprocess_env: dict[str, str]
+) -> None:
+    mcq = write_mcq(tmp_path / "mcq.jsonl", 6)
+    _write_config(
+        tmp_path / "run.yaml",
+        plugins=["omnieval_testmodels"],
+        benchmarks=[{"name": "mcq", "args": {"path": str(mcq)}}],
+        models=[{"alias": "broken", "provider": "test-broken", "max_retries": 0}],
+    )
+    failing = _omnieval("run", "-c", "run.yaml", "--no-progress", env=subprocess_env, cwd=tmp_path)
+    assert failing.returncode == 3, failing.stderr
+    assert "6 of 6 trials failed" in failing.stderr and "--allow-failures" in failing.stderr
+    allowed = _omnieval(
+        "run",
+        "-c",
+        "run.yaml",
+        "--no-progress",
+        "--allow-failures",
+        env=subprocess_env,
+        cwd=tmp_path,
+    )
+    assert allowed.returncode == 0, allowed.stderr
+
+
+# --------------------------------------------------------------------------- paths
+
+
+def test_relative_paths_follow_the_config_file_and_rescore_works_anywhere(
+    tmp_path: Path, subprocess_env: dict[str, str]
+) -> None:
+    project = tmp_path / "project"
+    (project / "data").mkdir(parents=True)
+    write_mcq(project / "data" / "mcq.jsonl", 8)
+    _write_config(
+        project / "run.yaml",
+        name="rel",
+        output="runs",
+        benchmarks=[{"name": "mcq", "args": {"path": "data/mcq.jsonl"}}],
+        models=["random"],
+    )
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    run = _omnieval("run", "-c", str(project / "run.yaml"), env=subprocess_env, cwd=elsewhere)
+    assert run.returncode == 0, run.stderr
+    run_dir = project / "runs" / "rel"
+    assert (run_dir / "results.json").is_file()
+
+    flags = _omnieval(
+        "run",
+        "--benchmark",
+        "mcq",
+        "--data",
+        "data/mcq.jsonl",
+        "--models",
+        "random",
+        "--name",
+        "flags",
+        env=subprocess_env,
+        cwd=project,
+    )
+    assert flags.returncode == 0, flags.stderr
+    for target in (run_dir, project / "runs" / "flags"):
+        rescored = _omnieval("rescore", str(target), env=subprocess_env, cwd=elsewhere)
+        assert rescored.returncode == 0, rescored.stderr
+        assert "8 trials, 8 answered" in rescored.stdout
+
+
+def test_plugins_import_from_the_working_directory(
+    tmp_path: Path, subprocess_env: dict[str, str]
+) -> None:
+    (tmp_path / "my_local_models.py").write_text(
+        "from omnieval import registry\n"
+        "from omnieval.models.reference import ConstantChoice\n"
+        "registry.models.register('local-constant')(type('Local', (ConstantChoice,), "
+        "{'name': 'local-constant'}))\n",
+        encoding="utf-8",
+    )
+    mcq = write_mcq(tmp_path / "mcq.jsonl", 4)
+    _write_config(
+        tmp_path / "run.yaml",
+        plugins=["my_local_models"],
+        benchmarks=[{"name": "mcq", "args": {"path": str(mcq)}}],
+        models=[{"alias": "local", "provider": "local-constant"}],
+    )
+    # the installed console script, whose sys.path does not start with the working directory
+    script = (
+        "import sys; sys.path = [p for p in sys.path if p not in ('', '.')]; "
+        "from omnieval.cli import main; sys.argv = ['omnieval', *sys.argv[1:]]; main()"
+    )
+    result = subprocess.run(
+        [sys.executable, "-P", "-c", script, "run", "-c", "run.yaml", "--no-progress"],
+        env=subprocess_env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "local" in result.stdout
+
+
+# --------------------------------------------------------------------------- pre-flight
+
+
+def _openai_config(path: Path, mcq: Path, base_url: str, **model: Any) -> Path:
+    return _write_config(
+        path,
+        name="pre",
+        benchmarks=[{"name": "mcq", "args": {"path": str(mcq)}}],
+        models=[
+            {
+                "alias": "remote",
+                "provider": "openai",
+                "max_retries": 0,
+                "init_args": {"model": "loopback", "base_url": base_url, "timeout_s": 5},
+                **model,
+            }
+        ],
+    )
+
+
+def test_unreachable_endpoint_stops_the_run_before_the_first_trial(
+    tmp_path: Path, subprocess_env: dict[str, str]
+) -> None:
+    mcq = write_mcq(tmp_path / "mcq.jsonl", 5)
+    url = f"http://127.0.0.1:{_closed_port()}/v1"
+    _openai_config(tmp_path / "run.yaml", mcq, url)
+    result = _omnieval("run", "-c", "run.yaml", "--no-progress", env=subprocess_env, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert "pre-flight failed, no trial was run" in result.stderr
+    assert "does not answer" in result.stderr and "--no-preflight" in result.stderr
+    assert _journal_rows(tmp_path / "runs" / "pre") == 0
+
+    with LoopbackServer() as server:
+        _write_config(
+            tmp_path / "wrong.yaml",
+            **{
+                **yaml.safe_load((tmp_path / "run.yaml").read_text()),
+                "name": "wrong",
+                "models": [
+                    {
+                        "alias": "remote",
+                        "provider": "openai",
+                        "init_args": {"model": "gpt-nope", "base_url": server.url},
+                    }
+                ],
+            },
+        )
+        wrong = _omnieval("run", "-c", "wrong.yaml", env=subprocess_env, cwd=tmp_path)
+    assert wrong.returncode == 2, wrong.stderr
+    assert "does not serve model 'gpt-nope'; it serves loopback" in wrong.stderr
+    assert _journal_rows(tmp_path / "runs" / "wrong") == 0
+
+    skipped = _omnieval(
+        "run",
+        "-c",
+        "run.yaml",
+        "--no-progress",
+        "--no-preflight",
+        env=subprocess_env,
+        cwd=tmp_path,
+    )
+    assert skipped.returncode == 3, skipped.stderr  # the trials ran, and failed
+    assert _journal_rows(tmp_path / "runs" / "pre") == 5
+
+
+def test_asr_engine_that_cannot_be_built_stops_the_run_before_the_first_trial(
+    tmp_path: Path, subprocess_env: dict[str, str]
+) -> None:
+    write_test_audio(tmp_path / "tone.wav", seconds=0.5)
+    item = {
+        "id": "q1",
+        "question": "What do you hear?",
+        "options": ["a tone", "speech"],
+        "answer": "A",
+        "media": [{"kind": "audio", "path": "tone.wav"}],
+    }
+    mcq = tmp_path / "audio.jsonl"
+    mcq.write_text(json.dumps(item) + "\n", encoding="utf-8")
+    with LoopbackServer() as server:
+        _openai_config(
+            tmp_path / "run.yaml",
+            mcq,
+            server.url,
+            init_args={
+                "model": "loopback",
+                "base_url": server.url,
+                "inputs": ["text"],
+                "transport": {
+                    "audio": "transcript",
+                    "asr": {"engine": "pocketsphinx", "hmm": str(tmp_path / "no-model")},
+                },
+            },
+        )
+        result = _omnieval("run", "-c", "run.yaml", env=subprocess_env, cwd=tmp_path)
+        assert server.chat_requests == 0
+    assert result.returncode == 2, result.stderr
+    assert "pre-flight failed, no trial was run" in result.stderr
+    assert "ASR engine cannot be built" in result.stderr and "pocketsphinx" in result.stderr
+    assert _journal_rows(tmp_path / "runs" / "pre") == 0
+
+
+def test_vsync_http_preflight_asks_health(tmp_path: Path) -> None:
+    import asyncio
+
+    from omnieval.models.base import PreflightError
+    from omnieval.models.vsync_http import VsyncHttp
+
+    async def check(url: str) -> None:
+        model = VsyncHttp(server_url=url, timeout_s=5)
+        try:
+            await model.preflight()
+        finally:
+            await model.close()
+
+    with pytest.raises(PreflightError, match="is the V-SYNC server running"):
+        asyncio.run(check(f"http://127.0.0.1:{_closed_port()}"))
+    with LoopbackServer() as server:
+        asyncio.run(check(server.url.removesuffix("/v1")))  # answers GET /health
+
+
+# --------------------------------------------------------------------------- circuit breaker
+
+
+def test_circuit_breaker_pauses_a_model_whose_endpoint_dies(tmp_path: Path) -> None:
+    mcq = write_mcq(tmp_path / "mcq.jsonl", 30)
+    with LoopbackServer(LoopbackConfig(delay_s=0.02)) as server:
+
+        def kill_after_five() -> None:
+            deadline = time.monotonic() + 20
+            while server.chat_requests < 5 and time.monotonic() < deadline:
+                time.sleep(0.002)
+            server.kill()
+
+        killer = threading.Thread(target=kill_after_five)
+        killer.start()
+        started = time.monotonic()
+        outcome = api.evaluate(
+            {
+                "name": "breaker",
+                "output": str(tmp_path / "runs"),
+                "benchmarks": [{"name": "mcq", "args": {"path": str(mcq)}}],
+                "models": [
+                    {
+                        "alias": "remote",
+                        "provider": "openai",
+                        "concurrency": 1,
+                        "max_retries": 2,
+                        "retry_base_s": 0.01,
+                        "retry_max_s": 0.05,
+                        "breaker_failures": 3,
+                        "init_args": {
+                            "model": "loopback",
+                            "base_url": server.url,
+                            "timeout_s": 2,
+                            "probe_interval_s": 0.05,
+                        },
+                    }
+                ],
+            },
+            progress=False,
+        )
+        killer.join()
+    elapsed = time.monotonic() - started
+    records = outcome.records
+    answered = [r for r in records if not r.response.failed]
+    paused = [r for r in records if (r.response.error or "").startswith("circuit open: ")]
+    assert len(records) == 30 and 4 <= len(answered) <= 8  # the 5th may be cut off
+    assert len(paused) >= 30 - len(answered) - 2  # at most the trials that tripped it failed else
+    assert all(r.score is None and r.response.attempts == 0 for r in paused)
+    assert outcome.results.totals.failed == 30 - len(answered)
+    log = (outcome.run_dir / "run.log").read_text(encoding="utf-8")
+    assert "3 consecutive connection failures; circuit open" in log
+    assert elapsed < 15
+
+
+# --------------------------------------------------------------------------- generators
+
+
+def test_generate_help_and_list_show_registered_generators(
+    tmp_path: Path, subprocess_env: dict[str, str]
+) -> None:
+    helped = _omnieval("generate", "--help", env=subprocess_env, cwd=tmp_path)
+    assert helped.returncode == 0 and "vsync" in helped.stdout
+    listed = _omnieval("list", env=subprocess_env, cwd=tmp_path)
+    assert "generators: vsync" in listed.stdout
+    options = _omnieval("generate", "vsync", "--help", env=subprocess_env, cwd=tmp_path)
+    for flag in ("--out", "--n", "--seed", "--sync-share", "--speakers", "--speech", "--workers"):
+        assert flag in options.stdout
+
+
+def test_a_plugin_generator_registers_and_runs(
+    tmp_path: Path, subprocess_env: dict[str, str]
+) -> None:
+    plugin = ("--plugin", "omnieval_testgenerators")
+    helped = _omnieval("generate", *plugin, "--help", env=subprocess_env, cwd=tmp_path)
+    assert "test-arith" in helped.stdout and "vsync" in helped.stdout
+    made = _omnieval(
+        "generate",
+        *plugin,
+        "test-arith",
+        "--out",
+        "arith",
+        "--n",
+        "7",
+        "--seed",
+        "3",
+        env=subprocess_env,
+        cwd=tmp_path,
+    )
+    assert made.returncode == 0, made.stderr
+    lines = (tmp_path / "arith" / "arith.jsonl").read_text().splitlines()
+    assert len(lines) == 7
+    again = _omnieval(
+        "generate",
+        *plugin,
+        "test-arith",
+        "--out",
+        "again",
+        "--n",
+        "7",
+        "--seed",
+        "3",
+        env=subprocess_env,
+        cwd=tmp_path,
+    )
+    assert again.returncode == 0
+    assert (tmp_path / "again" / "arith.jsonl").read_text().splitlines() == lines
+    run = _omnieval(
+        "run",
+        "--benchmark",
+        "mcq",
+        "--data",
+        "arith/arith.jsonl",
+        "--models",
+        "random",
+        env=subprocess_env,
+        cwd=tmp_path,
+    )
+    assert run.returncode == 0 and "7 trials, 7 answered" in run.stdout
+    unknown = _omnieval("generate", "nosuch", "--out", "x", env=subprocess_env, cwd=tmp_path)
+    assert unknown.returncode == 2
+
+
+def test_serve_api_key_comes_from_the_environment_variable_its_help_names(
+    tmp_path: Path, subprocess_env: dict[str, str]
+) -> None:
+    import urllib.error
+    import urllib.request
+
+    from tests.served import omnieval_serve
+
+    helped = _omnieval("serve", "--help", env=subprocess_env, cwd=tmp_path)
+    assert "OMNIEVAL_API_KEY" in helped.stdout
+    env = {**subprocess_env, "OMNIEVAL_API_KEY": "sekrit-from-env"}
+    with omnieval_serve(["--model", "constant"], env, tmp_path) as url:
+        request = urllib.request.Request(f"{url}/v1/models")
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=10)
+        assert refused.value.code == 401
+        request.add_header("Authorization", "Bearer sekrit-from-env")
+        with urllib.request.urlopen(request, timeout=10) as reply:
+            assert reply.status == 200
