@@ -235,7 +235,7 @@ def test_find_names_the_known_models_and_variants(tmp_path: Path) -> None:
     assert "model 'randomm' (known: constant, random)" in str(caught.value)
     with pytest.raises(KeyError) as caught:
         outcome.results.find("random", "avt")
-    assert "variant 'avt' (known: default)" in str(caught.value)
+    assert "condition 'avt' (known: default)" in str(caught.value)
 
 
 def test_no_error_output_holds_raw_markup(tmp_path: Path, subprocess_env: dict[str, str]) -> None:

@@ -145,7 +145,7 @@ def test_generic_ablations_drop_exactly_the_named_parts_at_the_server(tmp_path: 
             "alias": "served",
             "provider": "openai",
             "init_args": {
-                "model": "m",
+                "model": "loopback",
                 "base_url": server.url,
                 "api_key": "k-test",
                 "inputs": ["text", "image", "audio"],
@@ -186,7 +186,7 @@ def test_run_generation_settings_reach_the_model(tmp_path: Path) -> None:
         model = {
             "alias": "served",
             "provider": "openai",
-            "init_args": {"model": "m", "base_url": server.url, "api_key": "k-test"},
+            "init_args": {"model": "loopback", "base_url": server.url, "api_key": "k-test"},
         }
         config = _mcq_config(tmp_path, mcq, [model])
         config["generation"] = {"max_tokens": 77, "temperature": 0.25}
@@ -307,7 +307,7 @@ def test_resume_with_changed_scoring_rescores_and_says_so(
         model = {
             "alias": "served",
             "provider": "openai",
-            "init_args": {"model": "m", "base_url": server.url, "api_key": "k-test"},
+            "init_args": {"model": "loopback", "base_url": server.url, "api_key": "k-test"},
         }
         base = {
             "name": "scoring",
