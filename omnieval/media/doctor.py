@@ -158,7 +158,13 @@ def find_media_problems(
     def record(path: Path, err: MediaError | None) -> None:
         if err is None:
             return
-        problem: ProblemKind = err.problem if err.problem != "window" else "undecodable"
+        kinds: dict[str, ProblemKind] = {
+            "missing": "missing",
+            "empty": "empty",
+            "no_video": "no_video",
+            "no_audio": "no_audio",
+        }
+        problem = kinds.get(err.problem, "undecodable")
         problems.append(
             MediaProblem(
                 path=path, problem=problem, detail=err.detail, sample_ids=tuple(needs[path][0])
