@@ -79,11 +79,15 @@ class AudioPolicy(Frozen):
             return f"channel-{self.channels}-only"
         return f"{self.channels}-channel-only"
 
-    def describe(self) -> str:
-        """e.g. `"wav s16 16k channels-kept"`, `"source 44.1k mono-downmix"`."""
+    def describe(self, codec: bool = True) -> str:
+        """e.g. `"wav s16 16k channels-kept"`, `"source native-rate mono-downmix"` (without the
+        codec, for models that take arrays: `"16k mono-downmix"`)."""
         rate = "native-rate" if self.sample_rate is None else _khz(self.sample_rate)
-        codec = f"wav {self.sample_format}" if self.codec == "wav" else self.codec
-        return f"{codec} {rate} {self.channel_label()}"
+        text = f"{rate} {self.channel_label()}"
+        if not codec:
+            return text
+        name = f"wav {self.sample_format}" if self.codec == "wav" else self.codec
+        return f"{name} {text}"
 
 
 @dataclass(frozen=True)
