@@ -20,6 +20,8 @@ class RetryPolicy:
     base_s: float = 0.5
     max_s: float = 30.0
     timeout_s: float | None = 300.0
+    #: the longest Retry-After honoured; a server asking for more fails the trial with the reason
+    max_retry_after_s: float = 60.0
 
     def delay(self, attempt: int, retry_after_s: float | None, rng: random.Random) -> float:
         """Backoff before attempt `attempt + 1`: full jitter, never less than Retry-After."""
@@ -44,6 +46,14 @@ async def generate_with_retries(
                 response = await asyncio.wait_for(model.generate(request), policy.timeout_s)
         except TransientModelError as err:
             error, retry_after = f"{type(err).__name__}: {err}", err.retry_after_s
+            if retry_after is not None and retry_after > policy.max_retry_after_s:
+                return _failed(
+                    f"the server asked to retry after {retry_after:g} s (Retry-After), more than "
+                    f"max_retry_after_s={policy.max_retry_after_s:g} s; not waiting. Last error: "
+                    f"{error}",
+                    attempt,
+                    started,
+                )
         except asyncio.TimeoutError:
             error = f"timed out after {policy.timeout_s:g} s"
         except (PermanentModelError, MediaError) as err:
