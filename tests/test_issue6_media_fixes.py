@@ -28,7 +28,7 @@ from aiohttp import web
 from omnieval.benchmarks.base import DatasetError
 from omnieval.benchmarks.mcq.task import McqBenchmark
 from omnieval.benchmarks.vsync.task import VsyncBenchmark
-from omnieval.media import OutsideRootError, dataset_media_path, encode_png
+from omnieval.media import encode_png
 from omnieval.models.openai_provider import OpenAIChat
 from omnieval.models.serve import BackgroundServer
 from omnieval.models.serve.app import ServeOptions, create_app
@@ -125,7 +125,7 @@ def test_serve_answers_a_batched_models_permanent_failure_with_422(
 
 def test_a_long_retry_after_fails_the_trial_instead_of_waiting() -> None:
     config = LoopbackConfig(script=["429"] * 10, retry_after="3600")
-    policy = RetryPolicy(max_retries=5, base_s=0.01, timeout_s=10, max_retry_after_s=60)
+    policy = RetryPolicy(max_retries=5, base_s=0.01, timeout_s=10)  # max_retry_after_s: 60
 
     async def run(url: str) -> Any:
         model = OpenAIChat(model="m", base_url=url)
@@ -155,9 +155,8 @@ def test_a_pool_parks_an_endpoint_asking_for_a_long_pause() -> None:
     policy = RetryPolicy(max_retries=3, base_s=0.01, timeout_s=10)
 
     async def run() -> tuple[list[Any], list[dict[str, Any]]]:
-        model = OpenAIChat(
-            model="m", base_urls=[slow.url, fine.url], max_concurrency=2, max_retry_after_s=30
-        )
+        # max_retry_after_s defaults to 60 s
+        model = OpenAIChat(model="m", base_urls=[slow.url, fine.url], max_concurrency=2)
         try:
             rng = random.Random(0)
             responses = await asyncio.wait_for(
@@ -188,6 +187,8 @@ def test_a_pool_parks_an_endpoint_asking_for_a_long_pause() -> None:
 
 
 def test_dataset_media_path_keeps_paths_inside_the_root(tmp_path: Path) -> None:
+    from omnieval.media import OutsideRootError, dataset_media_path  # new in this change
+
     root = tmp_path / "data"
     (root / "clips").mkdir(parents=True)
     outside = tmp_path / "secret.wav"
