@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
@@ -130,11 +131,16 @@ def probe_layout(
     """The file's audio channel count, with `declared` (e.g. binaural) checked against it.
 
     Raises `MediaError` when the file has no audio, or holds a channel count the declared
-    layout cannot have (mono: 1, stereo / binaural: 2, multichannel: 3 or more)."""
-    info = probe(path)
-    if info.audio is None:
-        raise MediaError(path, "no_audio", "the file has no audio stream")
-    count = int(info.audio.channels)
+    layout cannot have (mono: 1, stereo / binaural: 2, multichannel: 3 or more). The count is
+    memoised per process by (path, size, mtime), as file digests are: opening a file with
+    FFmpeg costs ~2 to 30 ms."""
+    return checked_layout(_channel_count(Path(path)), declared, path)
+
+
+def checked_layout(
+    count: int, declared: ChannelLayout | None, path: str | os.PathLike[str]
+) -> ProbedLayout:
+    """`ProbedLayout` of a signal with `count` channels, checked against a declared layout."""
     if declared is None:
         return ProbedLayout(count, layout_for(count))
     fits = {
@@ -150,6 +156,39 @@ def probe_layout(
             f"the part declares a {declared.value} layout but the audio has {count} channel(s)",
         )
     return ProbedLayout(count, declared)
+
+
+_COUNTS: dict[tuple[str, int, int], tuple[int, bool, int]] = {}
+_COUNTS_LOCK = threading.Lock()
+
+
+def _stream_facts(path: Path) -> tuple[int, bool, int]:
+    """(audio channels, has video, audio sample rate) of a file, memoised by (path, size,
+    mtime); `MediaError` when it has no audio stream."""
+    try:
+        stat = path.stat()
+    except OSError:
+        stat = None
+    memo = (str(path.resolve()), stat.st_size, stat.st_mtime_ns) if stat else None
+    if memo is not None:
+        with _COUNTS_LOCK:
+            hit = _COUNTS.get(memo)
+        if hit is not None:
+            return hit
+    info = probe(path)
+    if info.audio is None:
+        raise MediaError(path, "no_audio", "the file has no audio stream")
+    facts = (int(info.audio.channels), info.video is not None, int(info.audio.sample_rate))
+    if memo is not None:
+        with _COUNTS_LOCK:
+            if len(_COUNTS) > 100_000:
+                _COUNTS.clear()
+            _COUNTS[memo] = facts
+    return facts
+
+
+def _channel_count(path: Path) -> int:
+    return _stream_facts(path)[0]
 
 
 def _index(choice: int | str, channels: int, path: str | os.PathLike[str], who: str) -> int:
@@ -196,10 +235,11 @@ def prepare_audio(
     channel: int | str | None = None,
     cache: MediaCache | None = None,
 ) -> PreparedAudio:
-    """Decode (through the cache), resample and apply the channel handling."""
-    source = probe_layout(path, layout)
+    """Decode (through the cache), resample and apply the channel handling. The source layout
+    is the decoded signal's channel count (checked against `layout` when one is declared)."""
     spec = AudioSpec(sample_rate=policy.sample_rate, mono=False, window=window)
     clip = load_audio(path, spec, cache=cache)
+    source = checked_layout(clip.channels, layout, path)
     samples = select_channels(clip.samples, policy.channels, channel, path)
     if samples is not clip.samples:
         clip = AudioClip(np.ascontiguousarray(samples), clip.sample_rate, clip.start_s)
@@ -221,11 +261,11 @@ def _unchanged(
         return None
     if path.suffix.lower() not in SOURCE_AUDIO_MIME:
         return None
-    info = probe(path)
-    if info.video is not None or info.audio is None:
+    count, has_video, rate = _stream_facts(path)
+    if has_video:
         return None
-    source = probe_layout(path, layout)
-    if policy.sample_rate is not None and policy.sample_rate != info.audio.sample_rate:
+    source = checked_layout(count, layout, path)
+    if policy.sample_rate is not None and policy.sample_rate != rate:
         return None
     one = source.channels == 1
     if channel is not None and not (one and channel in ("left", "right")):
@@ -331,6 +371,7 @@ __all__ = [
     "PreparedAudio",
     "ProbedLayout",
     "audio_payload",
+    "checked_layout",
     "layout_for",
     "prepare_audio",
     "probe_layout",
