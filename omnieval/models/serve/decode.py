@@ -39,7 +39,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
-from omnieval.media import MediaError, MediaInfo, check_media_file, probe
+from omnieval.media import MediaError, MediaInfo
+from omnieval.media.doctor import probe_and_check
 from omnieval.media.prepare import layout_for
 from omnieval.types import (
     AudioPart,
@@ -415,23 +416,15 @@ def _b64decode(text: str, where: str) -> bytes:
 
 
 def _probe(path: Path, where: str, kind: str) -> MediaInfo:
-    """The part's media info, after checking that its streams really decode."""
+    """The part's media info, after checking that its streams really decode (one open)."""
     try:
-        info = probe(path)
+        return probe_and_check(path)
     except MediaError as err:
         raise RequestError(
             f"{where} ({kind}): not readable media: {err.detail}",
             param=where,
             code="invalid_media",
         ) from None
-    broken = check_media_file(path)
-    if broken is not None:
-        raise RequestError(
-            f"{where} ({kind}): not decodable media: {broken.detail}",
-            param=where,
-            code="invalid_media",
-        )
-    return info
 
 
 def _media_part(
