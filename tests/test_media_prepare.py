@@ -272,3 +272,14 @@ def test_a_videos_audio_track_keeps_its_channels_through_the_preparer(
     payload = audio_payload(audio["video"], AudioPolicy(), cache=MediaCache(tmp_path))
     assert payload.channels == 2 and payload.layout is ChannelLayout.STEREO
     assert wav_channels(payload.data)[1] == pytest.approx([440, 880], abs=3)
+
+
+def test_vsync_http_refuses_a_channel_selection_it_cannot_honour(audio: dict[str, Path]) -> None:
+    from omnieval.models.base import PermanentModelError
+    from omnieval.models.vsync_http import VsyncHttp
+
+    whole = Request(parts=(AudioPart(path=audio["stereo"]), TextPart(text="?")))
+    assert VsyncHttp.form_fields(whole)[1]["use_video"] == "false"
+    left = Request(parts=(AudioPart(path=audio["stereo"], channel="left"), TextPart(text="?")))
+    with pytest.raises(PermanentModelError, match="channel selection"):
+        VsyncHttp.form_fields(left)

@@ -120,6 +120,11 @@ class VsyncHttp(Model):
                 f"vsync-http: {part.path.name}: V-SYNC servers take whole files, not time "
                 "windows; cut the clip into its own file"
             )
+        if isinstance(part, AudioPart) and part.channel is not None:
+            raise PermanentModelError(
+                f"vsync-http: {part.path.name}: V-SYNC servers take the whole file, so the "
+                f"part's channel selection ({part.channel!r}) cannot be honoured"
+            )
         if isinstance(part, VideoPart):
             use_video, use_audio = True, part.with_audio
         else:
