@@ -19,10 +19,9 @@ import numpy as np
 import pytest
 from aiohttp import web
 
-from omnieval.media import encode_png
-from omnieval.models.base import PermanentModelError, TransientModelError
-from omnieval.media import MediaCache, probe
+from omnieval.media import MediaCache, encode_png, probe
 from omnieval.media.prepare import video_copy
+from omnieval.models.base import PermanentModelError, TransientModelError
 from omnieval.models.gemini_provider import GeminiModel
 from omnieval.types import (
     AudioPart,
