@@ -283,3 +283,35 @@ def test_vsync_http_refuses_a_channel_selection_it_cannot_honour(audio: dict[str
     left = Request(parts=(AudioPart(path=audio["stereo"], channel="left"), TextPart(text="?")))
     with pytest.raises(PermanentModelError, match="channel selection"):
         VsyncHttp.form_fields(left)
+
+
+def test_the_channel_policy_is_printed_next_to_the_scores() -> None:
+    from omnieval.report.leaderboard import model_summary
+
+    model = OpenAIChat(
+        model="m",
+        base_url="http://127.0.0.1:9/v1",
+        inputs=["text", "audio"],
+        transport={"audio_channels": "downmix", "audio_sample_rate": 16000},
+    )
+    summary = model_summary(model.fingerprint())
+    assert "audio native wav s16 16k mono-downmix" in summary
+
+
+def test_hf_fingerprint_names_its_channel_policy(tmp_path_factory: pytest.TempPathFactory) -> None:
+    pytest.importorskip("torch", reason="needs torch (CPU: pip install torch==2.13.0)")
+    pytest.importorskip("transformers", reason='needs pip install "omnieval[hf]"')
+    import os
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("HF_HOME", str(tmp_path_factory.getbasetemp() / "hf-home"))
+    from omnieval.models.hf import HFModel
+    from tests import hf_tiny
+
+    model, processor = hf_tiny.tiny_qwen2_audio(seed=0)
+    default = HFModel.from_objects(model, processor)
+    kept = HFModel.from_objects(model, processor, audio_channels="keep")
+    assert default.fingerprint()["transport"]["audio"] == "native array 16k mono-downmix"
+    assert kept.fingerprint()["transport"]["audio"] == "native array 16k channels-kept"
+    with pytest.raises(ValueError, match="audio_channels must be"):
+        HFModel.from_objects(model, processor, audio_channels="both")
