@@ -31,11 +31,12 @@ class Modality(str, enum.Enum):
 
 
 class ChannelLayout(str, enum.Enum):
-    """How an audio signal's channels are to be read."""
+    """How an audio signal's channels are to be read (`MULTICHANNEL`: three or more)."""
 
     MONO = "mono"
     STEREO = "stereo"
     BINAURAL = "binaural"
+    MULTICHANNEL = "multichannel"
 
 
 class TimeWindow(Frozen):
@@ -61,12 +62,17 @@ class ImagePart(Frozen):
 
 
 class AudioPart(Frozen):
-    """Audio from a file; the file may be a video, in which case its audio track is meant."""
+    """Audio from a file; the file may be a video, in which case its audio track is meant.
+
+    `layout` None: probed from the file (1 channel mono, 2 stereo, more multichannel); a given
+    layout must agree with the file's channel count. `channel` takes one channel of the file
+    only ("left" = 0, "right" = 1, or an index)."""
 
     kind: Literal["audio"] = "audio"
     path: Path
     window: TimeWindow | None = None
-    layout: ChannelLayout = ChannelLayout.MONO
+    layout: ChannelLayout | None = None
+    channel: Annotated[int, Field(ge=0)] | Literal["left", "right"] | None = None
 
 
 class VideoPart(Frozen):

@@ -370,3 +370,18 @@ def test_a_run_written_by_the_first_release_opens_resumes_and_rescores(
         (g.model, g.condition, g.group): g.metrics["accuracy"].value for g in resumed.results.groups
     }
     assert new_accuracy == old_accuracy
+
+
+def test_audio_parts_key_as_the_first_release_keyed_them() -> None:
+    from omnieval.runner.keys import _part_key_json
+    from omnieval.types import AudioPart, TimeWindow
+
+    # what omnieval 0.1 hashed for an audio part (its layout defaulted to mono)
+    assert _part_key_json(AudioPart(path=Path("a.wav"))) == (
+        '{"kind":"audio","window":null,"layout":"mono"}'
+    )
+    windowed = AudioPart(path=Path("a.wav"), window=TimeWindow(start=1, end=2))
+    assert _part_key_json(windowed) == (
+        '{"kind":"audio","window":{"start":1.0,"end":2.0},"layout":"mono"}'
+    )
+    assert '"channel":"left"' in _part_key_json(AudioPart(path=Path("a.wav"), channel="left"))

@@ -19,9 +19,10 @@ import numpy as np
 import pytest
 from aiohttp import web
 
-from omnieval.media import encode_png
+from omnieval.media import MediaCache, encode_png, probe
+from omnieval.media.prepare import video_copy
 from omnieval.models.base import PermanentModelError, TransientModelError
-from omnieval.models.gemini_provider import GeminiModel, remux_mp4
+from omnieval.models.gemini_provider import GeminiModel
 from omnieval.types import (
     AudioPart,
     ChannelLayout,
@@ -224,7 +225,10 @@ def test_a_request_goes_out_as_gemini_inline_parts_and_the_answer_comes_back(
         assert wav["mime"] == "audio/wav" and wav["bytes"] == media["wav"].read_bytes()
         assert track["mime"] == "audio/wav" and track["streams"] == ["audio"]
         rate, channels, frames = track["wav"]
-        assert (rate, channels) == (16_000, 1) and frames == pytest.approx(16_000, abs=40)
+        native = probe(media["video"]).audio
+        assert native is not None  # the track keeps the file's rate and channels (no downmix)
+        assert (rate, channels) == (native.sample_rate, native.channels)
+        assert frames == pytest.approx(native.sample_rate, abs=40)
         assert full["mime"] == "video/mp4" and full["bytes"] == media["video"].read_bytes()
         assert full["streams"] == ["audio", "video"]
         assert silent["mime"] == "video/mp4" and silent["streams"] == ["video"]
@@ -237,8 +241,11 @@ def test_a_request_goes_out_as_gemini_inline_parts_and_the_answer_comes_back(
     serve(run)
 
 
-def test_video_without_audio_is_remuxed_not_reencoded(media: dict[str, Path]) -> None:
-    silent = remux_mp4(media["video"], keep_audio=False)
+def test_video_without_audio_is_remuxed_not_reencoded(
+    media: dict[str, Path], tmp_path: Path
+) -> None:
+    copy = video_copy(media["video"], keep_audio=False, container="mp4", cache=MediaCache(tmp_path))
+    silent = copy.read_bytes()
     with av.open(str(media["video"])) as src, av.open(io.BytesIO(silent), "r") as out:
         assert [s.type for s in out.streams] == ["video"]
         src_packets = [bytes(p) for p in src.demux(video=0) if p.size]
@@ -250,7 +257,7 @@ def test_stereo_audio_and_other_containers(media: dict[str, Path]) -> None:
     request = Request(
         parts=(
             AudioPart(path=media["stereo"], layout=ChannelLayout.STEREO),
-            AudioPart(path=media["stereo"]),  # mono wanted: decoded and downmixed
+            AudioPart(path=media["stereo"], channel="left"),  # one channel: decoded to wav
             VideoPart(path=media["mkv"]),  # not a container Gemini takes: remuxed to mp4
             TextPart(text="?"),
         )
@@ -264,7 +271,7 @@ def test_stereo_audio_and_other_containers(media: dict[str, Path]) -> None:
             await model.close()
         stereo, mono, mkv = fake.requests[0]["media"][:3]
         assert stereo["mime"] == "audio/flac" and stereo["bytes"] == media["stereo"].read_bytes()
-        assert mono["mime"] == "audio/wav" and mono["wav"][:2] == (16_000, 1)
+        assert mono["mime"] == "audio/wav" and mono["wav"][:2] == (22_050, 1)
         assert mkv["mime"] == "video/mp4" and mkv["streams"] == ["audio", "video"]
         assert mkv["video_metadata"] == {"fps": 4.0}
 
@@ -334,8 +341,16 @@ def test_fingerprint_and_repr_hold_no_secret() -> None:
         "model": "gemini-2.5-flash",
         "temperature": 0.0,
         "video_fps": 2.0,
+        "transport": {
+            "image": "native",
+            "audio": "native source native-rate channels-kept",
+            "video": "native",
+            "dropped": [],
+        },
     }
     assert API_KEY not in repr(model) and API_KEY not in str(model.fingerprint())
+    mono = GeminiModel(model="gemini-2.5-flash", api_key=API_KEY, audio_channels="downmix")
+    assert mono.fingerprint()["transport"]["audio"] == "native source native-rate mono-downmix"
 
 
 def test_too_much_inline_media_is_refused_before_sending(media: dict[str, Path]) -> None:

@@ -35,6 +35,7 @@ from omnieval.types import (
     ImagePart,
     Modality,
     Request,
+    Response,
     TextPart,
     VideoPart,
 )
@@ -268,10 +269,18 @@ def test_batch_keeps_order_across_generation_groups(
     ]
     responses = asyncio.run(audio_model.generate_batch(requests))
     assert len(responses) == 6
-    assert responses[2].failed and "missing.wav" in (responses[2].error or "")
+    failed = responses[2]  # a request that fails alone gets its own (permanent) error
+    assert isinstance(failed, PermanentModelError) and "missing.wav" in str(failed)
     ok = [r for i, r in enumerate(responses) if i != 2]
-    assert not any(r.failed for r in ok)
-    assert [r.usage.output_tokens if r.usage else None for r in ok] == [3, 5, 4, 3, 3]
+    assert all(isinstance(r, Response) and not r.failed for r in ok)
+    assert [r.usage.output_tokens if isinstance(r, Response) and r.usage else None for r in ok] == [
+        3,
+        5,
+        4,
+        3,
+        3,
+    ]
+    assert isinstance(responses[4], Response) and isinstance(responses[5], Response)
     assert responses[4].text == responses[5].text  # sampling with one seed repeats itself
     with pytest.raises(PermanentModelError, match=r"missing\.wav"):
         asyncio.run(audio_model.generate(requests[2]))

@@ -17,13 +17,26 @@ from omnieval.media.audio import AudioClip, AudioSpec, load_audio
 from omnieval.media.cache import MediaCache, default_cache_dir
 from omnieval.media.digest import file_digest
 from omnieval.media.doctor import MediaProblem, check_media_file, find_media_problems
-from omnieval.media.encode import encode_jpeg, encode_png, encode_wav
+from omnieval.media.encode import encode_jpeg, encode_mp3, encode_png, encode_wav
 from omnieval.media.errors import MediaError
 from omnieval.media.frames import Frames, FrameSpec, sample_frames
+from omnieval.media.paths import OutsideRootError, dataset_media_path
+from omnieval.media.prepare import (
+    AudioPayload,
+    AudioPolicy,
+    PreparedAudio,
+    ProbedLayout,
+    audio_payload,
+    prepare_audio,
+    probe_layout,
+    video_copy,
+)
 from omnieval.media.probe import AudioStreamInfo, MediaInfo, VideoStreamInfo, probe
 
 __all__ = [
     "AudioClip",
+    "AudioPayload",
+    "AudioPolicy",
     "AudioSpec",
     "AudioStreamInfo",
     "FrameSpec",
@@ -32,15 +45,24 @@ __all__ = [
     "MediaError",
     "MediaInfo",
     "MediaProblem",
+    "OutsideRootError",
+    "PreparedAudio",
+    "ProbedLayout",
     "VideoStreamInfo",
+    "audio_payload",
     "check_media_file",
+    "dataset_media_path",
     "default_cache_dir",
     "encode_jpeg",
+    "encode_mp3",
     "encode_png",
     "encode_wav",
     "file_digest",
     "find_media_problems",
     "load_audio",
+    "prepare_audio",
     "probe",
+    "probe_layout",
     "sample_frames",
+    "video_copy",
 ]

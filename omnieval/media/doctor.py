@@ -20,7 +20,14 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from omnieval.media.errors import MediaError, translate_av_errors
-from omnieval.media.probe import audio_stream, media_duration, open_input, timeline_origin
+from omnieval.media.probe import (
+    MediaInfo,
+    audio_stream,
+    container_info,
+    media_duration,
+    open_input,
+    timeline_origin,
+)
 from omnieval.types import AudioPart, Frozen, ImagePart, Sample, VideoPart
 
 ProblemKind = Literal["missing", "empty", "undecodable", "no_video", "no_audio"]
@@ -69,6 +76,25 @@ def check_media_file(
     except MediaError as err:
         return err
     return None
+
+
+def probe_and_check(
+    path: str | os.PathLike[str], *, need_video: bool = False, need_audio: bool = False
+) -> MediaInfo:
+    """`probe(path)` and `check_media_file`'s decoding checks with one open of the file (what
+    `omnieval serve` runs on every media part); raises the `MediaError`."""
+    p = Path(path)
+    with open_input(p) as container, translate_av_errors(p, "decoding"):
+        info = container_info(p, container)
+        streams = _decodable_streams(container)
+        kinds = {s.type for s in streams}
+        if need_video and "video" not in kinds:
+            raise MediaError(p, "no_video", "used as a video but has no video stream")
+        if need_audio and audio_stream(container) is None:
+            raise MediaError(p, "no_audio", "used as audio but has no audio stream")
+        _check_head(p, container, streams)
+        _check_tail(p, container, streams)
+    return info
 
 
 def _check_head(
@@ -158,7 +184,13 @@ def find_media_problems(
     def record(path: Path, err: MediaError | None) -> None:
         if err is None:
             return
-        problem: ProblemKind = err.problem if err.problem != "window" else "undecodable"
+        kinds: dict[str, ProblemKind] = {
+            "missing": "missing",
+            "empty": "empty",
+            "no_video": "no_video",
+            "no_audio": "no_audio",
+        }
+        problem = kinds.get(err.problem, "undecodable")
         problems.append(
             MediaProblem(
                 path=path, problem=problem, detail=err.detail, sample_ids=tuple(needs[path][0])

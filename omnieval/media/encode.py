@@ -1,8 +1,10 @@
 """Encode frames and clips to bytes for transport: JPEG / PNG via PyAV's image encoders, WAV
-(16-bit PCM) via the standard library."""
+(16-bit PCM or 32-bit float) via the standard library, MP3 via PyAV's LAME."""
 
 from __future__ import annotations
 
+import io
+import os
 import struct
 from fractions import Fraction
 from typing import Literal
@@ -11,6 +13,7 @@ import av
 import numpy as np
 
 from omnieval.media.audio import AudioClip
+from omnieval.media.errors import translate_av_errors
 
 # FFmpeg's MJPEG quantiser tables are the MPEG-1 intra matrix times qscale / 8; libjpeg's are
 # its standard table times S / 100 (S = 5000 / quality below 50, else 200 - 2 * quality).
@@ -102,3 +105,22 @@ def _riff_wav(
     body = b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt
     body += b"data" + struct.pack("<I", len(payload)) + payload
     return b"RIFF" + struct.pack("<I", len(body)) + body
+
+
+def encode_mp3(clip: AudioClip, source: str | os.PathLike[str] = "<clip>") -> bytes:
+    """MP3 bytes (LAME, PyAV's bundled FFmpeg) of a mono or stereo clip; `source` names the
+    file in errors. More than two channels is a `ValueError` (MP3 holds at most two)."""
+    samples = np.ascontiguousarray(clip.samples, dtype=np.float32)
+    if samples.shape[0] > 2:
+        raise ValueError(f"mp3 holds at most 2 channels, not {samples.shape[0]}")
+    layout = "mono" if samples.shape[0] == 1 else "stereo"
+    buf = io.BytesIO()
+    with translate_av_errors(source, "encoding mp3"), av.open(buf, "w", format="mp3") as sink:
+        stream = sink.add_stream("libmp3lame", rate=clip.sample_rate, layout=layout)
+        frame = av.AudioFrame.from_ndarray(samples, format="fltp", layout=layout)
+        frame.sample_rate = clip.sample_rate
+        for packet in stream.encode(frame):
+            sink.mux(packet)
+        for packet in stream.encode(None):
+            sink.mux(packet)
+    return buf.getvalue()

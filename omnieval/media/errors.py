@@ -16,7 +16,9 @@ from typing import Literal
 import av
 
 #: What can be wrong with a media file (or with what was asked of it).
-MediaProblemKind = Literal["missing", "empty", "undecodable", "no_video", "no_audio", "window"]
+MediaProblemKind = Literal[
+    "missing", "empty", "undecodable", "no_video", "no_audio", "window", "channels"
+]
 
 _HINTS: dict[str, str] = {
     "missing": "check the path (relative paths resolve against the working directory) or "
@@ -28,6 +30,8 @@ _HINTS: dict[str, str] = {
     "no_audio": "the file has no audio stream; drop the audio part (or set with_audio=False on "
     "the video part), or check the path",
     "window": "check the sample's time window against the file's duration",
+    "channels": "the audio's channels do not allow what is asked: check the part's `layout` and "
+    "`channel` (leave `layout` unset: it is probed) and the model's audio channel policy",
 }
 
 #: Exceptions PyAV (and the file system under it) raises while opening or decoding.

@@ -162,34 +162,39 @@ def probe(path: str | os.PathLike[str]) -> MediaInfo:
     """Read a file's header (no decoding): container, duration, first video and audio stream."""
     p = Path(path)
     with open_input(p) as container, translate_av_errors(p, "reading the header"):
-        origin = timeline_origin(container)
-        video = None
-        if (vs := video_stream(container)) is not None:
-            cc = vs.codec_context
-            video = VideoStreamInfo(
-                index=vs.index,
-                width=cc.width,
-                height=cc.height,
-                fps=frame_rate(vs),
-                frame_count=vs.frames or None,
-                codec=cc.name,
-                duration_s=stream_duration(vs),
-            )
-        audio = None
-        if (aus := audio_stream(container)) is not None:
-            acc = aus.codec_context
-            audio = AudioStreamInfo(
-                index=aus.index,
-                sample_rate=acc.sample_rate,
-                channels=acc.layout.nb_channels,
-                codec=acc.name,
-                duration_s=stream_duration(aus),
-            )
-        return MediaInfo(
-            path=p,
-            container=container.format.name,
-            duration_s=media_duration(container, origin),
-            size_bytes=p.stat().st_size,
-            video=video,
-            audio=audio,
+        return container_info(p, container)
+
+
+def container_info(p: Path, container: av.container.InputContainer) -> MediaInfo:
+    """`MediaInfo` of an open container (what `probe` returns)."""
+    origin = timeline_origin(container)
+    video = None
+    if (vs := video_stream(container)) is not None:
+        cc = vs.codec_context
+        video = VideoStreamInfo(
+            index=vs.index,
+            width=cc.width,
+            height=cc.height,
+            fps=frame_rate(vs),
+            frame_count=vs.frames or None,
+            codec=cc.name,
+            duration_s=stream_duration(vs),
         )
+    audio = None
+    if (aus := audio_stream(container)) is not None:
+        acc = aus.codec_context
+        audio = AudioStreamInfo(
+            index=aus.index,
+            sample_rate=acc.sample_rate,
+            channels=acc.layout.nb_channels,
+            codec=acc.name,
+            duration_s=stream_duration(aus),
+        )
+    return MediaInfo(
+        path=p,
+        container=container.format.name,
+        duration_s=media_duration(container, origin),
+        size_bytes=p.stat().st_size,
+        video=video,
+        audio=audio,
+    )

@@ -1,10 +1,12 @@
 """`gemini`: Google's Gemini models through the native `google-genai` SDK, media sent inline.
 
-Parts keep their order. Images go as they are; audio as WAV (decoded through the media layer:
-16 kHz mono for a mono part, the file's rate and channels otherwise), except an audio file sent
-whole whose bytes already fit (wav, mp3, flac, ogg, aac, aiff); the audio of a video is extracted
-as WAV. Videos go as their file bytes (mp4, mov, webm, ...; other containers are remuxed to mp4),
-a `VideoPart(with_audio=False)` remuxed without its audio stream (PyAV, no re-encoding), and a
+Parts keep their order. Media go through the media preparer (`omnieval.media.prepare`). Images
+go as they are. Audio follows the model's audio policy (`audio_channels`: keep (default),
+downmix, left, right or an index; `audio_sample_rate`: None keeps the file's): an audio file sent
+whole whose bytes already fit (wav, mp3, flac, ogg, aac, aiff; nothing to resample or re-channel)
+goes as it is, anything else as WAV (the audio of a video, a window, a channel selection).
+Videos go as their file bytes (mp4, mov, webm, ...; other containers are remuxed to mp4), a
+`VideoPart(with_audio=False)` remuxed without its audio stream (PyAV, no re-encoding), and a
 time window as the part's `videoMetadata` start and end offsets.
 
 ```yaml
@@ -21,18 +23,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import io
 import os
 import re
 import time
 from pathlib import Path
 from typing import Any
 
-import av
+from pydantic import TypeAdapter, ValidationError
 
 from omnieval import registry
-from omnieval.media import AudioSpec, encode_wav, load_audio, probe
-from omnieval.media.errors import MediaError, check_file, translate_av_errors
+from omnieval.media import MediaCache, probe
+from omnieval.media.errors import check_file
+from omnieval.media.prepare import AudioPolicy, ChannelChoice, audio_payload, video_copy
 from omnieval.models.base import (
     Model,
     ModelCapabilities,
@@ -42,7 +44,6 @@ from omnieval.models.base import (
 )
 from omnieval.types import (
     AudioPart,
-    ChannelLayout,
     ImagePart,
     Modality,
     Part,
@@ -53,15 +54,6 @@ from omnieval.types import (
     VideoPart,
 )
 
-_AUDIO_MIME = {
-    ".wav": "audio/wav",
-    ".mp3": "audio/mp3",
-    ".flac": "audio/flac",
-    ".ogg": "audio/ogg",
-    ".aac": "audio/aac",
-    ".aiff": "audio/aiff",
-    ".aif": "audio/aiff",
-}
 _VIDEO_MIME = {
     ".mp4": "video/mp4",
     ".m4v": "video/mp4",
@@ -84,6 +76,7 @@ _IMAGE_MIME = {
 }
 _TRANSIENT_CODES = frozenset({408, 409, 429, 499})
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d*)?)s\s*$")
+_CHANNELS: TypeAdapter[ChannelChoice] = TypeAdapter(ChannelChoice)
 
 
 @registry.models.register("gemini")
@@ -96,7 +89,9 @@ class GeminiModel(Model):
     `max_tokens`, `seed`, `thinking_budget` (unset ones come from the request), `video_fps`
     (frames per second the service samples from a video; its default is 1), `config` (further
     `GenerateContentConfig` fields, e.g. safety settings), `timeout_s` per request,
-    `max_inline_mb` (the request's media budget) and `max_concurrency`.
+    `max_inline_mb` (the request's media budget), `max_concurrency`, the audio policy
+    `audio_channels` / `audio_sample_rate` (part of the fingerprint) and `cache_dir` (the
+    media cache, for remuxed videos and decoded audio).
     The SDK's own retries are off: the runner retries (TransientModelError on 408/429/5xx,
     timeouts and connection errors; PermanentModelError on other 4xx).
     """
@@ -119,6 +114,9 @@ class GeminiModel(Model):
         timeout_s: float = 300.0,
         max_inline_mb: float = 20.0,
         max_concurrency: int = 8,
+        audio_channels: ChannelChoice = "keep",
+        audio_sample_rate: int | None = None,
+        cache_dir: str | None = None,
     ) -> None:
         if not model:
             raise ValueError("gemini: `model` is required (e.g. gemini-2.5-flash)")
@@ -142,6 +140,15 @@ class GeminiModel(Model):
         self.extra_config = dict(config or {})
         self.timeout_s = timeout_s
         self.max_inline_bytes = int(max_inline_mb * 1024 * 1024)
+        try:
+            self.audio_policy = AudioPolicy(
+                channels=_CHANNELS.validate_python(audio_channels),
+                sample_rate=audio_sample_rate,
+                codec="source",
+            )
+        except ValidationError as err:
+            raise ValueError(f"gemini: bad audio settings: {err}") from None
+        self.cache = MediaCache(cache_dir) if cache_dir else MediaCache()
         self.capabilities = ModelCapabilities(
             inputs=frozenset(Modality), max_concurrency=max_concurrency
         )
@@ -175,6 +182,12 @@ class GeminiModel(Model):
             found["video_fps"] = self.video_fps
         if self.extra_config:
             found["config"] = self.extra_config
+        found["transport"] = {
+            "image": "native",
+            "audio": f"native {self.audio_policy.describe()}",
+            "video": "native",
+            "dropped": [],
+        }
         return found
 
     # ------------------------------------------------------------------ generate
@@ -270,9 +283,17 @@ class GeminiModel(Model):
             mime = _IMAGE_MIME.get(part.path.suffix.lower(), part.mime)
             return _read(part.path), mime, None
         if isinstance(part, AudioPart):
-            return (*_audio_bytes(part), None)
+            payload = audio_payload(
+                part.path,
+                self.audio_policy,
+                window=part.window,
+                layout=part.layout,
+                channel=part.channel,
+                cache=self.cache,
+            )
+            return payload.data, payload.mime, None
         assert isinstance(part, VideoPart)
-        data, mime = _video_bytes(part.path, part.with_audio)
+        data, mime = _video_bytes(part.path, part.with_audio, self.cache)
         metadata = None
         if part.window is not None or self.video_fps is not None:
             window = part.window
@@ -356,19 +377,7 @@ def _read(path: Path) -> bytes:
     return check_file(path).read_bytes()
 
 
-def _audio_bytes(part: AudioPart) -> tuple[bytes, str]:
-    """An audio part as (bytes, mime): the file itself when it can go as it is, else WAV."""
-    mono = part.layout is ChannelLayout.MONO
-    native = _AUDIO_MIME.get(part.path.suffix.lower())
-    if native and part.window is None:
-        info = probe(part.path)
-        if info.audio is not None and info.video is None and (not mono or info.audio.channels == 1):
-            return _read(part.path), native
-    spec = AudioSpec(sample_rate=16_000 if mono else None, mono=mono, window=part.window)
-    return encode_wav(load_audio(part.path, spec)), "audio/wav"
-
-
-def _video_bytes(path: Path, with_audio: bool) -> tuple[bytes, str]:
+def _video_bytes(path: Path, with_audio: bool, cache: MediaCache) -> tuple[bytes, str]:
     """A video file as (bytes, mime), remuxed (never re-encoded) when its audio must go or its
     container is not one Gemini reads."""
     mime = _VIDEO_MIME.get(path.suffix.lower())
@@ -378,27 +387,8 @@ def _video_bytes(path: Path, with_audio: bool) -> tuple[bytes, str]:
         info = probe(path)
         if info.audio is None:
             return _read(path), mime
-    return remux_mp4(path, keep_audio=with_audio), "video/mp4"
-
-
-def remux_mp4(path: Path, keep_audio: bool = True) -> bytes:
-    """The first video stream (and, with `keep_audio`, the first audio stream) of `path` copied
-    into an in-memory MP4 without re-encoding."""
-    with translate_av_errors(path, "remuxing the video"):
-        buffer = io.BytesIO()
-        with av.open(str(path)) as source, av.open(buffer, "w", format="mp4") as target:
-            chosen: list[av.stream.Stream] = list(source.streams.video[:1])
-            if keep_audio:
-                chosen += list(source.streams.audio[:1])
-            if not chosen:
-                raise MediaError(path, "no_video", "the file has no video stream")
-            mapping = {s.index: target.add_stream_from_template(s) for s in chosen}
-            for packet in source.demux(chosen):
-                if packet.dts is None:  # demuxer flush packets carry no data
-                    continue
-                packet.stream = mapping[packet.stream.index]
-                target.mux(packet)
-        return buffer.getvalue()
+    copy = video_copy(path, keep_audio=with_audio, container="mp4", cache=cache)
+    return copy.read_bytes(), "video/mp4"
 
 
 def _usage(meta: Any) -> Usage | None:
@@ -458,4 +448,4 @@ def _is_connection_error(err: BaseException) -> bool:
     )
 
 
-__all__ = ["GeminiModel", "remux_mp4"]
+__all__ = ["GeminiModel"]

@@ -114,6 +114,9 @@ class OpenAIChat(Model):
     - `transport`: a `TransportPolicy` mapping (docs/transport.md);
     - `max_concurrency`: the most requests in flight per endpoint (the adaptive limit's ceiling);
     - `failure_threshold`, `probe_interval_s`: endpoint health (docs/endpoint-pools.md);
+    - `max_retry_after_s`: an endpoint of a pool that asks (Retry-After on a 429 / 5xx) for a
+      longer pause than this is parked for that long and the request goes elsewhere; a lone
+      endpoint's long Retry-After reaches the runner, whose own cap fails the trial;
     - `deployment`: a name to fingerprint instead of the endpoint hosts, so replicas can be added
       or removed without changing trial keys;
     - `cache_dir`: the media cache (default `~/.cache/omnieval/media`).
@@ -136,6 +139,7 @@ class OpenAIChat(Model):
         max_concurrency: int = 16,
         failure_threshold: int = 3,
         probe_interval_s: float = 2.0,
+        max_retry_after_s: float = 60.0,
         deployment: str | None = None,
         cache_dir: str | None = None,
         transcriber: TranscriberLike | None = None,
@@ -153,6 +157,9 @@ class OpenAIChat(Model):
         self.model = model
         self.base_urls = [u.rstrip("/") for u in dict.fromkeys(urls)]
         self.timeout_s = float(timeout_s)
+        if max_retry_after_s < 0:
+            raise ValueError(f"max_retry_after_s must not be negative, not {max_retry_after_s}")
+        self.max_retry_after_s = float(max_retry_after_s)
         self.deployment = deployment
         self.max_tokens_field = max_tokens_field
         try:
@@ -245,6 +252,13 @@ class OpenAIChat(Model):
                 raise ModelUnreachableError(self._scrub(f"{where}: {err}")) from None
             outcome, result = self._interpret(endpoint_label(lease.endpoint.base_url), reply)
             if isinstance(result, ModelError):
+                wait = getattr(result, "retry_after_s", None) or 0.0
+                too_long = wait > self.max_retry_after_s
+                if too_long and self.pool.park(lease.endpoint, wait):
+                    raise TransientModelError(
+                        f"{result}; the endpoint asked for a {wait:g} s pause (over "
+                        f"max_retry_after_s={self.max_retry_after_s:g}) and is parked"
+                    )
                 raise result
             return result
         finally:

@@ -16,6 +16,10 @@ A pool holds one or more endpoints (replicas of one model). Each request leases 
   it back. A lone endpoint is never marked down: there is nothing to route around, and the
   runner's backoff already spaces out attempts. When every endpoint is down, `acquire` raises
   `TransientModelError` so the runner backs off and retries.
+- **parking**: an endpoint that asks for a long pause (a Retry-After above the caller's cap) is
+  `park`ed: marked down for that long, without probes, while the other endpoints take its load;
+  when every endpoint is down, `acquire`'s error carries the shortest remaining pause as its
+  Retry-After (the runner then fails trials rather than wait past its own cap).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import contextlib
 import enum
 import itertools
 import logging
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -63,6 +68,7 @@ class Endpoint:
     up: bool = True
     failures: int = 0  # consecutive connection errors / 5xx
     last_decrease: int = -1  # lease ticket at the last decrease
+    parked_until: float | None = None  # monotonic time a parked endpoint comes back
     counts: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -79,6 +85,7 @@ class Endpoint:
             "limit": self.limit,
             "in_flight": self.in_flight,
             "failures": self.failures,
+            "parked": self.parked_until is not None,
             **self.counts,
         }
 
@@ -137,11 +144,16 @@ class EndpointPool:
             if not any(e.up for e in self.endpoints):
                 for ep in self.endpoints:
                     self._ensure_probe(ep)
+                now = time.monotonic()
+                probed = [e for e in self.endpoints if e.parked_until is None]
+                waits = [max(0.0, e.parked_until - now) for e in self.endpoints if e.parked_until]
+                retry_after = self.probe_interval_s if probed else min(waits)
+                parked = f" ({len(waits)} parked on Retry-After)" if waits else ""
                 raise ModelUnreachableError(
-                    f"all {len(self.endpoints)} endpoints are down "
+                    f"all {len(self.endpoints)} endpoints are down{parked} "
                     f"({', '.join(e.base_url for e in self.endpoints)}); probing them every "
                     f"{self.probe_interval_s:g} s",
-                    retry_after_s=self.probe_interval_s,
+                    retry_after_s=retry_after,
                 )
             waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             self._waiters.append(waiter)
@@ -198,6 +210,36 @@ class EndpointPool:
 
     # ------------------------------------------------------------------ health
 
+    def park(self, endpoint: Endpoint, seconds: float) -> bool:
+        """Take `endpoint` out of rotation for `seconds` (it asked for that pause), if another
+        endpoint can take its load; return whether it was parked (a lone endpoint never is)."""
+        if len(self.endpoints) < 2:
+            return False
+        endpoint.parked_until = time.monotonic() + seconds
+        if endpoint.up:
+            endpoint.up = False
+            log.warning(
+                "endpoint %s asked to pause for %g s; parked, the other endpoints take its load",
+                endpoint.base_url,
+                seconds,
+            )
+            self._wake(len(self._waiters))
+        loop = asyncio.get_running_loop()
+        task = self._probes.get(id(endpoint))
+        if task is not None and not task.done():
+            task.cancel()
+        self._probes[id(endpoint)] = loop.create_task(self._unpark_later(endpoint))
+        return True
+
+    async def _unpark_later(self, ep: Endpoint) -> None:
+        while ep.parked_until is not None:
+            remaining = ep.parked_until - time.monotonic()
+            if remaining <= 0:
+                break
+            await asyncio.sleep(remaining)
+        ep.parked_until = None
+        self._mark_up(ep)
+
     def _mark_down(self, ep: Endpoint) -> None:
         ep.up = False
         log.warning(
@@ -212,7 +254,7 @@ class EndpointPool:
     def _ensure_probe(self, ep: Endpoint) -> None:
         """A live probe task for a down endpoint, in the running loop (a pool reused by a later
         `asyncio.run` starts its probes again there)."""
-        if self.probe is None or ep.up:
+        if self.probe is None or ep.up or ep.parked_until is not None:
             return
         loop = asyncio.get_running_loop()
         task = self._probes.get(id(ep))

@@ -13,36 +13,26 @@ and meant to run in a worker thread.
 
 from __future__ import annotations
 
-import hashlib
 import importlib
-import io
 import math
 import mimetypes
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-import av
 import numpy as np
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from omnieval.config import is_secret_key
 from omnieval.media import (
-    AudioClip,
-    AudioSpec,
     FrameSpec,
     MediaCache,
     MediaError,
     encode_jpeg,
-    encode_wav,
-    file_digest,
-    load_audio,
     probe,
     sample_frames,
 )
-from omnieval.media.errors import translate_av_errors
+from omnieval.media.prepare import AudioPolicy, ChannelChoice, audio_payload, video_copy
 from omnieval.models.base import PermanentModelError, PreflightError, TransientModelError
 from omnieval.models.wire import (
     WirePart,
@@ -54,6 +44,7 @@ from omnieval.models.wire import (
 )
 from omnieval.types import (
     AudioPart,
+    ChannelLayout,
     Frozen,
     ImagePart,
     Modality,
@@ -69,8 +60,6 @@ VideoMode = Literal["native", "frames", "drop"]
 
 TRANSCRIPT_HEADER = "Audio transcript (timestamps in seconds):"
 NO_SPEECH = "(no speech recognised)"
-#: Bump when remuxing changes the bytes it writes.
-_REMUX_VERSION = 1
 
 
 class TransportPolicy(Frozen):
@@ -78,8 +67,9 @@ class TransportPolicy(Frozen):
 
     - `image`: `data_url` (base64 in an `image_url` part) or `drop`;
     - `audio`: `native` (`input_audio`, `audio_format` wav or mp3, resampled only when
-      `audio_sample_rate` is set, averaged to mono only when `audio_mono`; wav samples 16-bit
-      or, with `audio_sample_format: f32`, lossless 32-bit float), `transcript` (ASR with
+      `audio_sample_rate` is set; channels as `audio_channels` says: `keep` (default),
+      `downmix`, `left`, `right` or an index (`audio_mono: true` is `downmix`); wav samples
+      16-bit or, with `audio_sample_format: f32`, lossless 32-bit float), `transcript` (ASR with
       `asr` settings, a text part of `[start-end] words` lines) or `drop`;
     - `video`: `native` (a `video_url` part: the file as a data URL, or a `file://` URL when
       `video_url_mode` is `file`; a video whose audio is not part of the input is remuxed
@@ -95,6 +85,8 @@ class TransportPolicy(Frozen):
     #: wav sample format: `s16` (what APIs expect) or `f32` (lossless, for servers that take it)
     audio_sample_format: Literal["s16", "f32"] = "s16"
     audio_sample_rate: int | None = Field(default=None, ge=1)
+    audio_channels: ChannelChoice = "keep"
+    #: the older spelling of `audio_channels: downmix`
     audio_mono: bool = False
     video_url_mode: Literal["data_url", "file"] = "data_url"
     #: with native video, send vLLM's `mm_processor_kwargs: {use_audio_in_video: ...}`
@@ -105,6 +97,28 @@ class TransportPolicy(Frozen):
     jpeg_quality: int = Field(default=85, ge=1, le=100)
     transcript_segment_s: float = Field(default=2.0, gt=0)
     asr: dict[str, Any] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _mono_means_downmix(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("audio_mono"):
+            channels = data.get("audio_channels", "keep")
+            if channels not in ("keep", "downmix"):
+                raise ValueError(
+                    f"audio_mono: true contradicts audio_channels: {channels!r}; "
+                    "give only audio_channels"
+                )
+            data = {**data, "audio_channels": "downmix"}
+        return data
+
+    def audio_policy(self) -> AudioPolicy:
+        """The media preparer's settings for native audio."""
+        return AudioPolicy(
+            channels=self.audio_channels,
+            sample_rate=self.audio_sample_rate,
+            codec=self.audio_format,
+            sample_format=self.audio_sample_format,
+        )
 
     def resolve(self, inputs: frozenset[Modality]) -> TransportPolicy:
         """Fill unset modes from the model's declared native inputs: what it takes goes native;
@@ -128,8 +142,14 @@ class TransportPolicy(Frozen):
         return [name for name, mode in modes.items() if mode == "drop"]
 
     def describe(self) -> dict[str, Any]:
-        """The resolved modes and the settings they use (nothing unused, nothing secret)."""
-        out: dict[str, Any] = {"image": self.image, "audio": self.audio, "video": self.video}
+        """The resolved modes and the settings they use (nothing unused, nothing secret).
+
+        Native audio reads e.g. `"native wav s16 16k mono-downmix"`: the channel policy is in
+        the `audio` value, which the leaderboard prints next to the scores."""
+        audio: str | None = self.audio
+        if audio == "native":
+            audio = f"native {self.audio_policy().describe()}"
+        out: dict[str, Any] = {"image": self.image, "audio": audio, "video": self.video}
         if self.video == "frames":
             out["frames"] = {
                 "fps": self.frames_fps,
@@ -147,7 +167,7 @@ class TransportPolicy(Frozen):
                 "format": self.audio_format,
                 "sample_format": self.audio_sample_format,
                 "sample_rate": self.audio_sample_rate,
-                "mono": self.audio_mono,
+                "channels": self.audio_channels,
             }
         if self.audio == "transcript":
             asr = {k: v for k, v in (self.asr or {}).items() if not is_secret_key(k)}
@@ -206,7 +226,7 @@ class MediaPreparer:
                 elif isinstance(part, ImagePart):
                     self._image(part, out)
                 elif isinstance(part, AudioPart):
-                    self._audio(part.path, part.window, out)
+                    self._audio(part.path, part.window, out, part.layout, part.channel)
                 else:
                     self._video(part, out)
             except MediaError as err:
@@ -233,20 +253,25 @@ class MediaPreparer:
 
     # ------------------------------------------------------------------ audio
 
-    def _audio(self, path: Path, window: TimeWindow | None, out: PreparedContent) -> None:
+    def _audio(
+        self,
+        path: Path,
+        window: TimeWindow | None,
+        out: PreparedContent,
+        layout: ChannelLayout | None = None,
+        channel: int | str | None = None,
+    ) -> None:
         mode = self.policy.audio
         if mode == "native":
-            spec = AudioSpec(
-                sample_rate=self.policy.audio_sample_rate,
-                mono=self.policy.audio_mono,
+            payload = audio_payload(
+                path,
+                self.policy.audio_policy(),
                 window=window,
+                layout=layout,
+                channel=channel,
+                cache=self.cache,
             )
-            clip = load_audio(path, spec, cache=self.cache)
-            if self.policy.audio_format == "mp3":
-                out.parts.append(audio_part(encode_mp3(clip, path), "mp3"))
-            else:
-                wav = encode_wav(clip, self.policy.audio_sample_format)
-                out.parts.append(audio_part(wav, "wav"))
+            out.parts.append(audio_part(payload.data, payload.format))
         elif mode == "transcript":
             out.parts.append(text_part(self.transcript_text(path, window)))
 
@@ -338,7 +363,7 @@ class MediaPreparer:
             )
         path = Path(part.path)
         if strip_audio:
-            path = remux_without_audio(path, self.cache)
+            path = video_copy(path, keep_audio=False, cache=self.cache)
         if self.policy.video_url_mode == "file":
             out.parts.append(video_part(path.resolve().as_uri()))
             return
@@ -377,57 +402,3 @@ _VIDEO_MIME = {
     ".webm": "video/webm",
     ".avi": "video/x-msvideo",
 }
-_MUXER = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".webm": "webm"}
-
-
-def remux_without_audio(path: Path, cache: MediaCache) -> Path:
-    """A copy of `path` with only its video stream (packets copied, nothing re-encoded), kept in
-    the media cache directory under the source's content digest."""
-    suffix = path.suffix.lower() if path.suffix.lower() in _MUXER else ".mkv"
-    key = hashlib.sha256(
-        f"remux-video-only:{_REMUX_VERSION}:{file_digest(path)}".encode()
-    ).hexdigest()
-    target = cache.directory / key[:2] / f"{key}{suffix}"
-    if target.is_file():
-        return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=suffix, dir=target.parent)
-    os.close(fd)
-    try:
-        with (
-            translate_av_errors(path, "remuxing the video without audio"),
-            av.open(str(path)) as source,
-            av.open(tmp, "w", format=_MUXER[suffix]) as sink,
-        ):
-            if not source.streams.video:
-                raise MediaError(path, "no_video", "the file has no video stream")
-            vin = source.streams.video[0]
-            vout = sink.add_stream_from_template(vin)
-            for packet in source.demux(vin):
-                if packet.dts is None:  # the demuxer's end-of-stream flush packet
-                    continue
-                packet.stream = vout
-                sink.mux(packet)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
-
-
-def encode_mp3(clip: AudioClip, source: Path) -> bytes:
-    """MP3 bytes (LAME, PyAV's bundled FFmpeg) of a clip."""
-    samples = np.ascontiguousarray(clip.samples, dtype=np.float32)
-    layout = "mono" if samples.shape[0] == 1 else "stereo"
-    if samples.shape[0] > 2:
-        samples = np.ascontiguousarray(samples[:2])
-    buf = io.BytesIO()
-    with translate_av_errors(source, "encoding mp3"), av.open(buf, "w", format="mp3") as sink:
-        stream = sink.add_stream("libmp3lame", rate=clip.sample_rate, layout=layout)
-        frame = av.AudioFrame.from_ndarray(samples, format="fltp", layout=layout)
-        frame.sample_rate = clip.sample_rate
-        for packet in stream.encode(frame):
-            sink.mux(packet)
-        for packet in stream.encode(None):
-            sink.mux(packet)
-    return buf.getvalue()

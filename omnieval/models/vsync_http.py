@@ -78,6 +78,10 @@ class VsyncHttp(Model):
             )
         if timeout_s <= 0:
             raise ValueError(f"vsync-http: timeout_s must be positive, not {timeout_s}")
+        if max_concurrency < 1:
+            raise ValueError(
+                f"vsync-http: max_concurrency must be at least 1, not {max_concurrency}"
+            )
         self.server_url = server_url.rstrip("/")
         self.timeout_s = timeout_s
         self.model = model
@@ -87,6 +91,10 @@ class VsyncHttp(Model):
         )
         self._session: aiohttp.ClientSession | None = None
         self._session_loop: asyncio.AbstractEventLoop | None = None
+        # V-SYNC servers answer one request at a time; the runner enforces max_concurrency, and
+        # this gate holds it too, whoever calls generate (defence in depth).
+        self._gate: asyncio.Semaphore | None = None
+        self._gate_loop: asyncio.AbstractEventLoop | None = None
 
     def __repr__(self) -> str:
         return f"VsyncHttp(server_url={self.server_url!r})"
@@ -114,6 +122,11 @@ class VsyncHttp(Model):
                 f"vsync-http: {part.path.name}: V-SYNC servers take whole files, not time "
                 "windows; cut the clip into its own file"
             )
+        if isinstance(part, AudioPart) and part.channel is not None:
+            raise PermanentModelError(
+                f"vsync-http: {part.path.name}: V-SYNC servers take the whole file, so the "
+                f"part's channel selection ({part.channel!r}) cannot be honoured"
+            )
         if isinstance(part, VideoPart):
             use_video, use_audio = True, part.with_audio
         else:
@@ -128,7 +141,19 @@ class VsyncHttp(Model):
         }
         return part.path, fields
 
+    def _get_gate(self) -> asyncio.Semaphore:
+        loop = asyncio.get_running_loop()
+        if self._gate is None or self._gate_loop is not loop:
+            self._gate = asyncio.Semaphore(self.capabilities.max_concurrency)
+            self._gate_loop = loop
+        return self._gate
+
     async def generate(self, request: Request) -> Response:
+        """Answer one request; at most `max_concurrency` are sent to the server at a time."""
+        async with self._get_gate():
+            return await self._generate(request)
+
+    async def _generate(self, request: Request) -> Response:
         path, fields = self.form_fields(request)
         data = await asyncio.to_thread(lambda: check_file(path).read_bytes())
         form = aiohttp.FormData()

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from omnieval.media import MediaError, file_digest
-from omnieval.types import GenerationParams, Sample
+from omnieval.types import AudioPart, GenerationParams, Part, Sample
 
 KEY_SCHEMA = 1
 
@@ -36,11 +36,25 @@ def media_digest(path: Path) -> str:
         return f"unreadable:{path.name}:{type(err).__name__}"
 
 
+def _part_key_json(part: Part) -> str:
+    """A part's settings as they enter the key, written as the first release wrote them: an
+    audio part whose layout is probed (None) keys as the old default `mono`, and a channel
+    selection enters only when one is made (so unchanged samples keep their keys)."""
+    if isinstance(part, AudioPart):
+        exclude = {"path", "data"} | ({"channel"} if part.channel is None else set())
+        dumped = json.loads(part.model_dump_json(exclude=exclude))
+        if dumped.get("layout") is None:
+            dumped["layout"] = "mono"
+        ordered = {k: dumped[k] for k in ("kind", "window", "layout", "channel") if k in dumped}
+        return json.dumps(ordered, separators=(",", ":"))
+    return part.model_dump_json(exclude={"path", "data"})
+
+
 def sample_digest(sample: Sample) -> str:
     """A digest of the sample's content, with each media path replaced by its file digest."""
     digest = hashlib.sha256(sample.model_dump_json(exclude={"parts"}).encode())
     for part in sample.parts:
-        digest.update(part.model_dump_json(exclude={"path", "data"}).encode())
+        digest.update(_part_key_json(part).encode())
         path = getattr(part, "path", None)
         if path is not None:
             digest.update(media_digest(Path(path)).encode())

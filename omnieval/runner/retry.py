@@ -26,6 +26,8 @@ class RetryPolicy:
     base_s: float = 0.5
     max_s: float = 30.0
     timeout_s: float | None = 300.0
+    #: the longest Retry-After honoured; a server asking for more fails the trial with the reason
+    max_retry_after_s: float = 60.0
 
     def delay(self, attempt: int, retry_after_s: float | None, rng: random.Random) -> float:
         """Backoff before attempt `attempt + 1`: full jitter, never less than Retry-After."""
@@ -60,6 +62,14 @@ async def generate_with_retries(
             error, retry_after = f"{type(err).__name__}: {err}", err.retry_after_s
             if breaker is not None and isinstance(err, ModelUnreachableError):
                 breaker.failure(error)
+            if retry_after is not None and retry_after > policy.max_retry_after_s:
+                return _failed(
+                    f"the server asked to retry after {retry_after:g} s (Retry-After), more than "
+                    f"max_retry_after_s={policy.max_retry_after_s:g} s; not waiting. Last error: "
+                    f"{error}",
+                    attempt,
+                    started,
+                )
         except asyncio.TimeoutError:
             error = f"timed out after {policy.timeout_s:g} s"
             if breaker is not None:

@@ -3,7 +3,9 @@
     {"id": "q1", "question": "...", "options": ["red", "blue"], "answer": "B",
      "category": "colours", "media": [{"kind": "video", "path": "clips/q1.mp4"}]}
 
-`answer` is a letter or the text of the correct option; `media` paths are relative to the file.
+`answer` is a letter or the text of the correct option; `media` paths are relative to the file
+and must stay in its directory (no `..` out of it, no absolute path, no symlink resolving
+elsewhere) unless the benchmark says `allow_outside_paths: true`.
 Conditions: `default` (every part), `t` (text only; media parts dropped), plus the generic
 ablations (`no-audio`, `no-frames`, `no-images`, `text-only`) and replicates (option rotation).
 """
@@ -20,6 +22,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from omnieval import registry
 from omnieval.benchmarks.base import Benchmark, DatasetError, Task
+from omnieval.media.paths import OutsideRootError, dataset_media_path
 from omnieval.scoring.extractors import extract_choice
 from omnieval.scoring.metrics import accuracy
 from omnieval.types import (
@@ -46,14 +49,17 @@ class MultipleChoice(Task):
     conditions = ("default", "t")
     default_conditions = ("default",)
 
-    def __init__(self, path: Path, name: str, prompt: str = PROMPT) -> None:
+    def __init__(
+        self, path: Path, name: str, prompt: str = PROMPT, allow_outside_paths: bool = False
+    ) -> None:
         self.path = path
         self.name = name
         self.prompt = prompt
+        self.allow_outside_paths = allow_outside_paths
 
     @cached_property
     def _samples(self) -> list[Sample]:
-        return load_mcq(self.path, self.name)
+        return load_mcq(self.path, self.name, self.allow_outside_paths)
 
     def samples(self) -> Sequence[Sample]:
         return self._samples
@@ -83,7 +89,7 @@ class MultipleChoice(Task):
         return {"task": self.name, "version": self.version, "prompt": self.prompt}
 
 
-def load_mcq(path: Path, task_name: str) -> list[Sample]:
+def load_mcq(path: Path, task_name: str, allow_outside_paths: bool = False) -> list[Sample]:
     """Every sample of an mcq JSONL file; a malformed file raises one `DatasetError` that lists
     every bad line (bad JSON, missing keys, bad answers or media, duplicate ids) at once."""
     if not path.is_file():
@@ -102,7 +108,7 @@ def load_mcq(path: Path, task_name: str) -> list[Sample]:
                 problems.append(f"{where}: not valid JSON: {err}")
                 continue
             try:
-                sample = _parse(item, where, path.parent, task_name)
+                sample = _parse(item, where, path.parent, task_name, allow_outside_paths)
             except DatasetError as err:
                 problems.append(str(err))
                 continue
@@ -121,7 +127,9 @@ def load_mcq(path: Path, task_name: str) -> list[Sample]:
     return samples
 
 
-def _parse(item: Any, where: str, root: Path, task_name: str) -> Sample:
+def _parse(
+    item: Any, where: str, root: Path, task_name: str, allow_outside: bool = False
+) -> Sample:
     if not isinstance(item, dict):
         raise DatasetError(f"{where}: expected a JSON object")
     missing = [k for k in ("id", "question", "options", "answer") if k not in item]
@@ -138,7 +146,10 @@ def _parse(item: Any, where: str, root: Path, task_name: str) -> Sample:
     for raw in item.get("media", []):
         entry = dict(raw)
         if "path" in entry:
-            entry["path"] = str(root / entry["path"])
+            try:
+                entry["path"] = str(dataset_media_path(root, entry["path"], allow_outside))
+            except (OutsideRootError, TypeError) as err:
+                raise DatasetError(f"{where} (id {item['id']!r}): {err}") from None
         try:
             parts.append(_PART.validate_python(entry))
         except ValidationError as err:
@@ -156,7 +167,8 @@ def _parse(item: Any, where: str, root: Path, task_name: str) -> Sample:
 @registry.benchmarks.register("mcq")
 class McqBenchmark(Benchmark):
     """Arguments: `path` (the JSONL file; `data_dir` is accepted as a synonym so that
-    `--data FILE` works on the command line), optional `task` name and `prompt` template."""
+    `--data FILE` works on the command line), optional `task` name and `prompt` template, and
+    `allow_outside_paths` (default false: media paths leaving the file's directory are refused)."""
 
     name = "mcq"
 
@@ -166,11 +178,12 @@ class McqBenchmark(Benchmark):
         task: str = "mcq/default",
         prompt: str = PROMPT,
         data_dir: str | Path | None = None,
+        allow_outside_paths: bool = False,
     ) -> None:
         source = path if path is not None else data_dir
         if source is None:
             raise ValueError("mcq needs `path` (the JSONL file)")
-        self._task = MultipleChoice(Path(source), task, prompt)
+        self._task = MultipleChoice(Path(source), task, prompt, allow_outside_paths)
 
     def tasks(self) -> list[Task]:
         return [self._task]

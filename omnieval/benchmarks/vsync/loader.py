@@ -4,6 +4,10 @@
 asr_content}`; `video_path` is relative to the video directory (`data/level_1/videos/`). Options
 are already lettered ("A. ..."). Our generated edition adds the optional keys `category` and
 `synth`, which the upstream code ignores.
+
+A `video_path` must stay inside the video directory (no `..` out of it, no absolute path, no
+symlink resolving elsewhere) unless the benchmark says `allow_outside_paths: true`: such a file's
+bytes would otherwise be read and, with a native transport, sent to a remote API.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from omnieval.benchmarks.base import DatasetError
+from omnieval.media.paths import OutsideRootError, dataset_media_path
 from omnieval.types import ChoiceTarget, Sample, VideoPart
 
 TASK_NAME = "vsync/level1"
@@ -39,8 +44,11 @@ def split_option(option: str, index: int) -> tuple[str, str]:
     return chr(ord("A") + index), option.strip()
 
 
-def load_vsync(dataset_path: Path, video_dir: Path) -> list[Sample]:
-    """Every sample of a V-SYNC Level-1 dataset; all malformed items are reported at once."""
+def load_vsync(
+    dataset_path: Path, video_dir: Path, allow_outside_paths: bool = False
+) -> list[Sample]:
+    """Every sample of a V-SYNC Level-1 dataset; all malformed items are reported at once
+    (a `video_path` outside `video_dir` is one, unless `allow_outside_paths`)."""
     try:
         items = json.loads(dataset_path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -54,7 +62,7 @@ def load_vsync(dataset_path: Path, video_dir: Path) -> list[Sample]:
     seen: set[str] = set()
     for index, item in enumerate(items):
         try:
-            sample = _parse_item(item, index, video_dir)
+            sample = _parse_item(item, index, video_dir, allow_outside_paths)
         except DatasetError as err:
             problems.append(str(err))
             continue
@@ -70,7 +78,7 @@ def load_vsync(dataset_path: Path, video_dir: Path) -> list[Sample]:
     return samples
 
 
-def _parse_item(item: Any, index: int, video_dir: Path) -> Sample:
+def _parse_item(item: Any, index: int, video_dir: Path, allow_outside: bool = False) -> Sample:
     if not isinstance(item, dict):
         raise DatasetError(f"item {index}: expected an object, got {type(item).__name__}")
     where = f"item {index} (id {item.get('id', '?')!r})"
@@ -89,10 +97,14 @@ def _parse_item(item: Any, index: int, video_dir: Path) -> Sample:
             f"{where}: correct_answer {item.get('correct_answer')!r} is not one of {list(letters)}"
         )
     synth = item.get("synth") if isinstance(item.get("synth"), dict) else {}
+    try:
+        video = dataset_media_path(video_dir, str(item["video_path"]), allow_outside)
+    except OutsideRootError as err:
+        raise DatasetError(f"{where}: {err}") from None
     return Sample(
         id=str(item["id"]),
         task=TASK_NAME,
-        parts=(VideoPart(path=video_dir / str(item["video_path"]), with_audio=True),),
+        parts=(VideoPart(path=video, with_audio=True),),
         target=ChoiceTarget(answer=answer, options=tuple(texts), letters=tuple(letters)),
         category=str(item["category"]) if item.get("category") else None,
         metadata={

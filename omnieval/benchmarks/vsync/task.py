@@ -54,15 +54,17 @@ class VsyncLevel1(Task):
         video_dir: Path,
         prompt: VsyncPrompt,
         scoring: Scoring = "default",
+        allow_outside_paths: bool = False,
     ) -> None:
         self.dataset_path = dataset_path
         self.video_dir = video_dir
         self.prompt = prompt
         self.scoring = scoring
+        self.allow_outside_paths = allow_outside_paths
 
     @cached_property
     def _samples(self) -> list[Sample]:
-        return load_vsync(self.dataset_path, self.video_dir)
+        return load_vsync(self.dataset_path, self.video_dir, self.allow_outside_paths)
 
     def samples(self) -> Sequence[Sample]:
         return self._samples
@@ -140,7 +142,9 @@ class VsyncBenchmark(Benchmark):
       `dataset_path` + `video_dir` to point at the files directly;
     - `scoring`: `default` (robust letter extraction) or `vsync` (upstream parity);
     - `prompt`: overrides of the prompt blocks `system`, `user`, `answer_format`;
-      `prompt: upstream` uses the exact upstream strings.
+      `prompt: upstream` uses the exact upstream strings;
+    - `allow_outside_paths`: read `video_path`s that leave the video directory (default: such
+      items are refused).
     """
 
     name = "vsync"
@@ -152,6 +156,7 @@ class VsyncBenchmark(Benchmark):
         video_dir: str | Path | None = None,
         scoring: Scoring = "default",
         prompt: dict[str, str] | str | None = None,
+        allow_outside_paths: bool = False,
     ) -> None:
         if dataset_path is not None:
             dataset = Path(dataset_path)
@@ -170,7 +175,7 @@ class VsyncBenchmark(Benchmark):
             blocks = VsyncPrompt(**prompt)
         else:
             blocks = VsyncPrompt()
-        self._task = VsyncLevel1(dataset, videos, blocks, scoring)
+        self._task = VsyncLevel1(dataset, videos, blocks, scoring, allow_outside_paths)
 
     def tasks(self) -> list[Task]:
         return [self._task]

@@ -6,7 +6,11 @@ dicts whose content is a list of typed items (`{"type": "text", "text": ...}`, `
 template writes the model's placeholder tokens for them, and the decoded media travel beside the
 text, in the order the template writes their placeholders:
 
-- audio: float32 mono at the processor's sampling rate (`load_audio`), one array per audio slot;
+- audio: float32 at the processor's sampling rate, one array per audio slot, prepared by the
+  media preparer (`omnieval.media.prepare`) under the model's channel policy
+  (`audio_channels`): `downmix` (default; a 1-D mono array, what the supported processors
+  take), `left` / `right` / an index (1-D, one channel), or `keep` ([channels, n] when the
+  file has more than one channel; for processors that take channels apart);
 - images: uint8 RGB [H, W, 3] decoded with PyAV (a path or in-memory bytes);
 - videos: uint8 RGB [T, H, W, 3] frames sampled at `video_fps`, at most `max_frames` spread
   evenly over the clip when it is longer (`sample_frames`); the effective rate is kept per video.
@@ -17,7 +21,8 @@ the video's frames, as Qwen Omni's `use_audio_in_video` does) or `separate` (an 
 placeholder right after the video). A model that takes no audio fails such a request rather
 than silently losing a modality. A video without an audio stream is simply silent.
 
-Multi-channel audio is mixed down to mono: none of the supported families takes channels apart.
+The channel policy is part of the model's fingerprint (its `transport.audio` string), so a
+downmix is shown next to the model's scores.
 """
 
 from __future__ import annotations
@@ -30,12 +35,14 @@ from typing import Any, Literal
 import av
 import numpy as np
 
-from omnieval.media import AudioSpec, FrameSpec, MediaError, load_audio, probe, sample_frames
+from omnieval.media import FrameSpec, MediaError, probe, sample_frames
 from omnieval.media.errors import translate_av_errors
+from omnieval.media.prepare import AudioPolicy, ChannelChoice, prepare_audio
 from omnieval.media.probe import open_input
 from omnieval.models.base import PermanentModelError
 from omnieval.types import (
     AudioPart,
+    ChannelLayout,
     ImagePart,
     Modality,
     Request,
@@ -52,11 +59,15 @@ class MediaOptions:
     """How media parts are decoded for one model."""
 
     audio_sample_rate: int = 16000
+    audio_channels: ChannelChoice = "downmix"
     video_fps: float = 2.0
     max_frames: int = 32
     video_max_pixels: int | None = None
     video_audio: VideoAudio = "separate"
     inputs: frozenset[Modality] = frozenset(Modality)
+
+    def audio_policy(self) -> AudioPolicy:
+        return AudioPolicy(channels=self.audio_channels, sample_rate=self.audio_sample_rate)
 
 
 @dataclass
@@ -115,7 +126,7 @@ def build_conversation(
             continue
         flush_text()
         if isinstance(part, AudioPart):
-            conv.audios.append(_audio(part.path, part.window, options))
+            conv.audios.append(_audio(part.path, part.window, options, part.layout, part.channel))
             conv.audio_from_video.append(None)
             content.append({"type": "audio"})
         elif isinstance(part, ImagePart):
@@ -165,10 +176,21 @@ def _check_modalities(request: Request, options: MediaOptions) -> None:
         )
 
 
-def _audio(path: Any, window: TimeWindow | None, options: MediaOptions) -> np.ndarray:
-    spec = AudioSpec(sample_rate=options.audio_sample_rate, mono=True, window=window)
-    clip = load_audio(path, spec)
-    return np.ascontiguousarray(clip.samples[0], dtype=np.float32)
+def _audio(
+    path: Any,
+    window: TimeWindow | None,
+    options: MediaOptions,
+    layout: ChannelLayout | None = None,
+    channel: int | str | None = None,
+) -> np.ndarray:
+    """One channel as a 1-D array; several (policy `keep`) as [channels, n]."""
+    prepared = prepare_audio(
+        path, options.audio_policy(), window=window, layout=layout, channel=channel
+    )
+    samples = prepared.clip.samples
+    if samples.shape[0] == 1:
+        return np.ascontiguousarray(samples[0], dtype=np.float32)
+    return np.ascontiguousarray(samples, dtype=np.float32)
 
 
 def _video_audio(part: VideoPart, options: MediaOptions) -> np.ndarray | None:

@@ -23,15 +23,25 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import TypeAdapter, ValidationError
+
 from omnieval import registry
 from omnieval.media import MediaError
-from omnieval.models.base import Model, ModelCapabilities, PermanentModelError
+from omnieval.media.prepare import ChannelChoice
+from omnieval.models.base import (
+    Model,
+    ModelCapabilities,
+    ModelError,
+    PermanentModelError,
+    TransientModelError,
+)
 from omnieval.models.hf.adapters import FAMILIES, FamilyAdapter, adapter_for, detect_family
 from omnieval.models.hf.messages import Conversation, MediaOptions, build_conversation
 from omnieval.types import GenerationParams, Modality, Request, Response, TrialStatus, Usage
 
 DTYPES = ("auto", "float32", "bfloat16", "float16")
 ATTN_IMPLEMENTATIONS = (None, "eager", "sdpa", "flash_attention_2")
+_CHANNELS: TypeAdapter[ChannelChoice] = TypeAdapter(ChannelChoice)
 
 INSTALL_HINT = (
     'install the hf extra with `pip install "omnieval[hf]"`, and torch first: '
@@ -98,6 +108,7 @@ class HFModel(Model):
         max_batch: int = 8,
         generation_kwargs: dict[str, Any] | None = None,
         audio_sample_rate: int | None = None,
+        audio_channels: ChannelChoice = "downmix",
         video_fps: float = 2.0,
         max_frames: int = 32,
         video_max_pixels: int | None = None,
@@ -137,6 +148,7 @@ class HFModel(Model):
             max_batch=max_batch,
             generation_kwargs=generation_kwargs,
             audio_sample_rate=audio_sample_rate,
+            audio_channels=audio_channels,
             video_fps=video_fps,
             max_frames=max_frames,
             video_max_pixels=video_max_pixels,
@@ -158,6 +170,7 @@ class HFModel(Model):
         max_batch: int = 8,
         generation_kwargs: dict[str, Any] | None = None,
         audio_sample_rate: int | None = None,
+        audio_channels: ChannelChoice = "downmix",
         video_fps: float = 2.0,
         max_frames: int = 32,
         video_max_pixels: int | None = None,
@@ -188,6 +201,7 @@ class HFModel(Model):
             max_batch=max_batch,
             generation_kwargs=generation_kwargs,
             audio_sample_rate=audio_sample_rate,
+            audio_channels=audio_channels,
             video_fps=video_fps,
             max_frames=max_frames,
             video_max_pixels=video_max_pixels,
@@ -215,6 +229,7 @@ class HFModel(Model):
         max_batch: int,
         generation_kwargs: dict[str, Any] | None,
         audio_sample_rate: int | None,
+        audio_channels: ChannelChoice,
         video_fps: float,
         max_frames: int,
         video_max_pixels: int | None,
@@ -249,6 +264,7 @@ class HFModel(Model):
             generation_kwargs=dict(generation_kwargs or {}),
             media=MediaOptions(
                 audio_sample_rate=_audio_rate(processor, audio_sample_rate),
+                audio_channels=_channel_choice(audio_channels),
                 video_fps=video_fps,
                 max_frames=max_frames,
                 video_max_pixels=video_max_pixels,
@@ -308,6 +324,16 @@ class HFModel(Model):
             "video_max_pixels": media.video_max_pixels,
             "use_audio_in_video": s.use_audio_in_video,
             "system_prompt": s.system_prompt,
+            "transport": {
+                "image": "native" if Modality.IMAGE in media.inputs else "drop",
+                "audio": (
+                    f"native array {media.audio_policy().describe(codec=False)}"
+                    if Modality.AUDIO in media.inputs
+                    else "drop"
+                ),
+                "video": "frames" if Modality.VIDEO in media.inputs else "drop",
+                "dropped": [],
+            },
         }
         if s.chat_template is not None:
             printed["chat_template"] = s.chat_template
@@ -320,12 +346,18 @@ class HFModel(Model):
 
     async def generate(self, request: Request) -> Response:
         [response] = await self.generate_batch([request])
+        if isinstance(response, ModelError):
+            raise response
         if response.failed:
             raise PermanentModelError(response.error or "the hf model failed")
         return response
 
-    async def generate_batch(self, requests: list[Request]) -> list[Response]:
-        """Answer `requests` in order; a request that fails gets a failed response of its own."""
+    async def generate_batch(self, requests: list[Request]) -> list[Response | ModelError]:
+        """Answer `requests` in order. A request that fails alone gets its own error instead of a
+        response (the batched-model protocol of `omnieval serve`): `PermanentModelError` when its
+        media or modalities cannot be used or generation fails on it, `TransientModelError` when
+        generation ran out of memory (a smaller batch may pass); a failed response when the
+        weights could not be loaded."""
         if not requests:
             return []
         started = time.perf_counter()
@@ -341,25 +373,30 @@ class HFModel(Model):
 
     # ------------------------------------------------------------------ media (worker threads)
 
-    def _prepare(self, request: Request) -> Conversation | str:
+    def _prepare(self, request: Request) -> Conversation | PermanentModelError:
         """The request's conversation, or the error that stops it."""
         try:
             return build_conversation(request, self._settings.media, self._settings.system_prompt)
         except (MediaError, PermanentModelError) as err:
-            return f"{type(err).__name__}: {err}"
+            return PermanentModelError(f"{type(err).__name__}: {err}")
         except Exception as err:  # an unexpected decoding failure fails this request only
-            return f"could not prepare the request: {type(err).__name__}: {err}"
+            return PermanentModelError(
+                f"could not prepare the request: {type(err).__name__}: {err}"
+            )
 
     # ------------------------------------------------------------------ torch (one thread)
 
     def _answer(
-        self, requests: list[Request], prepared: list[Conversation | str], started: float
-    ) -> list[Response]:
-        responses: list[Response | None] = [None] * len(requests)
+        self,
+        requests: list[Request],
+        prepared: list[Conversation | PermanentModelError],
+        started: float,
+    ) -> list[Response | ModelError]:
+        responses: list[Response | ModelError | None] = [None] * len(requests)
         groups: dict[Any, list[int]] = {}
         for i, conv in enumerate(prepared):
-            if isinstance(conv, str):
-                responses[i] = _failure(conv, started)
+            if isinstance(conv, PermanentModelError):
+                responses[i] = conv
                 continue
             params = requests[i].generation
             # A seeded sampled request runs alone: its answer must not depend on its batch.
@@ -374,15 +411,19 @@ class HFModel(Model):
         for (_, params, _), members in groups.items():
             for lo in range(0, len(members), size):
                 chunk = members[lo : lo + size]
-                convs = [c for c in (prepared[i] for i in chunk) if not isinstance(c, str)]
+                convs = [c for c in (prepared[i] for i in chunk) if isinstance(c, Conversation)]
                 try:
                     answers = self._run(convs, params)
                 except Exception as err:
                     error = f"generation failed: {type(err).__name__}: {err}"
+                    failure: ModelError
                     if "out of memory" in str(err).lower():
                         error += " (lower max_batch, max_frames or video_max_pixels)"
+                        failure = TransientModelError(error)
+                    else:
+                        failure = PermanentModelError(error)
                     for i in chunk:
-                        responses[i] = _failure(error, started)
+                        responses[i] = failure
                     continue
                 latency = time.perf_counter() - started
                 for i, (text, usage, finish) in zip(chunk, answers, strict=True):
@@ -524,6 +565,16 @@ def _failure(error: str, started: float) -> Response:
 def _check_choice(name: str, value: Any, choices: Sequence[Any]) -> None:
     if value not in choices:
         raise ValueError(f"hf: {name} must be one of {list(choices)}, got {value!r}")
+
+
+def _channel_choice(value: Any) -> ChannelChoice:
+    try:
+        return _CHANNELS.validate_python(value)
+    except ValidationError as err:
+        raise ValueError(
+            f"hf: audio_channels must be keep, downmix, left, right or a channel index, "
+            f"got {value!r}"
+        ) from err
 
 
 def _check_device(device: str) -> None:

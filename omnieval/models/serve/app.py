@@ -46,6 +46,7 @@ from starlette.requests import Request as HttpRequest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from omnieval.media import MediaError, probe
+from omnieval.media.prepare import layout_for
 from omnieval.models.artifact_wire import message_fields
 from omnieval.models.base import Model, PermanentModelError, TransientModelError
 from omnieval.models.serve.batching import BatcherClosed, DynamicBatcher
@@ -456,7 +457,8 @@ async def _analyze_request(form: Mapping[str, Any], media: MediaDir) -> Request:
         if use_video:
             parts.append(VideoPart(path=path, with_audio=use_audio))
         else:
-            parts.append(AudioPart(path=path))
+            assert info.audio is not None
+            parts.append(AudioPart(path=path, layout=layout_for(info.audio.channels)))
     parts.append(TextPart(text=question))
     return Request(parts=tuple(parts))
 

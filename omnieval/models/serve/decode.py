@@ -17,8 +17,10 @@ Accepted message content (the forms vLLM takes for omni models):
 
 Media bytes from data URLs are written unchanged to the request's media directory, named by their
 content digest (so the same bytes always get the same name); `file://` URLs are used in place when
-they lie under an allowed directory. Every media file is probed through the media layer, so an
-unreadable one is refused here (400, naming the part) instead of failing inside the model.
+they lie under an allowed directory. Every media file is probed and test-decoded (its first frames
+and its last second, as `omnieval doctor` does), so an unreadable one is refused here (400, naming
+the part's index and type) instead of failing inside the model. An audio part keeps its channels:
+its `AudioPart.layout` is probed from the file (a stereo or binaural upload stays two channels).
 
 Everything here is blocking (base64 decoding, file writes, probing): call it from a worker thread.
 """
@@ -37,7 +39,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
-from omnieval.media import MediaError, MediaInfo, probe
+from omnieval.media import MediaError, MediaInfo
+from omnieval.media.doctor import probe_and_check
+from omnieval.media.prepare import layout_for
 from omnieval.types import (
     AudioPart,
     GenerationParams,
@@ -412,8 +416,9 @@ def _b64decode(text: str, where: str) -> bytes:
 
 
 def _probe(path: Path, where: str, kind: str) -> MediaInfo:
+    """The part's media info, after checking that its streams really decode (one open)."""
     try:
-        return probe(path)
+        return probe_and_check(path)
     except MediaError as err:
         raise RequestError(
             f"{where} ({kind}): not readable media: {err.detail}",
@@ -430,9 +435,9 @@ def _media_part(
             raise _media_error(where, kind, "the data holds no image")
         return ImagePart(path=path, mime=_image_mime(info.container))
     if kind in ("input_audio", "audio_url"):
-        if not info.has_audio:
+        if info.audio is None:
             raise _media_error(where, kind, "the file has no audio stream")
-        return AudioPart(path=path)
+        return AudioPart(path=path, layout=layout_for(info.audio.channels))
     if not info.has_video:
         raise _media_error(
             where, kind, "the file has no video stream (send sound alone as input_audio)"
