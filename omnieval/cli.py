@@ -137,14 +137,40 @@ ModelsFileOpt = Annotated[
 
 
 def _benchmarks_from_flags(
-    benchmark: str | None, data: Path | None, tasks: list[str] | None, variants: list[str] | None
+    benchmark: str | None,
+    data: Path | None,
+    tasks: list[str] | None,
+    conditions: list[str] | None,
+    replicates: dict[str, Any] | None = None,
 ) -> list[dict[str, Any]] | None:
     if benchmark is None:
         if data is not None:
             raise _fail("--data needs --benchmark (e.g. --benchmark vsync)")
         return None
     args: dict[str, Any] = {"data_dir": str(data)} if data is not None else {}
-    return [{"name": benchmark, "args": args, "tasks": tasks, "variants": variants}]
+    spec: dict[str, Any] = {"name": benchmark, "args": args, "tasks": tasks}
+    spec["conditions"] = conditions
+    if replicates is not None:
+        spec["replicates"] = replicates
+    return [spec]
+
+
+def _replicates(value: str | None) -> dict[str, Any] | None:
+    """`rotation`, `rotation:2`, `permutation:all`, `repeat:5` -> a replicate spec."""
+    if not value:
+        return None
+    scheme, _, count = value.partition(":")
+    spec: dict[str, Any] = {"scheme": scheme.strip()}
+    if count.strip():
+        spec["k"] = "all" if count.strip() == "all" else _int_or_fail(count, "--replicates")
+    return spec
+
+
+def _int_or_fail(text: str, flag: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise _fail(f"{flag}: {text!r} is not a number (or 'all')") from None
 
 
 @app.command()
@@ -154,8 +180,21 @@ def run(
     data: Annotated[Path | None, typer.Option(help="Benchmark data directory.")] = None,
     models: Annotated[str | None, typer.Option(help="Comma-separated model aliases.")] = None,
     tasks: Annotated[str | None, typer.Option(help="Comma-separated task names.")] = None,
-    variants: Annotated[
-        str | None, typer.Option(help="Comma-separated variants, e.g. avt,vt.")
+    conditions: Annotated[
+        str | None,
+        typer.Option(
+            "--conditions",
+            "--variants",
+            help="Comma-separated conditions, e.g. avt,vt or default,no-audio,text-only "
+            "(generic ablations: no-audio, no-frames, no-images, text-only; combine with +).",
+        ),
+    ] = None,
+    replicates: Annotated[
+        str | None,
+        typer.Option(
+            help="Pooled replicates: rotation[:k|all], permutation[:k|all] or repeat:k "
+            "(reported as AA and ACR)."
+        ),
     ] = None,
     limit: Annotated[int | None, typer.Option(help="At most this many samples per task.")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed for anything random in the run.")] = None,
@@ -201,15 +240,18 @@ def run(
     --allow-failures exits 0), 130 / 143 interrupted by Ctrl-C / SIGTERM (rerun to resume).
     """
     from omnieval.api import evaluate_config
-    from omnieval.config import load_run_config
+    from omnieval.config import ReplicateSpec, load_run_config
 
-    task_list, variant_list = _csv(tasks), _csv(variants)
+    task_list, variant_list = _csv(tasks), _csv(conditions)
+    replicate_spec = _replicates(replicates)
     overrides: dict[str, Any] = {
         "limit": limit,
         "seed": seed,
         "output": output,
         "name": name,
-        "benchmarks": _benchmarks_from_flags(benchmark, data, task_list, variant_list),
+        "benchmarks": _benchmarks_from_flags(
+            benchmark, data, task_list, variant_list, replicate_spec
+        ),
         "models": _csv(models),
     }
     if keep_failed:
@@ -221,10 +263,15 @@ def run(
     if no_preflight:
         overrides["preflight"] = False
     resolved, redactor = load_run_config(config, overrides, env_file, models_file)
-    if task_list or variant_list:
+    if task_list or variant_list or replicate_spec:
         for spec in resolved.benchmarks:
             spec.tasks = task_list or spec.tasks
             spec.conditions = variant_list or spec.conditions
+            if replicate_spec is not None:
+                try:
+                    spec.replicates = ReplicateSpec.model_validate(replicate_spec)
+                except ValueError as err:
+                    raise _fail(f"--replicates {replicates}: {err}") from None
     messages = Console(stderr=True, quiet=quiet, soft_wrap=True)
     outcome = evaluate_config(
         resolved, redactor, console=messages, out=Console(), show=not (quiet or as_json)

@@ -385,3 +385,45 @@ def test_audio_parts_key_as_the_first_release_keyed_them() -> None:
         '{"kind":"audio","window":{"start":1.0,"end":2.0},"layout":"mono"}'
     )
     assert '"channel":"left"' in _part_key_json(AudioPart(path=Path("a.wav"), channel="left"))
+
+
+def test_cli_conditions_and_replicates_flags(
+    tmp_path: Path, subprocess_env: dict[str, str]
+) -> None:
+    import subprocess
+    import sys
+
+    mcq = write_mcq(tmp_path / "q.jsonl", 6)
+    base = [sys.executable, "-m", "omnieval.cli", "run", "--benchmark", "mcq", "--data", str(mcq)]
+    done = subprocess.run(
+        [
+            *base,
+            "--models",
+            "constant",
+            "--conditions",
+            "default,text-only",
+            "--replicates",
+            "rotation",
+            "--name",
+            "flags",
+            "--no-progress",
+        ],
+        env=subprocess_env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "AA %" in done.stdout and "ACR %" in done.stdout and "text-only" in done.stdout
+    results = read_results(tmp_path / "runs" / "flags" / "results.json")
+    assert results.find("constant", "text-only").metrics["AA"].value == pytest.approx(0.25)
+    bad = subprocess.run(
+        [*base, "--models", "constant", "--replicates", "shuffle", "--name", "bad"],
+        env=subprocess_env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert bad.returncode == 2 and "replicates.scheme" in bad.stderr and "shuffle" in bad.stderr
