@@ -25,6 +25,7 @@ from omnieval.models.base import Model
 from omnieval.report.outputs import write_outputs
 from omnieval.report.results import RunResults
 from omnieval.runner import rundir, signals
+from omnieval.runner.memory import bulk_objects
 from omnieval.runner.plan import select_tasks
 from omnieval.runner.run import RunState, execute_async, rescore_journal
 from omnieval.types import TrialRecord
@@ -112,7 +113,8 @@ def evaluate_config(
     ):
         try:
             state = asyncio.run(execute_async(config, redactor, models, console))
-            results = write_outputs(state, out, show=show)
+            with bulk_objects():
+                results = write_outputs(state, out, show=show)
         except KeyboardInterrupt:
             raise signals.interrupted(config.run_dir, received) from None
     return RunOutcome.of(state, results)
@@ -129,7 +131,7 @@ def rescore(
     run_dir = Path(run_dir)
     console = console or Console(stderr=True)
     out = out or Console()
-    with rundir.locked(run_dir), rundir.run_logging(run_dir, Redactor()):
+    with rundir.locked(run_dir), rundir.run_logging(run_dir, Redactor()), bulk_objects():
         state = rescore_journal(run_dir, console)
         results = write_outputs(state, out, show=show)
     return RunOutcome.of(state, results)

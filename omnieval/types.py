@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import enum
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 
 class Frozen(BaseModel):
@@ -411,15 +412,47 @@ class TrialContext(Frozen):
 
     `sample` is the sample as this trial saw it (its replicate applied: rotated options, permuted
     clips), so `target` is the per-trial target; `original` is the canonical sample. `request` is
-    what was sent (None if it could not be rebuilt); `model` is the model's fingerprint.
+    what was sent (None if it could not be rebuilt); on a rescore it is rebuilt only when a task
+    reads it. `model` is the model's fingerprint.
     """
 
     trial: Trial
     sample: Sample
     original: Sample
     replicate: Replicate = NO_REPLICATE
-    request: Request | None = None
     model: dict[str, Any] = Field(default_factory=dict)
+    _request: Request | None = PrivateAttr(default=None)
+    _build_request: Callable[[], Request | None] | None = PrivateAttr(default=None)
+
+    @classmethod
+    def create(
+        cls,
+        trial: Trial,
+        sample: Sample,
+        original: Sample | None = None,
+        replicate: Replicate = NO_REPLICATE,
+        model: dict[str, Any] | None = None,
+        request: Request | None = None,
+        build_request: Callable[[], Request | None] | None = None,
+    ) -> TrialContext:
+        """A context with the request given, or built on first use by `build_request`."""
+        ctx = cls(
+            trial=trial,
+            sample=sample,
+            original=original if original is not None else sample,
+            replicate=replicate,
+            model=model or {},
+        )
+        ctx._request = request
+        ctx._build_request = build_request if request is None else None
+        return ctx
+
+    @property
+    def request(self) -> Request | None:
+        if self._request is None and self._build_request is not None:
+            build, self._build_request = self._build_request, None
+            self._request = build()
+        return self._request
 
     @property
     def target(self) -> Target:

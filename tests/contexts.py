@@ -11,4 +11,4 @@ def ctx_for(
     sample: Sample, condition: str = "default", model: dict[str, Any] | None = None
 ) -> TrialContext:
     trial = Trial(key="k", model="m", task=sample.task, sample_id=sample.id, condition=condition)
-    return TrialContext(trial=trial, sample=sample, original=sample, model=model or {})
+    return TrialContext.create(trial=trial, sample=sample, model=model)

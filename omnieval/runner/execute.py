@@ -121,7 +121,7 @@ class Executor:
     ) -> TrialContext:
         if view is None:
             view = trial_sample(planned.task, planned.sample, planned.replicate)
-        return TrialContext(
+        return TrialContext.create(
             trial=planned.trial,
             sample=view,
             original=planned.sample,

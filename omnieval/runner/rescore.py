@@ -20,6 +20,7 @@ from omnieval.scoring.judging import JudgeClient
 from omnieval.types import (
     Extraction,
     GenerationParams,
+    Request,
     Sample,
     Score,
     TrialContext,
@@ -43,19 +44,23 @@ def record_context(
     model: dict[str, Any],
     generation: GenerationParams,
 ) -> TrialContext:
+    """The trial's context rebuilt from the journal; its request is rebuilt on first use."""
     replicate = replicate_from_journal(record.trial.replicate, record.replicate_params)
     view = trial_sample(task, sample, replicate)
-    try:
-        request = build_trial_request(task, view, record.trial.condition, replicate, generation)
-    except Exception:
-        request = None
-    return TrialContext(
+
+    def rebuild() -> Request | None:
+        try:
+            return build_trial_request(task, view, record.trial.condition, replicate, generation)
+        except Exception:
+            return None
+
+    return TrialContext.create(
         trial=record.trial,
         sample=view,
         original=sample,
         replicate=replicate,
-        request=request,
         model=model,
+        build_request=rebuild,
     )
 
 

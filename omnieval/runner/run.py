@@ -24,6 +24,7 @@ from omnieval.models.base import Model
 from omnieval.runner import rundir
 from omnieval.runner.execute import Executor
 from omnieval.runner.journal import Journal
+from omnieval.runner.memory import frozen_heap
 from omnieval.runner.plan import (
     BenchmarkPlan,
     Plan,
@@ -128,8 +129,17 @@ async def execute_async(
 ) -> RunState:
     """Plan, pre-flight, infer and journal; the caller holds the run directory's lock."""
     console = console or Console(stderr=True)
-    run_dir = config.run_dir
     plan = make_plan(config, models)
+    with frozen_heap():
+        return await _execute_plan(config, redactor, plan, console)
+
+
+async def _execute_plan(
+    config: RunConfig, redactor: Redactor, plan: Plan, console: Console
+) -> RunState:
+    """Journal, pre-flight, infer and score the planned trials (the plan's objects frozen out
+    of garbage collection)."""
+    run_dir = config.run_dir
     journal = Journal(run_dir / rundir.JOURNAL)
     judges: JudgeClient | None = None
     try:

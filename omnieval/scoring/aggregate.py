@@ -379,7 +379,9 @@ def _task_groups(
 ) -> list[GroupResult]:
     model, condition, task = key
     members: dict[str, list[str]] = defaultdict(list)  # group -> sample ids
+    outcomes_of: dict[str, list[Outcome]] = {}
     for sample_id, records in by_sample.items():
+        outcomes_of[sample_id] = [r.outcome for r in records]
         for group in (OVERALL, *records[0].groups):
             members[group].append(sample_id)
     outputs = spec.outputs(replicated)
@@ -398,7 +400,7 @@ def _task_groups(
             if value is not None:
                 metrics[corpus.spec.name] = value
         records = [r for s in ids for r in by_sample[s]]
-        outcomes = [r.outcome for r in records]
+        outcomes = [o for s in ids for o in outcomes_of[s]]
         tally = gates.by_sample if gates is not None else {}
         results.append(
             GroupResult(
