@@ -427,3 +427,26 @@ def test_cli_conditions_and_replicates_flags(
         timeout=120,
     )
     assert bad.returncode == 2 and "replicates.scheme" in bad.stderr and "shuffle" in bad.stderr
+
+
+@pytest.mark.parametrize("scoring", ["default", "vsync"])
+def test_oracle_scores_full_marks_on_vsync_in_both_scoring_modes(
+    tmp_path: Path, vsync_who_edition: Path, scoring: str
+) -> None:
+    outcome = api.evaluate(
+        {
+            "name": f"oracle-{scoring}",
+            "output": str(tmp_path / "runs"),
+            "limit": 30,
+            "benchmarks": [
+                {"name": "vsync", "args": {"data_dir": str(vsync_who_edition), "scoring": scoring}}
+            ],
+            "models": ["oracle", "constant"],
+            "progress": False,
+            "doctor": False,
+        }
+    )
+    for condition in ("avt", "vt", "at"):
+        assert outcome.results.find("oracle", condition).metrics["accuracy"].value == 1.0
+        constant = outcome.results.find("constant", condition).metrics["accuracy"].value
+        assert constant < 1.0  # the oracle's marks come from the target, not from the task
