@@ -16,7 +16,6 @@ trial from its commit, so nothing finished is ever left uncommitted while the ru
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import sqlite3
@@ -25,6 +24,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from omnieval.runner.group_commit import FlushScheduler, insert_many, transaction
 from omnieval.types import Extraction, Response, Score, Trial, TrialRecord, TrialStatus
 
 SCHEMA_VERSION = "2"
@@ -67,6 +67,9 @@ _MIGRATE_1_TO_2 = (
 )
 
 
+_INSERT_TRIAL = f"INSERT OR REPLACE INTO trials ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+
+
 def request_body(compact: dict[str, Any]) -> tuple[str, str]:
     """(id, JSON body) of a compact request in the `requests` table (the id digests the body)."""
     body = json.dumps(compact, sort_keys=True, separators=(",", ":"), default=str)
@@ -105,19 +108,14 @@ class Journal:
 
         self._pending: list[tuple[object, ...]] = []
         self._pending_requests: dict[str, str] = {}
-        self._flush_scheduled = False
+        self._flusher = FlushScheduler(self.flush)
         self._flush_error: BaseException | None = None
 
     def _migrate(self, statements: tuple[str, ...]) -> None:
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
+        with transaction(self._db):
             for statement in statements:
                 self._db.execute(statement)
             self._db.execute("UPDATE meta SET value=? WHERE name='schema'", (SCHEMA_VERSION,))
-            self._db.execute("COMMIT")
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
 
     @property
     def connection(self) -> sqlite3.Connection:
@@ -172,38 +170,22 @@ class Journal:
                 rid,
             )
         )
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            self.flush()
-            return
-        if not self._flush_scheduled:
-            self._flush_scheduled = True
-            loop.call_soon(self.flush)
+        self._flusher.request()
 
     def flush(self) -> None:
         """Commit every recorded trial not yet committed, in one transaction."""
-        self._flush_scheduled = False
         if not self._pending:
             return
         rows, self._pending = self._pending, []
         requests, self._pending_requests = self._pending_requests, {}
         try:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                if requests:
-                    self._db.executemany(
-                        "INSERT OR IGNORE INTO requests VALUES (?, ?)", requests.items()
-                    )
-                self._db.executemany(
-                    f"INSERT OR REPLACE INTO trials ({_COLUMNS}) "
-                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                    rows,
-                )
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+            insert_many(
+                self._db,
+                [
+                    ("INSERT OR IGNORE INTO requests VALUES (?, ?)", requests.items()),
+                    (_INSERT_TRIAL, rows),
+                ],
+            )
         except sqlite3.Error as err:  # keep the rows; the next record() reports the failure
             self._pending = rows + self._pending
             self._pending_requests.update(requests)
@@ -230,28 +212,18 @@ class Journal:
             )
             for key, extraction, score in rows
         ]
-        self._db.execute("BEGIN")
-        try:
+        with transaction(self._db, immediate=False):
             before = self._db.total_changes
             self._db.executemany(
                 "UPDATE trials SET extraction=?, score=?, scoring=? WHERE key=?", params
             )
             changed = self._db.total_changes - before
-            self._db.execute("COMMIT")
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
         return changed
 
     def set_plan(self, keys: Iterable[str]) -> None:
-        self._db.execute("BEGIN")
-        try:
+        with transaction(self._db, immediate=False):
             self._db.execute("DELETE FROM plan")
             self._db.executemany("INSERT OR IGNORE INTO plan VALUES (?)", ((k,) for k in keys))
-            self._db.execute("COMMIT")
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
 
     # ------------------------------------------------------------------ reading
 

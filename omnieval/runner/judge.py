@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from omnieval.models.base import Model
+from omnieval.runner.group_commit import FlushScheduler, insert_many
 from omnieval.runner.keys import canonical_json, media_digest
 from omnieval.runner.retry import RetryPolicy, generate_with_retries
 from omnieval.scoring.judging import JudgeUnavailableError
@@ -163,7 +164,7 @@ class JudgeJournal:
         self._db = db
         self._db.executescript(_SCHEMA)
         self._pending: list[tuple[object, ...]] = []
-        self._flush_scheduled = False
+        self._flusher = FlushScheduler(self.flush)
         self._flush_error: BaseException | None = None
 
     @classmethod
@@ -218,31 +219,17 @@ class JudgeJournal:
                 time.time(),
             )
         )
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            self.flush()
-            return
-        if not self._flush_scheduled:
-            self._flush_scheduled = True
-            loop.call_soon(self.flush)
+        self._flusher.request()
 
     def flush(self) -> None:
         """Commit every put row not yet committed, in one transaction."""
-        self._flush_scheduled = False
         if not self._pending:
             return
         rows, self._pending = self._pending, []
         try:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                self._db.executemany(
-                    "INSERT OR REPLACE INTO judge_trials VALUES (?,?,?,?,?,?,?,?,?)", rows
-                )
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+            insert_many(
+                self._db, [("INSERT OR REPLACE INTO judge_trials VALUES (?,?,?,?,?,?,?,?,?)", rows)]
+            )
         except sqlite3.Error as err:
             self._pending = rows + self._pending
             self._flush_error = err
