@@ -1,0 +1,158 @@
+"""Nodes above tasks: macro (equal-weight mean of children, normal interval from their standard
+errors), micro (pooled items) and named formulas."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from omnieval.scoring.items import BenchmarkAggregation, Item, TaskAggregation, summarize_items
+from omnieval.scoring.stats import z_critical
+from omnieval.scoring.tree import Formula, Node, TreeError
+from omnieval.types import GroupResult, MetricSpec, MetricValue, NodeResult
+
+OVERALL = "overall"
+
+
+def aggregate_nodes(
+    groups: list[GroupResult],
+    items: dict[tuple[str, str, str], dict[str, Item]],
+    specs: dict[str, TaskAggregation],
+    replicated: dict[str, bool],
+    benchmarks: Sequence[BenchmarkAggregation],
+    seed: int,
+) -> list[NodeResult]:
+    overall = {(g.model, g.condition, g.task): g for g in groups if g.group == OVERALL}
+    pairs = list(dict.fromkeys((g.model, g.condition) for g in groups))
+    results: list[NodeResult] = []
+    for bench in benchmarks:
+        if not bench.tree:
+            continue
+        for model, condition in pairs:
+            known: dict[str, tuple[str, MetricValue]] = {}
+            leaves: dict[str, list[str]] = {}
+            for task in bench.tasks:
+                group = overall.get((model, condition, task))
+                if group is None:
+                    continue
+                name = specs[task].headline(replicated.get(task, False))
+                if name in group.metrics:
+                    known[task] = (name, group.metrics[name])
+                    leaves[task] = [task]
+            for node in bench.tree:
+                result = _node(node, known, leaves, items, specs, replicated, model, condition)
+                if result is None:
+                    continue
+                results.append(result.model_copy(update={"benchmark": bench.name}))
+                known[node.name] = (result.metric, result.value)
+                if isinstance(node, Node):
+                    leaves[node.name] = [
+                        leaf for child in node.children for leaf in leaves.get(child, [])
+                    ]
+    return results
+
+
+def _node(
+    node: Node | Formula,
+    known: dict[str, tuple[str, MetricValue]],
+    leaves: dict[str, list[str]],
+    items: dict[tuple[str, str, str], dict[str, Item]],
+    specs: dict[str, TaskAggregation],
+    replicated: dict[str, bool],
+    model: str,
+    condition: str,
+) -> NodeResult | None:
+    children = node.children if isinstance(node, Node) else node.inputs
+    present = [c for c in children if c in known]
+    missing = tuple(c for c in children if c not in known)
+    if not present:
+        return None
+    if isinstance(node, Formula):
+        if missing:
+            return None
+        value = float(node.compute({c: known[c][1].value for c in present}))
+        return NodeResult(
+            model=model,
+            condition=condition,
+            benchmark="",
+            node=node.name,
+            level=node.level,
+            mode="formula",
+            metric=node.spec.name,
+            value=MetricValue(value=value, n=0, method="formula", kind=node.spec.kind),
+            children={c: 1.0 for c in present},
+        )
+    metric_names = {known[c][0] for c in present}
+    if node.metric is not None:
+        wrong = [c for c in present if known[c][0] != node.metric]
+        if wrong:
+            raise TreeError(
+                f"node {node.name!r} aggregates {node.metric!r}, but {wrong} report "
+                f"{sorted({known[c][0] for c in wrong})}"
+            )
+    if node.mode == "micro":
+        if len(metric_names) != 1:
+            raise TreeError(
+                f"micro node {node.name!r} pools children with different metrics "
+                f"{sorted(metric_names)}"
+            )
+        metric = metric_names.pop()
+        pooled: list[Item] = []
+        weights: dict[str, float] = {}
+        for child in present:
+            for leaf in leaves.get(child, []):
+                leaf_items = list(items.get((model, condition, leaf), {}).values())
+                pooled += leaf_items
+                weights[child] = weights.get(child, 0.0) + len(leaf_items)
+        leaf0 = leaves[present[0]][0]
+        spec_outputs = {n: (s, r) for n, s, r in specs[leaf0].outputs(replicated[leaf0])}
+        metric_spec, reducer = spec_outputs.get(metric, (MetricSpec(name=metric), None))
+        pooled_value = summarize_items(metric, metric_spec, reducer, pooled)
+        if pooled_value is None:
+            return None
+        total = sum(weights.values()) or 1.0
+        return NodeResult(
+            model=model,
+            condition=condition,
+            benchmark="",
+            node=node.name,
+            level=node.level,
+            mode="micro",
+            metric=metric,
+            value=pooled_value,
+            children={c: w / total for c, w in weights.items()},
+            missing=missing,
+        )
+    values = [known[c][1] for c in present]
+    k = len(values)
+    mean = sum(v.value for v in values) / k
+    errors = [v.stderr for v in values]
+    stderr = (
+        math.sqrt(sum(e * e for e in errors if e is not None)) / k
+        if all(e is not None for e in errors)
+        else None
+    )
+    z = z_critical()
+    low, high = (mean - z * stderr, mean + z * stderr) if stderr is not None else (None, None)
+    kinds = {v.kind for v in values}
+    metric = metric_names.pop() if len(metric_names) == 1 else "macro"
+    return NodeResult(
+        model=model,
+        condition=condition,
+        benchmark="",
+        node=node.name,
+        level=node.level,
+        mode="macro",
+        metric=node.metric or metric,
+        value=MetricValue(
+            value=mean,
+            n=sum(v.n for v in values),
+            ci_low=low,
+            ci_high=high,
+            stderr=stderr,
+            method="macro-normal",
+            kind=kinds.pop() if len(kinds) == 1 else None,
+        ),
+        children={c: 1.0 / k for c in present},
+        missing=missing,
+    )
