@@ -28,6 +28,7 @@ from omnieval.runner import rundir, signals
 from omnieval.runner.memory import bulk_objects
 from omnieval.runner.plan import select_tasks
 from omnieval.runner.run import RunState, execute_async, rescore_journal
+from omnieval.runner.services import JudgeSource
 from omnieval.types import TrialRecord
 
 __all__ = ["RunOutcome", "doctor", "evaluate", "evaluate_config", "load_config", "rescore"]
@@ -125,14 +126,17 @@ def rescore(
     console: Console | None = None,
     show: bool = False,
     out: Console | None = None,
+    judges_from: JudgeSource | None = None,
 ) -> RunOutcome:
     """Re-extract and re-score a finished run from its journal, without inference. Works from
-    any directory: relative paths in the manifest were resolved when the run was configured."""
+    any directory: relative paths in the manifest were resolved when the run was configured.
+    Journaled judge answers are reused; `judges_from` (a models file and .env) gives judge
+    credentials for the judge calls still missing (docs/judges.md)."""
     run_dir = Path(run_dir)
     console = console or Console(stderr=True)
     out = out or Console()
     with rundir.locked(run_dir), rundir.run_logging(run_dir, Redactor()), bulk_objects():
-        state = rescore_journal(run_dir, console)
+        state = rescore_journal(run_dir, console, judges_from)
         results = write_outputs(state, out, show=show)
     return RunOutcome.of(state, results)
 

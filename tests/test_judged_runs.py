@@ -12,6 +12,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import pytest
 import yaml
 
 from omnieval import api
@@ -198,3 +199,54 @@ def test_artifacts_survive_sigkill_and_resume_byte_identically(
     results = api.rescore(crashed_dir).results
     assert results.find("masker", "default").metrics["frames_right"].value == 1.0
     assert results.find("random", "default").unsupported == 30
+
+
+def test_rescore_takes_judge_secrets_from_the_environment_never_the_manifest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from omnieval.runner.services import JudgeSource
+
+    secret = "judge-secret-0123456789"
+    monkeypatch.setenv("TEST_JUDGE_KEY", secret)
+    calls = tmp_path / "calls.txt"
+    models = tmp_path / "models.yaml"
+    models.write_text(
+        yaml.safe_dump(
+            {
+                "models": {
+                    "my-judge": {
+                        "provider": "test-judge",
+                        "init_args": {"calls_file": str(calls), "api_key": "${TEST_JUDGE_KEY}"},
+                    }
+                }
+            }
+        )
+    )
+    config = {
+        "name": "secret-judge",
+        "output": str(tmp_path / "runs"),
+        "plugins": ["omnieval_testtasks"],
+        "progress": False,
+        "models_file": str(models),
+        "benchmarks": [{"name": "test-refine", "args": {"n": 8}}],
+        "models": [{"alias": "speller", "provider": "test-speller"}],
+        "judges": {"refine": "my-judge"},
+    }
+    first = api.evaluate(config)
+    assert first.results.find("speller", "default").metrics["accuracy"].value == 1.0
+    run_dir = first.run_dir
+    assert secret not in (run_dir / "manifest.yaml").read_text()
+    with sqlite3.connect(run_dir / "journal.sqlite") as db:  # lose one judge answer
+        db.execute("DELETE FROM judge_trials WHERE key = (SELECT MIN(key) FROM judge_trials)")
+    before = sum(_calls_per_parent(calls).values())
+
+    offline = api.rescore(run_dir)  # no credentials: journaled answers only
+    assert offline.results.find("speller", "default").scoring_errors == 1
+    assert sum(_calls_per_parent(calls).values()) == before
+
+    online = api.rescore(run_dir, judges_from=JudgeSource(models_file=models))
+    assert online.results.find("speller", "default").scoring_errors == 0
+    assert sum(_calls_per_parent(calls).values()) == before + 1  # only the missing one
+    for path in run_dir.rglob("*"):
+        if path.is_file():
+            assert secret.encode() not in path.read_bytes(), path

@@ -39,6 +39,7 @@ from omnieval.runner.progress import ProgressBoard
 from omnieval.runner.rescore import rescore_records
 from omnieval.runner.scoring_pass import scoring_mark
 from omnieval.runner.services import (
+    JudgeSource,
     build_judges,
     close_judges,
     job_runner,
@@ -243,16 +244,27 @@ async def _rescore_stale(
     return len(outcome.updates)
 
 
-def rescore_journal(run_dir: Path, console: Console | None = None) -> RunState:
+def rescore_journal(
+    run_dir: Path,
+    console: Console | None = None,
+    judges_from: JudgeSource | None = None,
+) -> RunState:
     """Re-extract and re-score every journaled response without running any model; the caller
-    holds the run directory's lock."""
-    return asyncio.run(rescore_journal_async(run_dir, console))
+    holds the run directory's lock. `judges_from` re-resolves judge aliases with secrets from
+    the environment (a models file and .env), for judge calls missing from the journal."""
+    return asyncio.run(rescore_journal_async(run_dir, console, judges_from))
 
 
-async def rescore_journal_async(run_dir: Path, console: Console | None = None) -> RunState:
+async def rescore_journal_async(
+    run_dir: Path,
+    console: Console | None = None,
+    judges_from: JudgeSource | None = None,
+) -> RunState:
     console = console or Console(stderr=True)
     manifest = rundir.read_manifest(run_dir)
     config = RunConfig.model_validate(manifest["config"])
+    if judges_from is not None:
+        config = config.model_copy(update={"judges": judges_from.resolve(config.judges)})
     task_plans, bench_plans = select_benchmarks(config)
     tasks = {tp.task.name: tp.task for tp in task_plans}
     journal = Journal(run_dir / rundir.JOURNAL)

@@ -7,10 +7,19 @@ trials and pending provider jobs keep their own tables in the journal's SQLite f
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from omnieval.config import REDACTED, RunConfig
+from omnieval.config import (
+    REDACTED,
+    ConfigError,
+    ModelSpec,
+    RunConfig,
+    load_aliases,
+    load_environment,
+    resolve_model,
+)
 from omnieval.models.base import Model
 from omnieval.runner.artifacts import ArtifactStore
 from omnieval.runner.execute import JobRunner
@@ -43,6 +52,31 @@ def journal_has_judges(journal: Journal) -> bool:
     if row is None:
         return False
     return journal.connection.execute("SELECT 1 FROM judge_trials LIMIT 1").fetchone() is not None
+
+
+@dataclass(frozen=True)
+class JudgeSource:
+    """Where a rescore finds judge credentials: the judge aliases of the run are resolved again
+    from a models file and the environment (`.env`), never from the manifest."""
+
+    models_file: Path | None = None
+    env_file: Path | None = None
+
+    def resolve(self, judges: dict[str, ModelSpec]) -> dict[str, ModelSpec]:
+        env = load_environment(self.env_file)
+        aliases = load_aliases(self.models_file, env)
+        resolved: dict[str, ModelSpec] = {}
+        for role, spec in judges.items():
+            if not _redacted(spec.init_args):
+                resolved[role] = spec
+            elif spec.alias in aliases:
+                resolved[role] = resolve_model(spec.alias, aliases)
+            else:
+                raise ConfigError(
+                    f"judge {role!r} ({spec.alias}) holds a secret the manifest does not keep; "
+                    f"give a models file that defines the alias {spec.alias!r}"
+                )
+        return resolved
 
 
 def _redacted(value: Any) -> bool:

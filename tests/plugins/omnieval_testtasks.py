@@ -244,7 +244,9 @@ class CountingJudge(Model):
     name = "test-judge"
     capabilities = ModelCapabilities(inputs=ALL, max_concurrency=4)
 
-    def __init__(self, calls_file: str, delay_s: float = 0.0) -> None:
+    def __init__(self, calls_file: str, delay_s: float = 0.0, api_key: str | None = None) -> None:
+        if api_key is not None and api_key != os.environ.get("TEST_JUDGE_KEY"):
+            raise ValueError("test-judge: wrong api_key")
         self.calls_file = calls_file
         self.delay_s = delay_s
 
