@@ -27,7 +27,7 @@ from omnieval.runner.jobs import PendingJobs, generate_with_job
 from omnieval.runner.journal import Journal
 from omnieval.runner.judge import JudgeJournal, Judges
 from omnieval.runner.plan import build_model
-from omnieval.scoring.judging import JudgeClient, NoJudges
+from omnieval.scoring.judging import JudgeClient
 from omnieval.types import Request, Response
 
 
@@ -107,8 +107,8 @@ def build_judges(
     }
     if offline and len(usable) < len(config.judges):
         return Judges.offline(judge_journal, fingerprints)
-    if not usable:
-        return Judges.offline(judge_journal, fingerprints) if offline else NoJudges()
+    if not usable:  # only journaled answers can be served
+        return Judges.offline(judge_journal, fingerprints)
     models = {role: build_model(spec, config.seed) for role, spec in usable.items()}
     return Judges(judge_journal, {role: (models[role], usable[role]) for role in usable})
 
