@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,7 @@ from rich.console import Console
 from omnieval.config import Redactor, ReplicateSpec, RunConfig, redacted_dump
 from omnieval.media import find_media_problems
 from omnieval.models.base import Model
-from omnieval.runner import rundir
+from omnieval.runner import plan_guard, rundir, scoring_settings
 from omnieval.runner.execute import Executor
 from omnieval.runner.journal import Journal
 from omnieval.runner.plan import (
@@ -125,16 +125,33 @@ async def execute_async(
     redactor: Redactor,
     models: dict[str, Model] | None = None,
     console: Console | None = None,
+    force: bool = False,
 ) -> RunState:
-    """Plan, pre-flight, infer and journal; the caller holds the run directory's lock."""
+    """Plan, pre-flight, infer and journal; the caller holds the run directory's lock.
+
+    A run directory holding another plan is refused unless `force` (`plan_guard`); settings an
+    earlier `rescore` gave are kept unless `config` sets them (`scoring_settings`)."""
     console = console or Console(stderr=True)
     run_dir = config.run_dir
+    previous = _previous_manifest(run_dir)
+    config = scoring_settings.restore_settings(config, previous)
     plan = make_plan(config, models)
+    warning = plan_guard.check_plan(run_dir, config, plan, force)
+    if warning:
+        log.warning(warning)
+        console.print(warning, markup=False, highlight=False)
     journal = Journal(run_dir / rundir.JOURNAL)
     judges: JudgeClient | None = None
     try:
         judges = _judges_for(config, journal)
-        _write_manifest(run_dir, config, plan, redactor, judge_fingerprints(judges))
+        _write_manifest(
+            run_dir,
+            config,
+            plan,
+            redactor,
+            judge_fingerprints(judges),
+            scoring_settings.kept_settings(config, previous),
+        )
         if journal.migrated_from:
             console.print(
                 f"upgraded the journal of {run_dir} from schema {journal.migrated_from}",
@@ -233,16 +250,32 @@ async def _rescore_stale(
     return len(outcome.updates)
 
 
-def rescore_journal(run_dir: Path, console: Console | None = None) -> RunState:
+def rescore_journal(
+    run_dir: Path,
+    console: Console | None = None,
+    scoring: str | None = None,
+    settings: Mapping[str, Any] | Iterable[str] | None = None,
+) -> RunState:
     """Re-extract and re-score every journaled response without running any model; the caller
-    holds the run directory's lock."""
-    return asyncio.run(rescore_journal_async(run_dir, console))
+    holds the run directory's lock. `scoring` / `settings` change scoring-only settings first
+    (`omnieval.runner.scoring_settings`) and are kept in the manifest."""
+    return asyncio.run(rescore_journal_async(run_dir, console, scoring, settings))
 
 
-async def rescore_journal_async(run_dir: Path, console: Console | None = None) -> RunState:
+async def rescore_journal_async(
+    run_dir: Path,
+    console: Console | None = None,
+    scoring: str | None = None,
+    settings: Mapping[str, Any] | Iterable[str] | None = None,
+) -> RunState:
     console = console or Console(stderr=True)
     manifest = rundir.read_manifest(run_dir)
     config = RunConfig.model_validate(manifest["config"])
+    given = scoring_settings.settings_from(scoring, settings, config)
+    if given:
+        change = scoring_settings.apply_settings(config, given, manifest.get("tasks") or {})
+        config = change.config
+        _keep_settings(run_dir, manifest, change)
     task_plans, bench_plans = select_benchmarks(config)
     tasks = {tp.task.name: tp.task for tp in task_plans}
     journal = Journal(run_dir / rundir.JOURNAL)
@@ -265,6 +298,10 @@ async def rescore_journal_async(run_dir: Path, console: Console | None = None) -
             console.print(
                 f"{outcome.missing} journaled trials belong to samples no longer in the data"
             )
+        for line in scoring_settings.describe(
+            {tp.task.name: tp.task.scoring_fingerprint() for tp in task_plans}
+        ):
+            console.print(line, markup=False, highlight=False)
         task_specs, bench_specs = aggregation_specs(task_plans, bench_plans)
         return RunState(
             run_dir=run_dir,
@@ -287,6 +324,29 @@ async def rescore_journal_async(run_dir: Path, console: Console | None = None) -
         if judges is not None:
             await close_judges(judges)
         journal.close()
+
+
+def _keep_settings(
+    run_dir: Path, manifest: dict[str, Any], change: scoring_settings.ScoringChange
+) -> None:
+    """Write the new scoring settings into the manifest (config, tasks, `scoring_settings`)."""
+    updated = dict(manifest)
+    config = dict(updated["config"])
+    config["benchmarks"] = [
+        {**bench, "args": new.args}
+        for bench, new in zip(config["benchmarks"], change.config.benchmarks, strict=True)
+    ]
+    updated["config"] = config
+    tasks = {name: dict(entry) for name, entry in (updated.get("tasks") or {}).items()}
+    for name, prints in change.scoring.items():
+        if name in tasks:
+            tasks[name]["scoring"] = prints
+    updated["tasks"] = tasks
+    saved = {k: dict(v) for k, v in (updated.get(scoring_settings.MANIFEST_KEY) or {}).items()}
+    for bench, values in change.applied.items():
+        saved.setdefault(bench, {}).update(values)
+    updated[scoring_settings.MANIFEST_KEY] = saved
+    rundir.update_manifest(run_dir, updated)
 
 
 def _updated(
@@ -337,13 +397,22 @@ async def _fail_unreadable_media(
     return keep
 
 
+def _previous_manifest(run_dir: Path) -> dict[str, Any]:
+    try:
+        return rundir.read_manifest(run_dir)
+    except (FileNotFoundError, ValueError):
+        return {}
+
+
 def _write_manifest(
     run_dir: Path,
     config: RunConfig,
     plan: Plan,
     redactor: Redactor,
     judges: dict[str, dict[str, Any]],
+    kept: dict[str, dict[str, Any]] | None = None,
 ) -> None:
+    extra = {scoring_settings.MANIFEST_KEY: kept} if kept else {}
     rundir.write_manifest(
         run_dir,
         {
@@ -362,6 +431,7 @@ def _write_manifest(
             "models": {alias: model.fingerprint() for alias, model in plan.models.items()},
             "judges": judges,
             "trials": len(plan.trials),
+            **extra,
         },
         redactor,
     )
