@@ -21,6 +21,7 @@ from omnieval import api
 from omnieval.benchmarks.vsync.synth import generate_vsync
 from omnieval.benchmarks.vsync.task import VsyncBenchmark
 from omnieval.config import ConfigError, resolve_run_config
+from omnieval.models.base import PreflightError
 from omnieval.report.results import read_results
 from omnieval.runner.plan_guard import PlanChangedError
 from omnieval.types import ChoiceTarget
@@ -169,7 +170,7 @@ def test_rescore_refuses_settings_that_would_change_trial_keys(
 # --------------------------------------------------------------------------- 3. no overwrite
 
 
-def _mcq_run(path: Path, out: Path, models: list[str], name: str | None = "same") -> dict[str, Any]:
+def _mcq_run(path: Path, out: Path, models: list[Any], name: str | None = "same") -> dict[str, Any]:
     config: dict[str, Any] = {
         "output": str(out),
         "progress": False,
@@ -192,7 +193,7 @@ def test_a_run_directory_is_not_silently_overwritten(tmp_path: Path) -> None:
         api.evaluate(_mcq_run(second, out, ["random"]))
     message = str(refused.value)
     assert "second.jsonl" in message and "--name" in message and "--force" in message
-    assert "10 of its 10 trials are not in the new plan" in message
+    assert "10 of its 10 journaled trials are not in the new plan" in message
     assert read_results(done.run_dir / "results.json").totals.trials == 10  # untouched
 
     with pytest.raises(PlanChangedError, match="model\\(s\\) random are no longer in the plan"):
@@ -206,6 +207,13 @@ def test_a_run_directory_is_not_silently_overwritten(tmp_path: Path) -> None:
 
     forced = api.evaluate(_mcq_run(second, out, ["random"]), force=True)
     assert forced.results.totals.trials == 2
+
+    # a plan none of whose trials was journaled (stopped by its pre-flight) holds nothing
+    unreachable = {"alias": "remote", "provider": "openai"}
+    unreachable["init_args"] = {"model": "m", "base_url": "http://127.0.0.1:9/v1"}
+    with pytest.raises(PreflightError):
+        api.evaluate(_mcq_run(first, out, [unreachable], name="fixed"))
+    assert api.evaluate(_mcq_run(first, out, ["random"], name="fixed")).executed == 10
 
 
 def test_the_default_run_name_names_benchmark_data_and_date(

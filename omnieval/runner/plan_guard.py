@@ -1,11 +1,11 @@
 """No silent overwrite: a run directory holds one plan, which a later invocation may resume or
 extend but not replace unless told to (`--force`).
 
-The new plan *extends* the directory's plan when every trial the directory's last invocation
-planned is also in the new plan: the same benchmark settings, samples and models, with models,
-tasks, conditions or samples (a larger `limit`) only added. Anything else (another dataset,
-fewer models, other conditions, a smaller `limit`, a changed model setting) would replace the
-run's results, and is refused with the reasons.
+The new plan *extends* the directory's plan when every journaled trial of the directory's
+last plan is also in the new plan: the same benchmark settings, samples and models, with
+models, tasks, conditions or samples (a larger `limit`) only added. Anything else (another
+dataset, fewer models, other conditions, a smaller `limit`, a changed model setting) would
+replace the run's results, and is refused with the reasons.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ def check_plan(run_dir: Path, config: RunConfig, plan: Plan, force: bool) -> str
         return None
     reasons = differences(manifest, config, plan)
     why = "; ".join(reasons) if reasons else "its samples or settings differ"
-    lost = f"{len(missing)} of its {len(old_keys)} trials are not in the new plan"
+    lost = f"{len(missing)} of its {len(old_keys)} journaled trials are not in the new plan"
     if force:
         return (
             f"--force: {run_dir} held another plan ({why}; {lost}); its results are replaced "
@@ -55,12 +55,15 @@ def check_plan(run_dir: Path, config: RunConfig, plan: Plan, force: bool) -> str
 
 
 def _planned_keys(journal: Path) -> set[str]:
+    """The journaled trials of the directory's last plan (what its results are made of); a
+    plan none of whose trials ran (a failed pre-flight) holds nothing to overwrite."""
     if not journal.is_file():
         return set()
     try:
         db = sqlite3.connect(f"file:{journal}?mode=ro", uri=True)
         try:
-            return {key for (key,) in db.execute("SELECT key FROM plan")}
+            rows = db.execute("SELECT p.key FROM plan p JOIN trials t ON t.key = p.key")
+            return {key for (key,) in rows}
         finally:
             db.close()
     except sqlite3.Error:

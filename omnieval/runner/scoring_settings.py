@@ -196,7 +196,7 @@ def kept_settings(config: RunConfig, manifest: Mapping[str, Any]) -> dict[str, d
 
 
 def describe(scoring: Mapping[str, Mapping[str, Any]]) -> list[str]:
-    """`vsync/level1 scored with scoring=vsync, choice_rules=2`, one line per task."""
+    """`vsync/level1 scored with scoring=vsync, choice_rules=1`, one line per task."""
     return [
         f"{task} scored with " + ", ".join(f"{k}={v}" for k, v in settings.items())
         for task, settings in scoring.items()
