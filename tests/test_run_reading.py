@@ -166,6 +166,11 @@ def test_rescore_refuses_settings_that_would_change_trial_keys(
     assert ok.returncode == 0, ok.stderr
     assert f"{TASK} scored with scoring=vsync" in ok.stdout + ok.stderr
 
+    quiz = write_mcq(tmp_path / "quiz.jsonl", 2)
+    mcq_run = api.evaluate(_mcq_run(quiz, tmp_path / "runs", ["random"])).run_dir
+    with pytest.raises(ConfigError, match="no benchmark of this run has a `scoring` setting"):
+        api.rescore(mcq_run, scoring="vsync")
+
 
 # --------------------------------------------------------------------------- 3. no overwrite
 

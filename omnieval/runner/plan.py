@@ -99,7 +99,7 @@ def build_model(spec: ModelSpec, run_seed: int | None = None) -> Model:
     """Instantiate a model; a `seed` it accepts but is not given comes from the run's seed."""
     factory = registry.models.get(spec.provider)
     init_args = dict(spec.init_args)
-    if run_seed is not None and "seed" not in init_args and _accepts(factory, "seed"):
+    if run_seed is not None and "seed" not in init_args and accepts(factory, "seed"):
         init_args["seed"] = run_seed
     try:
         model = factory(**init_args)
@@ -267,7 +267,7 @@ def _check_rotation_reaches_prompt(
         return
 
 
-def _accepts(factory: Callable[..., object], name: str) -> bool:
+def accepts(factory: Callable[..., object], name: str) -> bool:
     try:
         return name in inspect.signature(factory).parameters
     except (TypeError, ValueError):

@@ -18,8 +18,9 @@ from typing import Any
 
 import yaml
 
-from omnieval.config import ConfigError, RunConfig, is_path_key
-from omnieval.runner.plan import TaskPlan, select_benchmarks
+from omnieval import registry
+from omnieval.config import ConfigError, RunConfig, is_path_key, load_plugins
+from omnieval.runner.plan import TaskPlan, accepts, select_benchmarks
 
 #: the manifest entry that keeps settings given to `rescore`: benchmark name -> {key: value}
 MANIFEST_KEY = "scoring_settings"
@@ -82,14 +83,24 @@ def parse_setting(text: str) -> Setting:
 def settings_from(
     scoring: str | None, settings: Mapping[str, Any] | Iterable[str] | None, config: RunConfig
 ) -> list[Setting]:
-    """`--scoring X` (every benchmark's `args.scoring`) and `--set` items, as settings.
+    """`--scoring X` (`args.scoring` of every benchmark that has that setting) and `--set`
+    items, as settings.
     `settings` is either `KEY=VALUE` strings or a mapping `{"vsync.args.scoring": "vsync"}`."""
     found: list[Setting] = []
     if scoring is not None:
-        found += [
-            Setting(str(i), "scoring", scoring, f"--scoring {scoring}")
-            for i in range(len(config.benchmarks))
+        load_plugins(config.plugins)
+        takers = [
+            i
+            for i, spec in enumerate(config.benchmarks)
+            if accepts(registry.benchmarks.get(spec.name), "scoring")
         ]
+        if not takers:
+            names = ", ".join(b.name for b in config.benchmarks)
+            raise ConfigError(
+                f"--scoring {scoring}: no benchmark of this run has a `scoring` setting "
+                f"(its benchmarks: {names}); use --set BENCHMARK.args.KEY=VALUE"
+            )
+        found += [Setting(str(i), "scoring", scoring, f"--scoring {scoring}") for i in takers]
     if isinstance(settings, Mapping):
         for key, value in settings.items():
             parsed = parse_setting(f"{key}=")
