@@ -272,10 +272,10 @@ async def rescore_journal_async(
     manifest = rundir.read_manifest(run_dir)
     config = RunConfig.model_validate(manifest["config"])
     given = scoring_settings.settings_from(scoring, settings, config)
+    change = None
     if given:
         change = scoring_settings.apply_settings(config, given, manifest.get("tasks") or {})
         config = change.config
-        _keep_settings(run_dir, manifest, change)
     task_plans, bench_plans = select_benchmarks(config)
     tasks = {tp.task.name: tp.task for tp in task_plans}
     journal = Journal(run_dir / rundir.JOURNAL)
@@ -291,6 +291,8 @@ async def rescore_journal_async(
             records, tasks, samples, model_prints, config.generation, judges
         )
         changed = journal.update_scores(outcome.updates, outcome.marks)
+        if change is not None:  # kept once the journal holds the scores made under them
+            _keep_settings(run_dir, manifest, change)
         planned = set(journal.planned_keys())
         fresh = {key: (extraction, score) for key, extraction, score in outcome.updates}
         log.info("re-scored %d trials (%d without a known sample)", changed, outcome.missing)
