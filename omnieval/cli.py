@@ -322,7 +322,8 @@ def rescore(
     scoring: Annotated[
         str | None,
         typer.Option(
-            help="Scoring mode of every benchmark (its `args.scoring`), e.g. default or vsync."
+            help="Scoring mode (`args.scoring` of every benchmark that has one), e.g. default "
+            "or vsync."
         ),
     ] = None,
     set_: Annotated[
@@ -336,8 +337,9 @@ def rescore(
 ) -> None:
     """Re-extract and re-score a run from its journal, without any inference.
 
-    --scoring and --set change scoring-only settings (never what was sent to the models; a
-    setting that would change trial keys is refused); they are kept in the run's manifest."""
+    --scoring and --set change scoring-only settings, never what was sent to the models (a
+    setting that would change trial keys is refused); they are kept in the run's manifest.
+    """
     from omnieval import api
 
     api.rescore(
