@@ -12,7 +12,7 @@ outcome.results.find("vsync-solver", "avt").metrics["accuracy"].value
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -78,15 +78,17 @@ def evaluate(
     config: RunConfig | Mapping[str, Any] | str | Path,
     models: dict[str, Model] | None = None,
     console: Console | None = None,
+    force: bool = False,
     **overrides: Any,
 ) -> RunOutcome:
     """Run or resume an evaluation and return typed results (see `RunOutcome`).
 
     `models` may supply ready-made model objects by alias (useful in notebooks and tests);
     keyword overrides replace top-level config keys (`limit=10`, `progress=False`, ...).
+    A run directory holding another plan is refused (`PlanChangedError`) unless `force`.
     """
     resolved, redactor = load_config(config, overrides)
-    return evaluate_config(resolved, redactor, models=models, console=console)
+    return evaluate_config(resolved, redactor, models=models, console=console, force=force)
 
 
 def evaluate_config(
@@ -96,6 +98,7 @@ def evaluate_config(
     console: Console | None = None,
     out: Console | None = None,
     show: bool | None = None,
+    force: bool = False,
 ) -> RunOutcome:
     """Run or resume a resolved configuration: journal the trials, then write every output.
 
@@ -113,7 +116,7 @@ def evaluate_config(
         rundir.run_logging(config.run_dir, redactor),
     ):
         try:
-            state = asyncio.run(execute_async(config, redactor, models, console))
+            state = asyncio.run(execute_async(config, redactor, models, console, force))
             with bulk_objects():
                 results = write_outputs(state, out, show=show)
         except KeyboardInterrupt:
@@ -126,17 +129,26 @@ def rescore(
     console: Console | None = None,
     show: bool = False,
     out: Console | None = None,
+    scoring: str | None = None,
+    settings: Mapping[str, Any] | Iterable[str] | None = None,
     judges_from: JudgeSource | None = None,
 ) -> RunOutcome:
     """Re-extract and re-score a finished run from its journal, without inference. Works from
     any directory: relative paths in the manifest were resolved when the run was configured.
-    Journaled judge answers are reused; `judges_from` (a models file and .env) gives judge
-    credentials for the judge calls still missing (docs/judges.md)."""
+
+    `scoring` sets every benchmark's `args.scoring` (e.g. `"vsync"`); `settings` sets other
+    scoring-only benchmark arguments, as `{"vsync.args.scoring": "vsync"}` or
+    `["vsync.args.scoring=vsync"]` (benchmark by name or index). A setting that would change
+    trial keys raises `ConfigError`; accepted ones are kept in the manifest. Journaled judge
+    answers are reused; `judges_from` (a models file and .env) gives judge credentials for the
+    judge calls still missing (docs/judges.md)."""
     run_dir = Path(run_dir)
     console = console or Console(stderr=True)
     out = out or Console()
+    if not (run_dir / rundir.MANIFEST).is_file():
+        raise FileNotFoundError(f"{run_dir} is not a run directory: it has no {rundir.MANIFEST}")
     with rundir.locked(run_dir), rundir.run_logging(run_dir, Redactor()), bulk_objects():
-        state = rescore_journal(run_dir, console, judges_from)
+        state = rescore_journal(run_dir, console, scoring, settings, judges_from)
         results = write_outputs(state, out, show=show)
     return RunOutcome.of(state, results)
 

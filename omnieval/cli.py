@@ -201,7 +201,20 @@ def run(
     output: Annotated[
         Path | None, typer.Option(help="Parent directory of run directories.")
     ] = None,
-    name: Annotated[str | None, typer.Option(help="Run name (the run directory's name).")] = None,
+    name: Annotated[
+        str | None,
+        typer.Option(
+            help="Run name (the run directory's name); default <benchmark>-<data dir>-<date>."
+        ),
+    ] = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Evaluate this plan in an existing run directory that holds another plan "
+            "(its results are replaced; journaled trials are kept).",
+        ),
+    ] = False,
     keep_failed: Annotated[
         bool, typer.Option("--keep-failed", help="Do not retry journaled failed trials.")
     ] = False,
@@ -274,7 +287,12 @@ def run(
                     raise _fail(f"--replicates {replicates}: {err}") from None
     messages = Console(stderr=True, quiet=quiet, soft_wrap=True)
     outcome = evaluate_config(
-        resolved, redactor, console=messages, out=Console(), show=not (quiet or as_json)
+        resolved,
+        redactor,
+        console=messages,
+        out=Console(),
+        show=not (quiet or as_json),
+        force=force,
     )
     if as_json:
         summary = {
@@ -299,11 +317,56 @@ def run(
 
 
 @app.command()
-def rescore(run_dir: Annotated[Path, typer.Argument(help="A run directory.")]) -> None:
-    """Re-extract and re-score a run from its journal, without any inference."""
-    from omnieval import api
+def rescore(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory.")],
+    scoring: Annotated[
+        str | None,
+        typer.Option(
+            help="Scoring mode (`args.scoring` of every benchmark that has one), e.g. default "
+            "or vsync."
+        ),
+    ] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            help="A scoring-only benchmark setting BENCHMARK.args.KEY=VALUE (benchmark by name "
+            "or index; repeatable), e.g. vsync.args.scoring=vsync.",
+        ),
+    ] = None,
+    models_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--models-file",
+            help="Resolve the run's judge aliases from this file, secrets from the environment "
+            "(for judge calls missing from the journal).",
+        ),
+    ] = None,
+    env_file: EnvOpt = None,
+) -> None:
+    """Re-extract and re-score a run from its journal, without any inference.
 
-    api.rescore(run_dir, console=console, show=True, out=Console())
+    --scoring and --set change scoring-only settings, never what was sent to the models (a
+    setting that would change trial keys is refused); they are kept in the run's manifest.
+    Journaled judge answers are reused; --models-file gives judge credentials for missing ones.
+    """
+    from omnieval import api
+    from omnieval.runner.services import JudgeSource
+
+    judges_from = (
+        JudgeSource(models_file=models_file, env_file=env_file)
+        if models_file is not None or env_file is not None
+        else None
+    )
+    api.rescore(
+        run_dir,
+        console=console,
+        show=True,
+        out=Console(),
+        scoring=scoring,
+        settings=set_ or None,
+        judges_from=judges_from,
+    )
 
 
 @app.command()

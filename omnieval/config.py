@@ -15,6 +15,7 @@ import importlib
 import os
 import re
 import sys
+import time
 import typing
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -109,6 +110,7 @@ class RunConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
+    #: the run directory's name; when a file or flags leave it out, `default_run_name`
     name: str = "run"
     output: Path = Path("runs")
     seed: int = 0
@@ -315,6 +317,8 @@ def resolve_run_config(
     data["benchmarks"] = [
         {"name": b} if isinstance(b, str) else b for b in data.get("benchmarks", [])
     ]
+    if not data.get("name"):
+        data["name"] = default_run_name(data)
     try:
         config = RunConfig.model_validate(data)
     except ValidationError as err:
@@ -325,11 +329,33 @@ def resolve_run_config(
     return config, Redactor(collect_secrets(data, env))
 
 
+def default_run_name(data: Mapping[str, Any], today: str | None = None) -> str:
+    """`<benchmark>-<data directory name>-<YYYYMMDD>` (benchmarks joined by `+`), or `run`."""
+    pieces = []
+    for bench in data.get("benchmarks") or []:
+        if isinstance(bench, str):
+            pieces.append(bench)
+            continue
+        if not isinstance(bench, Mapping):
+            continue
+        name = str(bench.get("name", "bench"))
+        args = bench.get("args") or {}
+        where = args.get("data_dir") or args.get("dataset_path") or args.get("path")
+        if where:
+            name += "-" + Path(str(where)).expanduser().name
+        pieces.append(name)
+    if not pieces:
+        return "run"
+    stamp = today or time.strftime("%Y%m%d", time.gmtime())
+    name = re.sub(r"[^A-Za-z0-9._+-]+", "_", "+".join(pieces)).strip("._") or "run"
+    return f"{name}-{stamp}"
+
+
 _PATH_KEYS = ("data_dir", "path", "models_file", "cache_dir")
 _PATH_SUFFIXES = ("_dir", "_path", "_file")
 
 
-def _is_path_key(key: str) -> bool:
+def is_path_key(key: str) -> bool:
     return key in _PATH_KEYS or key.endswith(_PATH_SUFFIXES)
 
 
@@ -358,7 +384,7 @@ def resolve_paths(data: dict[str, Any], base: Path, include_output: bool = False
         for entry in entries:
             if isinstance(entry, dict) and isinstance(entry.get(args_key), dict):
                 args = {
-                    k: _absolute(v, base) if _is_path_key(str(k)) else v
+                    k: _absolute(v, base) if is_path_key(str(k)) else v
                     for k, v in entry[args_key].items()
                 }
                 entry = {**entry, args_key: args}

@@ -326,6 +326,10 @@ class Response(Frozen):
     attempts: int = 1
     usage: Usage | None = None
     finish_reason: str | None = None
+    #: what the provider's transport actually sent for the request's media (frame timestamps,
+    #: the transcript text, native audio/video forms, dropped parts); journaled with the
+    #: compact request, shown in samples.jsonl as `request.rendering` (docs/transport.md)
+    rendering: dict[str, Any] | None = None
 
     @property
     def failed(self) -> bool:

@@ -233,14 +233,15 @@ class OpenAIChat(Model):
         body = chat_body(self.model, request.system, content.parts, self.sampling(request), extra)
         return encode_body(body)
 
-    def _prepare_and_encode(self, request: Request) -> bytes:
-        return self.build_body(request, self.preparer.prepare(request))
+    def _prepare_and_encode(self, request: Request) -> tuple[bytes, dict[str, Any] | None]:
+        content = self.preparer.prepare(request)
+        return self.build_body(request, content), dict(content.rendering) or None
 
     async def generate(self, request: Request) -> Response:
         if needs_media_work(request):
-            body = await asyncio.to_thread(self._prepare_and_encode, request)
+            body, rendering = await asyncio.to_thread(self._prepare_and_encode, request)
         else:
-            body = self._prepare_and_encode(request)
+            body, rendering = self._prepare_and_encode(request)
         lease = await self.pool.acquire()
         outcome = Outcome.CANCELLED
         try:
@@ -251,6 +252,8 @@ class OpenAIChat(Model):
                 where = endpoint_label(lease.endpoint.base_url)
                 raise ModelUnreachableError(self._scrub(f"{where}: {err}")) from None
             outcome, result = self._interpret(endpoint_label(lease.endpoint.base_url), reply)
+            if isinstance(result, Response) and rendering:
+                result = result.model_copy(update={"rendering": rendering})
             if isinstance(result, ModelError):
                 wait = getattr(result, "retry_after_s", None) or 0.0
                 too_long = wait > self.max_retry_after_s

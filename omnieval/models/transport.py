@@ -189,10 +189,26 @@ class TranscriberLike(Protocol):
 
 @dataclass
 class PreparedContent:
-    """A request's user content as wire parts, plus top-level body fields it needs."""
+    """A request's user content as wire parts, plus top-level body fields it needs, and a
+    compact account of what the transport made of each media part (`rendering`)."""
 
     parts: list[WirePart] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
+    #: `frames` ({name, timestamps}), `transcript` ({name, window, text}), `audio` ({name, sent}),
+    #: `video` ({name, sent}), `images` ({name, sent}), `dropped` ({kind, name, why}): only the
+    #: keys that occur, in request order; it becomes `Response.rendering`
+    rendering: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+    def note(self, key: str, **entry: Any) -> None:
+        self.rendering.setdefault(key, []).append(entry)
+
+
+def _name(path: Path | str | None) -> str:
+    return Path(path).name if path is not None else "inline"
+
+
+def _window(window: TimeWindow | None) -> list[float | None] | None:
+    return [window.start, window.end] if window is not None else None
 
 
 def needs_media_work(request: Request) -> bool:
@@ -237,9 +253,11 @@ class MediaPreparer:
 
     def _image(self, part: ImagePart, out: PreparedContent) -> None:
         if self.policy.image == "drop":
+            out.note("dropped", kind="image", name=_name(part.path), why="transport image: drop")
             return
         if part.data is not None:
             out.parts.append(image_part(part.data, part.mime))
+            out.note("images", name="inline", sent=f"data_url {part.mime}")
             return
         if part.path is None:
             raise PermanentModelError("an image part has neither data nor a path")
@@ -250,6 +268,7 @@ class MediaPreparer:
             raise PermanentModelError(f"{path}: cannot read the image: {err}") from None
         guessed = mimetypes.guess_type(path.name)[0]
         out.parts.append(image_part(data, guessed or part.mime))
+        out.note("images", name=path.name, sent=f"data_url {guessed or part.mime}")
 
     # ------------------------------------------------------------------ audio
 
@@ -272,8 +291,19 @@ class MediaPreparer:
                 cache=self.cache,
             )
             out.parts.append(audio_part(payload.data, payload.format))
+            out.note(
+                "audio",
+                name=_name(path),
+                window=_window(window),
+                sent=f"{payload.format} {payload.channels} channel(s) "
+                f"{payload.layout.value} ({self.policy.audio_policy().describe()})",
+            )
         elif mode == "transcript":
-            out.parts.append(text_part(self.transcript_text(path, window)))
+            text = self.transcript_text(path, window)
+            out.parts.append(text_part(text))
+            out.note("transcript", name=_name(path), window=_window(window), text=text)
+        else:
+            out.note("dropped", kind="audio", name=_name(path), why="transport audio: drop")
 
     def transcript_text(self, path: Path, window: TimeWindow | None) -> str:
         transcript = self._transcribe(path, window)
@@ -352,6 +382,8 @@ class MediaPreparer:
             return
         if mode == "frames":
             self._frames(part, info.duration_s, out)
+        else:
+            out.note("dropped", kind="video", name=_name(part.path), why="transport video: drop")
         if has_audio:
             self._audio(part.path, part.window, out)
 
@@ -364,8 +396,10 @@ class MediaPreparer:
         path = Path(part.path)
         if strip_audio:
             path = video_copy(path, keep_audio=False, cache=self.cache)
+        sent = "without its audio" if strip_audio else "as is"
         if self.policy.video_url_mode == "file":
             out.parts.append(video_part(path.resolve().as_uri()))
+            out.note("video", name=_name(part.path), sent=f"file url, {sent}")
             return
         try:
             data = path.read_bytes()
@@ -373,6 +407,7 @@ class MediaPreparer:
             raise PermanentModelError(f"{path}: cannot read the video: {err}") from None
         mime = _VIDEO_MIME.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0]
         out.parts.append(video_part(data_url(mime or "video/mp4", data)))
+        out.note("video", name=_name(part.path), sent=f"data_url {mime or 'video/mp4'}, {sent}")
 
     def _frames(self, part: VideoPart, duration_s: float, out: PreparedContent) -> None:
         window = part.window
@@ -388,6 +423,12 @@ class MediaPreparer:
                 fps=self.policy.frames_fps, window=window, max_side=self.policy.frame_max_side
             )
         frames = sample_frames(part.path, spec, cache=self.cache)
+        out.note(
+            "frames",
+            name=_name(part.path),
+            window=_window(window),
+            timestamps=[round(float(t), 3) for t in frames.timestamps],
+        )
         for image, t in zip(frames.images, frames.timestamps, strict=True):
             out.parts.append(text_part(f"Frame at {float(t):.2f} s:"))
             jpeg = encode_jpeg(np.asarray(image), self.policy.jpeg_quality)

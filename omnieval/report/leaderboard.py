@@ -138,7 +138,53 @@ def main_rows(results: RunResults) -> list[tuple[str, ...]]:
                 *(counts[e] for e in extra),
             )
         )
+    return rows + chance_rows(results)
+
+
+CHANCE = "chance"
+
+
+def chance_rows(results: RunResults) -> list[tuple[str, ...]]:
+    """One `chance` row per task that has a chance level: a uniform guess's expected value of
+    each displayed accuracy output (no interval; other metrics `-`)."""
+    rows: list[tuple[str, ...]] = []
+    multi = _multi_task(results)
+    columns = _columns(results)
+    extra = _extra_counts(results)
+    for task in dict.fromkeys(g.task for g in results.groups):
+        info = results.tasks.get(task)
+        if info is None or not info.chance:
+            continue
+        cells: list[str] = []
+        for name in columns:
+            level = info.chance.get(name)
+            if level is None:
+                cells += ["-", "-"]
+                continue
+            value = MetricValue(value=level, n=0)
+            cells += [fmt_value(value, _percent(_spec(results, task, name)))[0], "-"]
+        rows.append(
+            (
+                CHANCE,
+                "uniform guess",
+                *((task,) if multi else ()),
+                *cells,
+                "-",
+                "-",
+                "-",
+                *("-" for _ in extra),
+            )
+        )
     return rows
+
+
+def chance_note(results: RunResults) -> str | None:
+    if not any(info.chance for info in results.tasks.values()):
+        return None
+    return (
+        "chance: the expected score of a uniform guess among each item's options (shown for "
+        "accuracy and its replicate reductions AA / ACR only)"
+    )
 
 
 def _cell(results: RunResults, result: GroupResult | None) -> str:
@@ -303,6 +349,9 @@ def render_markdown(results: RunResults, records: list[TrialRecord]) -> str:
         "scoring errors count as wrong; unsupported trials are reported apart.",
         "Intervals: " + "; ".join(methods_used(results)) + ".",
     ]
+    note = chance_note(results)
+    if note:
+        parts.append(note[0].upper() + note[1:] + ".")
     scoring = scoring_lines(results)
     if scoring:
         parts += ["", "## Scoring", ""] + [f"- {line}" for line in scoring]
@@ -326,7 +375,8 @@ def print_leaderboard(results: RunResults, records: list[TrialRecord], console: 
         table.add_column(name, justify="left" if left else "right", no_wrap=True)
     failed_column = header.index("failed")
     for row in main_rows(results):
-        table.add_row(*row, style="red" if row[failed_column] != "0" else None)
+        style = "dim" if row[0] == CHANCE else ("red" if row[failed_column] != "0" else None)
+        table.add_row(*row, style=style)
     console.print(table)
     nodes = node_rows(results)
     if nodes:
@@ -354,5 +404,20 @@ def print_leaderboard(results: RunResults, records: list[TrialRecord], console: 
     )
     for method in methods_used(results):
         console.print(f"  interval {method}", markup=False, highlight=False)
+    note = chance_note(results)
+    if note:
+        console.print(f"  {note}", markup=False, highlight=False)
+    for task, info in results.tasks.items():
+        if info.scoring:
+            settings = ", ".join(f"{k}={v}" for k, v in info.scoring.items())
+            console.print(
+                f"  scoring: {task} scored with {settings}", markup=False, highlight=False
+            )
+    for alias, fingerprint in results.models.items():
+        console.print(
+            f"  model {alias}: {model_summary(fingerprint)}".replace("`", ""),
+            markup=False,
+            highlight=False,
+        )
     for line in failure_lines(records, limit=5):
         console.print(f"  failed: {line}", style="red", markup=False, highlight=False)

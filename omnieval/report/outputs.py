@@ -10,6 +10,7 @@ from omnieval.report.results import RunResults, TaskInfo, totals_of, write_resul
 from omnieval.runner import rundir
 from omnieval.runner.run import RunState
 from omnieval.scoring.aggregate import aggregate
+from omnieval.scoring.chance import chance_levels
 
 
 def build_results(state: RunState) -> RunResults:
@@ -34,6 +35,7 @@ def build_results(state: RunState) -> RunResults:
             display=spec.headline_outputs(replicated),
             replicated=replicated,
             scoring=spec.scoring,
+            chance=chance_levels(spec, replicated, state.records, state.samples.get(spec.name, {})),
         )
     return RunResults(
         run=state.name,

@@ -45,6 +45,9 @@ class TaskInfo(BaseModel):
     replicated: bool = False
     #: the task's scoring settings (e.g. `{"scoring": "vsync"}` for upstream parity)
     scoring: dict[str, Any] = {}
+    #: output name -> what a uniform guess among each item's options scores (accuracy and its
+    #: replicate reductions of choice tasks; omnieval.scoring.chance)
+    chance: dict[str, float] = {}
 
 
 class RunResults(BaseModel):
@@ -102,6 +105,73 @@ class RunResults(BaseModel):
     def headline(self, task: str) -> str:
         info = self.tasks.get(task)
         return info.headline if info is not None else "accuracy"
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One plain row per group result and metric (what `to_pandas` tabulates)."""
+        out: list[dict[str, Any]] = []
+        for result in self.groups:
+            info = self.tasks.get(result.task)
+            for metric, value in result.metrics.items():
+                out.append(
+                    {
+                        "model": result.model,
+                        "condition": result.condition,
+                        "task": result.task,
+                        "group": result.group,
+                        "metric": metric,
+                        "value": value.value,
+                        "ci_low": value.ci_low,
+                        "ci_high": value.ci_high,
+                        "stderr": value.stderr,
+                        "n": value.n,
+                        "method": value.method,
+                        "headline": info is not None
+                        and metric in (info.display or [info.headline]),
+                        "chance": info.chance.get(metric) if info is not None else None,
+                        "trials": result.trials,
+                        "items": result.items,
+                        "failed": result.failed,
+                        "extraction_failed": result.extraction_failed,
+                        "unsupported": result.unsupported,
+                    }
+                )
+        return out
+
+    def to_pandas(self) -> Any:
+        """The group results as a pandas DataFrame, one row per (model, condition, task, group,
+        metric) with value, ci_low, ci_high, stderr, n, method, headline, chance and the trial
+        counts. Needs the optional extra `pandas` (`pip install 'omnieval[pandas]'`)."""
+        try:
+            import pandas as pd
+        except ImportError:
+            raise ImportError(
+                "RunResults.to_pandas() needs pandas, which omnieval does not install by "
+                "default: pip install 'omnieval[pandas]'"
+            ) from None
+        columns = list(_ROW_COLUMNS)
+        return pd.DataFrame(self.rows(), columns=columns)
+
+
+_ROW_COLUMNS = (
+    "model",
+    "condition",
+    "task",
+    "group",
+    "metric",
+    "value",
+    "ci_low",
+    "ci_high",
+    "stderr",
+    "n",
+    "method",
+    "headline",
+    "chance",
+    "trials",
+    "items",
+    "failed",
+    "extraction_failed",
+    "unsupported",
+)
 
 
 def totals_of(records: list[TrialRecord]) -> Totals:

@@ -183,6 +183,10 @@ class Executor:
         task = planned.task
         groups = tuple(task.groups(planned.sample))
         compact = compact_request(ctx.request) if ctx is not None and ctx.request else None
+        if response.rendering is not None:  # kept with the request, deduplicated by content
+            if compact is not None:
+                compact = {**compact, "rendering": response.rendering}
+            response = response.model_copy(update={"rendering": None})
         params: dict[str, Any] = planned.replicate.params
         answered = response.status is TrialStatus.OK and ctx is not None
         if answered and ctx is not None and needs_await(task):

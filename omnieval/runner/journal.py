@@ -159,7 +159,7 @@ class Journal:
                 trial.sample_id,
                 trial.condition,
                 response.status.value,
-                response.model_dump_json(),
+                response.model_dump_json(exclude={"rendering"}),  # kept with the request
                 extraction.model_dump_json() if extraction else None,
                 score.model_dump_json() if score else None,
                 _GROUP_SEP.join(groups),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -69,6 +70,8 @@ class Plan:
     models: dict[str, Model]
     trials: list[PlannedTrial] = field(default_factory=list)
     benchmarks: list[BenchmarkPlan] = field(default_factory=list)
+    #: task name -> sample id -> sample digest (content and media bytes), of the planned samples
+    sample_digests: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def samples_by_task(self) -> dict[str, dict[str, Sample]]:
         return {tp.task.name: {s.id: s for s in tp.task.samples()} for tp in self.tasks}
@@ -96,7 +99,7 @@ def build_model(spec: ModelSpec, run_seed: int | None = None) -> Model:
     """Instantiate a model; a `seed` it accepts but is not given comes from the run's seed."""
     factory = registry.models.get(spec.provider)
     init_args = dict(spec.init_args)
-    if run_seed is not None and "seed" not in init_args and _accepts(factory, "seed"):
+    if run_seed is not None and "seed" not in init_args and accepts(factory, "seed"):
         init_args["seed"] = run_seed
     try:
         model = factory(**init_args)
@@ -203,8 +206,10 @@ def make_plan(config: RunConfig, models: dict[str, Model] | None = None) -> Plan
             raise ConfigError(str(err)) from None
         if task_plan.replicates is not None and task_plan.replicates.scheme == "rotation":
             _check_rotation_reaches_prompt(task, samples, replicate_sets, task_plan.conditions)
+        digests = plan.sample_digests.setdefault(task.name, {})
         for sample, replicates in zip(samples, replicate_sets, strict=True):
             digest = sample_digest(sample)
+            digests[sample.id] = digest
             for spec in config.models:
                 keyer = keyers[spec.alias]
                 for condition in task_plan.conditions:
@@ -222,16 +227,23 @@ def make_plan(config: RunConfig, models: dict[str, Model] | None = None) -> Plan
 
 
 def plan_fingerprint(plan: Plan) -> str:
-    """A digest of what the plan evaluates (tasks, conditions, replicates, models)."""
-    return canonical_json(
-        {
-            "tasks": [
-                [tp.task.name, tp.conditions, tp.replicates.model_dump() if tp.replicates else None]
-                for tp in plan.tasks
-            ],
-            "models": sorted(plan.models),
-        }
-    )
+    """A digest of what the plan evaluates: each task's fingerprint (its benchmark arguments
+    that shape requests), conditions, replicates and sample set (ids and content digests, so
+    another dataset or `limit` differs), and each model's alias and fingerprint. Scoring-only
+    settings are left out: changing them re-scores the same plan."""
+    described = {
+        "tasks": {
+            tp.task.name: {
+                "fingerprint": tp.task.fingerprint(),
+                "conditions": tp.conditions,
+                "replicates": tp.replicates.model_dump() if tp.replicates else None,
+                "samples": plan.sample_digests.get(tp.task.name, {}),
+            }
+            for tp in plan.tasks
+        },
+        "models": {alias: model.fingerprint() for alias, model in plan.models.items()},
+    }
+    return hashlib.sha256(canonical_json(described).encode()).hexdigest()[:32]
 
 
 def _check_rotation_reaches_prompt(
@@ -255,7 +267,7 @@ def _check_rotation_reaches_prompt(
         return
 
 
-def _accepts(factory: Callable[..., object], name: str) -> bool:
+def accepts(factory: Callable[..., object], name: str) -> bool:
     try:
         return name in inspect.signature(factory).parameters
     except (TypeError, ValueError):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,7 @@ from rich.console import Console
 from omnieval.config import Redactor, ReplicateSpec, RunConfig, redacted_dump
 from omnieval.media import find_media_problems
 from omnieval.models.base import Model
-from omnieval.runner import rundir
+from omnieval.runner import plan_guard, rundir, scoring_settings
 from omnieval.runner.execute import Executor
 from omnieval.runner.journal import Journal
 from omnieval.runner.memory import frozen_heap
@@ -127,16 +127,31 @@ async def execute_async(
     redactor: Redactor,
     models: dict[str, Model] | None = None,
     console: Console | None = None,
+    force: bool = False,
 ) -> RunState:
-    """Plan, pre-flight, infer and journal; the caller holds the run directory's lock."""
+    """Plan, pre-flight, infer and journal; the caller holds the run directory's lock.
+
+    A run directory holding another plan is refused unless `force` (`plan_guard`); settings an
+    earlier `rescore` gave are kept unless `config` sets them (`scoring_settings`)."""
     console = console or Console(stderr=True)
+    run_dir = config.run_dir
+    previous = _previous_manifest(run_dir)
+    config = scoring_settings.restore_settings(config, previous)
     plan = make_plan(config, models)
+    warning = plan_guard.check_plan(run_dir, config, plan, force)
+    if warning:
+        log.warning(warning)
+        console.print(warning, markup=False, highlight=False)
     with frozen_heap():
-        return await _execute_plan(config, redactor, plan, console)
+        return await _execute_plan(config, redactor, plan, console, previous)
 
 
 async def _execute_plan(
-    config: RunConfig, redactor: Redactor, plan: Plan, console: Console
+    config: RunConfig,
+    redactor: Redactor,
+    plan: Plan,
+    console: Console,
+    previous: dict[str, Any],
 ) -> RunState:
     """Journal, pre-flight, infer and score the planned trials (the plan's objects frozen out
     of garbage collection)."""
@@ -145,7 +160,14 @@ async def _execute_plan(
     judges: JudgeClient | None = None
     try:
         judges = _judges_for(config, journal)
-        _write_manifest(run_dir, config, plan, redactor, judge_fingerprints(judges))
+        _write_manifest(
+            run_dir,
+            config,
+            plan,
+            redactor,
+            judge_fingerprints(judges),
+            scoring_settings.kept_settings(config, previous),
+        )
         if journal.migrated_from:
             console.print(
                 f"upgraded the journal of {run_dir} from schema {journal.migrated_from}",
@@ -247,22 +269,32 @@ async def _rescore_stale(
 def rescore_journal(
     run_dir: Path,
     console: Console | None = None,
+    scoring: str | None = None,
+    settings: Mapping[str, Any] | Iterable[str] | None = None,
     judges_from: JudgeSource | None = None,
 ) -> RunState:
     """Re-extract and re-score every journaled response without running any model; the caller
-    holds the run directory's lock. `judges_from` re-resolves judge aliases with secrets from
-    the environment (a models file and .env), for judge calls missing from the journal."""
-    return asyncio.run(rescore_journal_async(run_dir, console, judges_from))
+    holds the run directory's lock. `scoring` / `settings` change scoring-only settings first
+    (`omnieval.runner.scoring_settings`) and are kept in the manifest; `judges_from`
+    re-resolves judge aliases with secrets from the environment (a models file and .env)."""
+    return asyncio.run(rescore_journal_async(run_dir, console, scoring, settings, judges_from))
 
 
 async def rescore_journal_async(
     run_dir: Path,
     console: Console | None = None,
+    scoring: str | None = None,
+    settings: Mapping[str, Any] | Iterable[str] | None = None,
     judges_from: JudgeSource | None = None,
 ) -> RunState:
     console = console or Console(stderr=True)
     manifest = rundir.read_manifest(run_dir)
     config = RunConfig.model_validate(manifest["config"])
+    given = scoring_settings.settings_from(scoring, settings, config)
+    change = None
+    if given:
+        change = scoring_settings.apply_settings(config, given, manifest.get("tasks") or {})
+        config = change.config
     if judges_from is not None:
         config = config.model_copy(update={"judges": judges_from.resolve(config.judges)})
     task_plans, bench_plans = select_benchmarks(config)
@@ -280,6 +312,8 @@ async def rescore_journal_async(
             records, tasks, samples, model_prints, config.generation, judges
         )
         changed = journal.update_scores(outcome.updates, outcome.marks)
+        if change is not None:  # kept once the journal holds the scores made under them
+            _keep_settings(run_dir, manifest, change)
         planned = set(journal.planned_keys())
         fresh = {key: (extraction, score) for key, extraction, score in outcome.updates}
         log.info("re-scored %d trials (%d without a known sample)", changed, outcome.missing)
@@ -287,6 +321,10 @@ async def rescore_journal_async(
             console.print(
                 f"{outcome.missing} journaled trials belong to samples no longer in the data"
             )
+        for line in scoring_settings.describe(
+            {tp.task.name: tp.task.scoring_fingerprint() for tp in task_plans}
+        ):
+            console.print(line, markup=False, highlight=False)
         task_specs, bench_specs = aggregation_specs(task_plans, bench_plans)
         return RunState(
             run_dir=run_dir,
@@ -309,6 +347,29 @@ async def rescore_journal_async(
         if judges is not None:
             await close_judges(judges)
         journal.close()
+
+
+def _keep_settings(
+    run_dir: Path, manifest: dict[str, Any], change: scoring_settings.ScoringChange
+) -> None:
+    """Write the new scoring settings into the manifest (config, tasks, `scoring_settings`)."""
+    updated = dict(manifest)
+    config = dict(updated["config"])
+    config["benchmarks"] = [
+        {**bench, "args": new.args}
+        for bench, new in zip(config["benchmarks"], change.config.benchmarks, strict=True)
+    ]
+    updated["config"] = config
+    tasks = {name: dict(entry) for name, entry in (updated.get("tasks") or {}).items()}
+    for name, prints in change.scoring.items():
+        if name in tasks:
+            tasks[name]["scoring"] = prints
+    updated["tasks"] = tasks
+    saved = {k: dict(v) for k, v in (updated.get(scoring_settings.MANIFEST_KEY) or {}).items()}
+    for bench, values in change.applied.items():
+        saved.setdefault(bench, {}).update(values)
+    updated[scoring_settings.MANIFEST_KEY] = saved
+    rundir.update_manifest(run_dir, updated)
 
 
 def _updated(
@@ -359,13 +420,22 @@ async def _fail_unreadable_media(
     return keep
 
 
+def _previous_manifest(run_dir: Path) -> dict[str, Any]:
+    try:
+        return rundir.read_manifest(run_dir)
+    except (FileNotFoundError, ValueError):
+        return {}
+
+
 def _write_manifest(
     run_dir: Path,
     config: RunConfig,
     plan: Plan,
     redactor: Redactor,
     judges: dict[str, dict[str, Any]],
+    kept: dict[str, dict[str, Any]] | None = None,
 ) -> None:
+    extra = {scoring_settings.MANIFEST_KEY: kept} if kept else {}
     rundir.write_manifest(
         run_dir,
         {
@@ -384,6 +454,7 @@ def _write_manifest(
             "models": {alias: model.fingerprint() for alias, model in plan.models.items()},
             "judges": judges,
             "trials": len(plan.trials),
+            **extra,
         },
         redactor,
     )

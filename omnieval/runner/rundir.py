@@ -107,6 +107,13 @@ def write_manifest(run_dir: Path, content: dict[str, Any], redactor: Redactor) -
     os.replace(tmp, run_dir / MANIFEST)
 
 
+def update_manifest(run_dir: Path, data: dict[str, Any]) -> None:
+    """Rewrite a manifest read with `read_manifest` (its command and versions kept)."""
+    tmp = run_dir / (MANIFEST + ".tmp")
+    tmp.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    os.replace(tmp, run_dir / MANIFEST)
+
+
 def read_manifest(run_dir: Path) -> dict[str, Any]:
     path = run_dir / MANIFEST
     if not path.is_file():
