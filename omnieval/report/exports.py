@@ -55,14 +55,27 @@ def _trial_target(record: TrialRecord, sample: Sample | None) -> dict[str, Any] 
 
 
 def write_samples_jsonl(
-    path: Path, records: Iterable[TrialRecord], samples: dict[str, dict[str, Sample]]
+    path: Path,
+    records: Iterable[TrialRecord],
+    samples: dict[str, dict[str, Sample]],
+    request_bodies: dict[str, str] | None = None,
 ) -> int:
+    """One line per trial. `request_bodies` (trial key -> JSON text, as journaled) fill the
+    `request` field of records read without their requests, spliced in without decoding."""
     tmp = path.with_suffix(path.suffix + ".tmp")
+    bodies = request_bodies or {}
     count = 0
     with tmp.open("w", encoding="utf-8") as out:
         for record in records:
             sample = samples.get(record.trial.task, {}).get(record.trial.sample_id)
-            out.write(json.dumps(trial_row(record, sample), ensure_ascii=False) + "\n")
+            row = trial_row(record, sample)
+            body = bodies.get(record.trial.key) if row["request"] is None else None
+            if body is None:
+                out.write(json.dumps(row, ensure_ascii=False) + "\n")
+            else:
+                del row["request"]
+                line = json.dumps(row, ensure_ascii=False)
+                out.write(f'{line[:-1]}, "request": {body}}}\n')
             count += 1
     os.replace(tmp, path)
     return count

@@ -52,7 +52,9 @@ def write_outputs(state: RunState, console: Console, show: bool = True) -> RunRe
     """Aggregate the trials and (re)write every output file; print the leaderboard if `show`."""
     results = build_results(state)
     write_results(state.run_dir / rundir.RESULTS, results)
-    write_samples_jsonl(state.run_dir / rundir.SAMPLES, state.records, state.samples)
+    write_samples_jsonl(
+        state.run_dir / rundir.SAMPLES, state.records, state.samples, state.request_bodies
+    )
     leaderboard = render_markdown(results, state.records)
     (state.run_dir / rundir.LEADERBOARD).write_text(leaderboard, encoding="utf-8")
     if show:

@@ -279,6 +279,16 @@ class Journal:
                 request=json.loads(request) if request else None,
             )
 
+    def request_bodies(self) -> dict[str, str]:
+        """Trial key -> the JSON text of the compact request it sent (planned trials), as stored:
+        exports splice it in without decoding it."""
+        self.flush()
+        rows = self._db.execute(
+            "SELECT t.key, r.body FROM trials t JOIN plan p ON p.key = t.key "
+            "JOIN requests r ON r.id = t.request_id"
+        )
+        return dict(rows.fetchall())
+
     def scoring_marks(self) -> dict[str, str | None]:
         """Trial key -> the scoring fingerprint its score was made under (None: not scored
         yet, or written by an omnieval that did not record it), for answered planned trials."""

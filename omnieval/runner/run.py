@@ -71,6 +71,8 @@ class RunState:
     benchmarks: list[BenchmarkAggregation] = field(default_factory=list)
     rescored: int = 0
     seed: int = 0
+    #: trial key -> the JSON text of the compact request it sent (for samples.jsonl)
+    request_bodies: dict[str, str] = field(default_factory=dict)
 
     @property
     def condition_order(self) -> list[str]:
@@ -209,7 +211,8 @@ async def _execute_plan(
         return RunState(
             run_dir=run_dir,
             name=config.name,
-            records=list(journal.records(with_requests=True)),
+            records=list(journal.records()),
+            request_bodies=journal.request_bodies(),
             samples=plan.samples_by_task(),
             executed=len(pending),
             resumed=resumed,
@@ -307,7 +310,7 @@ async def rescore_journal_async(
         judges = _judges_for(
             config, journal, offline=True, fingerprints=manifest.get("judges") or None
         )
-        records = list(journal.records(planned_only=False, with_requests=True))
+        records = list(journal.records(planned_only=False))
         outcome = await rescore_records(
             records, tasks, samples, model_prints, config.generation, judges
         )
@@ -330,6 +333,7 @@ async def rescore_journal_async(
             run_dir=run_dir,
             name=config.name,
             records=[_updated(record, fresh) for record in records if record.trial.key in planned],
+            request_bodies=journal.request_bodies(),
             samples=samples,
             resumed=changed,
             variant_order=_variant_order(
