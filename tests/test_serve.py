@@ -42,6 +42,7 @@ from omnieval.types import (
     Usage,
     VideoPart,
 )
+from tests.conftest import synth_config
 from tests.mediagen import write_garbage, write_test_audio, write_test_video
 
 PROMPT = "Which one?\nA. red\nB. green\nC. blue"
@@ -283,7 +284,7 @@ def vsync_edition(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from omnieval.benchmarks.vsync.synth import generate_vsync
 
     out = tmp_path_factory.mktemp("vsync-serve")
-    generate_vsync(out, 4, seed=5, workers=1)
+    generate_vsync(out, 4, seed=5, config=synth_config("espeak"), workers=1)
     return out
 
 

@@ -38,6 +38,7 @@ from omnieval.types import (
     TimeWindow,
     VideoPart,
 )
+from tests.conftest import synth_config
 from tests.loopback import LoopbackServer
 
 FRAME_LABEL = re.compile(r"^Frame at (\d+\.\d\d) s:$")
@@ -47,7 +48,7 @@ TRANSCRIPT_LINE = re.compile(r"^\[\d+\.\d\d-\d+\.\d\d\] \S")
 @pytest.fixture(scope="module")
 def vsync(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Sample]:
     out = tmp_path_factory.mktemp("vsync")
-    generate_vsync(out, 2, seed=11, workers=1)
+    generate_vsync(out, 2, seed=11, config=synth_config("espeak"), workers=1)
     task = VsyncBenchmark(data_dir=out).tasks()[0]
     return task, task.samples()[0]
 

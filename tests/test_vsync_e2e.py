@@ -11,12 +11,15 @@ import pytest
 
 from omnieval import api
 from omnieval.benchmarks.vsync.synth import generate_vsync
-from tests.conftest import N_WHO
+from tests.conftest import N_WHO, SPEECH_ENGINES, synth_config
 
 
-@pytest.fixture(scope="module")
-def who_edition(vsync_who_edition: Path) -> Path:
-    return vsync_who_edition
+@pytest.fixture(params=SPEECH_ENGINES)
+def who_edition(request: pytest.FixtureRequest) -> Path:
+    """The 200-item who-is-speaking edition, once per speech engine (thresholds hold for both)."""
+    name = "vsync_who_edition" if request.param == "espeak" else "vsync_who_edition_formant"
+    edition: Path = request.getfixturevalue(name)
+    return edition
 
 
 def test_solver_needs_both_modalities_on_who_is_speaking(who_edition: Path, tmp_path: Path) -> None:
@@ -49,7 +52,7 @@ def test_solver_needs_both_modalities_on_who_is_speaking(who_edition: Path, tmp_
 @pytest.fixture
 def damaged_edition(tmp_path: Path) -> tuple[Path, dict[str, str]]:
     out = tmp_path / "vsync-damaged"
-    generate_vsync(out, 8, seed=3, workers=1)
+    generate_vsync(out, 8, seed=3, config=synth_config("formant"), workers=1)
     items = json.loads((out / "data/level_1/dataset.json").read_text())
     videos = out / "data/level_1/videos"
     corrupt, missing = items[1], items[4]

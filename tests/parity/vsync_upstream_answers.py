@@ -126,7 +126,9 @@ def _commit_of(checkout: Path) -> str | None:
     try:
         out = subprocess.run(
             ["git", "-C", str(checkout), "rev-parse", "HEAD"],
-            capture_output=True, text=True, check=True,
+            capture_output=True,
+            text=True,
+            check=True,
         )
     except (OSError, subprocess.CalledProcessError):
         return None
@@ -170,8 +172,14 @@ def main(argv: list[str] | None = None) -> int:
             from_api = api_client.call(str(video), "q", include_images=False)
             for path, answer in (("http", from_http), ("direct", from_api)):
                 prediction = pipeline._normalize_answer(answer or "")
-                rows.append({"text": text, "answer_path": path, "client_answer": answer,
-                             "prediction": prediction})
+                rows.append(
+                    {
+                        "text": text,
+                        "answer_path": path,
+                        "client_answer": answer,
+                        "prediction": prediction,
+                    }
+                )
     finally:
         server.shutdown()
 
