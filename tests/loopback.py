@@ -61,6 +61,7 @@ class LoopbackApp:
         self.lock = threading.Lock()
         self.bodies: list[dict[str, Any]] = []
         self.auth: list[str | None] = []
+        self.body_sizes: list[int] = []  # bytes of each recorded chat body (usage is size // 4)
         self.outcomes: dict[str, int] = {}
         self.chat_requests = 0
         self.probes = 0
@@ -122,6 +123,7 @@ class LoopbackApp:
             body = json.loads(raw)
             with self.lock:
                 self.bodies.append(body)
+                self.body_sizes.append(len(raw))
                 self.auth.append(request.headers.get("Authorization"))
         index, outcome = self._draw()
         hold_from = self.config.hold_from

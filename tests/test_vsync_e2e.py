@@ -129,3 +129,22 @@ def test_run_fails_only_the_damaged_trials_and_says_so(
     assert solver.failed == 2 and solver.metrics["accuracy"].n == 6
     board = (outcome.run_dir / "leaderboard.md").read_text()
     assert "2 (25.0%)" in board and "## Failed trials" in board and facts["missing_file"] in board
+    damaged = {facts["corrupt"], facts["missing"]}
+    random_failed = {r.trial.sample_id for r in failed if r.trial.model == "random"}
+    if doctor:
+        # Pre-flight: the doctor names the damaged files before any inference, and every trial
+        # that needs them fails without a model call, for every model (random included).
+        assert random_failed == damaged
+        assert len(failed) == 2 * 2 * 3  # 2 samples x 2 models x 3 variants
+        for record in failed:
+            assert (record.response.error or "").startswith("media file "), record.response.error
+            assert record.response.latency_s == 0.0
+    else:
+        # No pre-flight: only the model that reads the media finds out, through its own error;
+        # random never opens the files and answers every trial.
+        assert random_failed == set()
+        assert all(r.trial.model == "vsync-solver" for r in failed)
+        for record in failed:
+            error = record.response.error or ""
+            assert error.startswith("PermanentModelError: "), error
+            assert record.response.latency_s > 0.0
