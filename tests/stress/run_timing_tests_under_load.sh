@@ -2,7 +2,9 @@
 # Run the timing-sensitive tests N times in a row (default 20) while a CPU load keeps every core
 # busy; stop at the first failure. Bounded: each pass has a timeout, and so does the whole run.
 #
-#   tests/stress/run_timing_tests_under_load.sh [passes] [log-dir]
+#   tests/stress/run_timing_tests_under_load.sh [passes] [log-dir] [pytest selection...]
+#
+# Without a selection it runs the TESTS list below.
 #
 # The load is `stress-ng --cpu <cores>` (Debian: apt-get install stress-ng), or, where stress-ng
 # is missing, one Python busy-loop process per core. Run from the repository root with the package
@@ -32,7 +34,12 @@ TESTS=(
   "tests/test_media.py::test_cache_concurrent_threads_and_processes"
   "tests/test_cli.py::test_serve_command_answers_health"
   tests/test_openai_provider.py
+  tests/test_serve_documented.py
+  "tests/test_documented_runs.py::test_a_second_run_on_a_locked_run_directory_is_refused"
 )
+if [ $# -gt 2 ]; then
+  TESTS=("${@:3}")
+fi
 
 load_pids=()
 stop_load() {
