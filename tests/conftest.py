@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
+if TYPE_CHECKING:
+    from omnieval.benchmarks.vsync.synth import VsyncSynthConfig
+
 PLUGINS = Path(__file__).parent / "plugins"
 sys.path.insert(0, str(PLUGINS))
+
+# Lists every skipped test with its reason at the end of the run; fails CI on a required skip.
+pytest_plugins = ["tests.skip_report"]
 
 
 @pytest.fixture(autouse=True)
@@ -41,16 +49,41 @@ def write_mcq(path: Path, n: int, n_options: int = 4, categories: int = 3) -> Pa
 
 
 N_WHO = 200
+SPEECH_ENGINES = ("espeak", "formant")
+ESPEAK_MISSING = "espeak-ng is not installed (Debian: apt-get install -y espeak-ng)"
+
+
+def synth_config(speech: str, **knobs: object) -> VsyncSynthConfig:
+    """A generator config with its speech engine pinned (never `auto`, which follows the host).
+
+    Skips with the reason when espeak-ng is asked for and is not on PATH; on CI that skip fails
+    the run (tests/skip_report.py)."""
+    from omnieval.benchmarks.vsync.synth import VsyncSynthConfig
+
+    if speech == "espeak" and shutil.which("espeak-ng") is None:
+        pytest.skip(ESPEAK_MISSING)
+    return VsyncSynthConfig(speech=speech, **knobs)  # type: ignore[arg-type]
+
+
+def _who_edition(factory: pytest.TempPathFactory, speech: str) -> Path:
+    from omnieval.benchmarks.vsync.synth import generate_vsync
+
+    config = synth_config(speech, sync_share=0.0)
+    out = factory.mktemp(f"vsync-who-{speech}")
+    generate_vsync(out, N_WHO, seed=21, config=config, workers=2)
+    return out
 
 
 @pytest.fixture(scope="session")
 def vsync_who_edition(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A 200-item who-is-speaking edition (seed 21), generated once per test session."""
-    from omnieval.benchmarks.vsync.synth import VsyncSynthConfig, generate_vsync
+    """A 200-item who-is-speaking edition (seed 21, espeak-ng speech), made once per session."""
+    return _who_edition(tmp_path_factory, "espeak")
 
-    out = tmp_path_factory.mktemp("vsync-who")
-    generate_vsync(out, N_WHO, seed=21, config=VsyncSynthConfig(sync_share=0.0), workers=2)
-    return out
+
+@pytest.fixture(scope="session")
+def vsync_who_edition_formant(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The same 200 items spoken by the built-in formant synthesiser."""
+    return _who_edition(tmp_path_factory, "formant")
 
 
 @pytest.fixture

@@ -1,7 +1,9 @@
 """A small OpenAI-compatible server on 127.0.0.1 for tests and benchmarks (aiohttp.web).
 
 It answers `POST /v1/chat/completions` with a fixed text after an optional delay, and can answer
-a share of requests with 429 (+ Retry-After), 500, or a stall longer than the client's timeout.
+a share of requests with 429 (+ Retry-After), 500, or a stall longer than the client's timeout;
+with `hold_from`, requests from that index on are held until `release()` (`wait_held(n)` blocks
+until n are held: a test can act while requests are provably in flight).
 It records every chat body it receives (and the Authorization header), serves `GET /v1/models`
 and `GET /health`, and reports its counters at `GET /stats`.
 
@@ -47,6 +49,7 @@ class LoopbackConfig:
     seed: int = 0
     script: list[str] = field(default_factory=list)
     record: bool = True
+    hold_from: int | None = None  # chat requests from this index on wait for `release()`
 
 
 class LoopbackApp:
@@ -58,9 +61,33 @@ class LoopbackApp:
         self.lock = threading.Lock()
         self.bodies: list[dict[str, Any]] = []
         self.auth: list[str | None] = []
+        self.body_sizes: list[int] = []  # bytes of each recorded chat body (usage is size // 4)
         self.outcomes: dict[str, int] = {}
         self.chat_requests = 0
         self.probes = 0
+        self.held = 0  # chat requests waiting for release() right now
+        self._held_changed = threading.Condition(self.lock)
+        self._released = threading.Event()
+
+    def wait_held(self, n: int, timeout: float = 30.0) -> bool:
+        """Block until at least `n` chat requests are held (see `hold_from`); False on timeout."""
+        with self._held_changed:
+            return self._held_changed.wait_for(lambda: self.held >= n, timeout)
+
+    def release(self) -> None:
+        """Let held requests (and every later one) through."""
+        self._released.set()
+
+    async def _hold(self) -> None:
+        with self._held_changed:
+            self.held += 1
+            self._held_changed.notify_all()
+        try:
+            while not self._released.is_set():
+                await asyncio.sleep(0.005)
+        finally:
+            with self._held_changed:
+                self.held -= 1
 
     def app(self) -> web.Application:
         app = web.Application(client_max_size=256 * 1024 * 1024)
@@ -70,7 +97,7 @@ class LoopbackApp:
         app.router.add_get("/stats", self.stats)
         return app
 
-    def _draw(self) -> str:
+    def _draw(self) -> tuple[int, str]:
         with self.lock:
             index = self.chat_requests
             self.chat_requests += 1
@@ -88,7 +115,7 @@ class LoopbackApp:
                 else:
                     outcome = "ok"
             self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
-        return outcome
+        return index, outcome
 
     async def chat(self, request: web.Request) -> web.Response:
         raw = await request.read()
@@ -96,8 +123,12 @@ class LoopbackApp:
             body = json.loads(raw)
             with self.lock:
                 self.bodies.append(body)
+                self.body_sizes.append(len(raw))
                 self.auth.append(request.headers.get("Authorization"))
-        outcome = self._draw()
+        index, outcome = self._draw()
+        hold_from = self.config.hold_from
+        if hold_from is not None and index >= hold_from and not self._released.is_set():
+            await self._hold()
         if outcome == "429":
             return web.json_response(
                 {"error": {"message": "rate limited, slow down", "type": "rate_limit"}},

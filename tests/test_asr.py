@@ -417,12 +417,11 @@ def test_openai_engine_times_out_and_reports_unreachable_servers(
 ) -> None:
     base_url, service = transcription_server
     audio = _write_tone(tmp_path / "tone.wav", 1.0)
-    service.delay_s = 0.8
+    service.delay_s = 60.0  # only the client's 0.3 s timeout can end the call within the test
     spec = _openai_spec(base_url) | {"timeout_s": 0.3, "max_retries": 0}
-    started = time.perf_counter()
     with pytest.raises(AsrError, match=r"no answer within 0\.3 s") as slow:
         get_transcriber(spec, cache=tmp_path / "a").transcribe(audio)
-    assert slow.value.transient and time.perf_counter() - started < 1.5
+    assert slow.value.transient
 
     closed = _openai_spec("http://127.0.0.1:9/v1") | {"max_retries": 0, "timeout_s": 2}
     with pytest.raises(AsrError) as refused:

@@ -59,6 +59,8 @@ def test_generate_run_resume_rescore(tmp_path: Path, subprocess_env: dict[str, s
         "4",
         "--seed",
         "5",
+        "--speech",
+        "formant",  # pinned: never whichever engine the host happens to have
         env=subprocess_env,
         cwd=tmp_path,
     )

@@ -1,4 +1,8 @@
-"""SIGKILL a real `omnieval run` at several points; resuming loses and duplicates nothing."""
+"""SIGKILL a real `omnieval run` at several points; resuming loses and duplicates nothing.
+
+The kill points are counted in model requests, not in seconds: the `test-sleepy` model SIGKILLs
+its own process when it starts its n-th request of that process (`crash_after`), so each crashed
+run dies mid-way however fast or loaded the machine is (a run can never finish first)."""
 
 from __future__ import annotations
 
@@ -7,7 +11,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import yaml
@@ -17,7 +20,7 @@ from tests.conftest import write_mcq
 N_QUESTIONS = 300
 
 
-def _write_config(path: Path, mcq: Path, output: Path) -> Path:
+def _write_config(path: Path, mcq: Path, output: Path, crash_after: int = 0) -> Path:
     config = {
         "name": "crash",
         "output": str(output),
@@ -27,7 +30,7 @@ def _write_config(path: Path, mcq: Path, output: Path) -> Path:
             {
                 "alias": "sleepy",
                 "provider": "test-sleepy",
-                "init_args": {"delay_s": 0.01},
+                "init_args": {"delay_s": 0.01, "crash_after": crash_after},
                 "concurrency": 3,
             },
             "random",
@@ -52,20 +55,12 @@ def _journal_rows(run_dir: Path) -> int:
         return 0
 
 
-def _run_and_kill_at(config: Path, run_dir: Path, rows: int, env: dict[str, str], cwd: Path) -> int:
-    """Start a run, SIGKILL it once the journal holds `rows` trials; return the rows seen."""
-    process = subprocess.Popen(
-        _command(config), env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+def _run_until_it_kills_itself(config: Path, run_dir: Path, env: dict[str, str], cwd: Path) -> int:
+    """Run until the model SIGKILLs the process at its crash point; return the journal rows."""
+    process = subprocess.run(
+        _command(config), env=env, cwd=cwd, capture_output=True, text=True, timeout=300
     )
-    deadline = time.monotonic() + 60
-    try:
-        while time.monotonic() < deadline and process.poll() is None:
-            if _journal_rows(run_dir) >= rows:
-                break
-            time.sleep(0.005)
-        process.send_signal(signal.SIGKILL)
-    finally:
-        process.wait(timeout=30)
+    assert process.returncode == -signal.SIGKILL, (process.returncode, process.stderr[-2000:])
     return _journal_rows(run_dir)
 
 
@@ -81,13 +76,20 @@ def test_sigkill_at_several_points_then_resume_equals_uninterrupted_run(
         _command(clean), env=subprocess_env, cwd=repo, check=True, timeout=300, capture_output=True
     )
 
-    crashed = _write_config(tmp_path / "crashed.yaml", mcq, tmp_path / "crashed")
     run_dir = tmp_path / "crashed" / "crash"
-    seen = [
-        _run_and_kill_at(crashed, run_dir, rows, subprocess_env, repo) for rows in (1, 40, 250, 520)
-    ]
+    seen = []
+    # Crash when the sleepy model starts its 1st, 20th, 60th, 100th request of that process.
+    # Each resumed run only asks for what is missing, so together at most 177 of its 300 trials
+    # are answered: every run dies mid-way.
+    for point in (1, 20, 60, 100):
+        config = _write_config(
+            tmp_path / f"crash-{point}.yaml", mcq, tmp_path / "crashed", crash_after=point
+        )
+        seen.append(_run_until_it_kills_itself(config, run_dir, subprocess_env, repo))
     assert seen == sorted(seen) and 0 < seen[-1] < total, seen  # killed mid-run each time
+    assert seen[-1] > seen[0]  # the later crashes came after more work was journaled
     assert not (run_dir / "results.json").exists()
+    crashed = _write_config(tmp_path / "crashed.yaml", mcq, tmp_path / "crashed")
 
     final = subprocess.run(
         _command(crashed), env=subprocess_env, cwd=repo, timeout=300, capture_output=True, text=True

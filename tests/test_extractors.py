@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from collections.abc import Callable
+
 import pytest
 
-from omnieval import registry
-from omnieval.registry import RegistryError
+from omnieval.registry import Registry, RegistryError
 from omnieval.scoring.extractors import extract_choice, extract_choice_vsync_parity
 from omnieval.scoring.metrics import accuracy
 from omnieval.types import ChoiceTarget, Extraction
@@ -44,11 +47,6 @@ def test_required_failures(text: str | None) -> None:
     result = extract_choice(text, ABCD)
     assert result == Extraction(value=None, rule="none", ok=False, detail=result.detail)
     assert result.detail  # says why
-
-
-def test_parity_reproduces_first_character_bug() -> None:
-    result = extract_choice_vsync_parity("Based on the video, the answer is C", ABCD, ())
-    assert (result.value, result.rule, result.ok) == ("B", "vsync:first-char", True)
 
 
 # --------------------------------------------------------------------------- robust rules
@@ -185,29 +183,24 @@ def test_option_text_prefers_the_longer_option() -> None:
 
 
 # --------------------------------------------------------------------------- parity mode
+# What upstream predicts for each answer is checked against upstream's own outputs in
+# tests/test_parity_vsync.py (fixture written by tests/parity/vsync_upstream_answers.py). Here:
+# only our provenance (which upstream step produced the letter) and our own extensions.
 
 
 @pytest.mark.parametrize(
-    ("text", "expected", "rule"),
+    ("text", "answer_path", "rule"),
     [
-        ("A man speaks first, so (D)", "A", "vsync:first-char"),
-        ("Clearly, the woman", "C", "vsync:first-char"),
-        ("During the clip the child laughs", "D", "vsync:first-char"),
-        ("based on the audio: C", "B", "vsync:first-char"),  # upper-cased first character
-        ("The woman speaks.\n\nc", "C", "vsync:last-line"),
-        ("The answer is (C)", "C", "vsync:word"),
-        ("It is a man", "A", "vsync:word"),  # the article bug
+        ("A man speaks first, so (D)", "http", "vsync:first-char"),
+        ("The woman speaks.\n\nc", "http", "vsync:last-line"),
+        ("The woman speaks.\n\nc", "direct", "vsync:word"),
+        ("Answer:\n\nD", "direct", "vsync:first-char"),
+        ("The answer is (C)", "http", "vsync:word"),
     ],
 )
-def test_vsync_parity(text: str, expected: str, rule: str) -> None:
-    result = extract_choice_vsync_parity(text, ABCD, OPTIONS)
-    assert (result.value, result.rule, result.ok) == (expected, rule, True)
-
-
-@pytest.mark.parametrize("text", [None, "", "   ", "None of them", "I cannot tell"])
-def test_vsync_parity_failures(text: str | None) -> None:
-    result = extract_choice_vsync_parity(text, ABCD, ())
-    assert (result.value, result.rule, result.ok) == (None, "vsync:none", False)
+def test_vsync_parity_names_the_upstream_step(text: str, answer_path: str, rule: str) -> None:
+    result = extract_choice_vsync_parity(text, ABCD, OPTIONS, answer_path=answer_path)  # type: ignore[arg-type]
+    assert (result.rule, result.ok) == (rule, True)
 
 
 def test_vsync_parity_honours_extra_letters() -> None:
@@ -217,14 +210,33 @@ def test_vsync_parity_honours_extra_letters() -> None:
 
 # --------------------------------------------------------------------------- registry, metric
 
+_REGISTRATIONS = """
+from omnieval import registry
+from omnieval.scoring.extract import extract_choice, extract_choice_vsync_parity
+from omnieval.scoring.metrics import accuracy
+assert registry.extractors.get("choice") is extract_choice, "choice"
+assert registry.extractors.get("choice-vsync") is extract_choice_vsync_parity, "choice-vsync"
+assert registry.metrics.get("accuracy") is accuracy, "accuracy"
+print(" ".join(registry.extractors.names()))
+"""
 
-def test_extractors_and_metric_are_registered() -> None:
-    # Re-registering the same object is accepted; another object under the name is refused.
-    registry.extractors.register("choice")(extract_choice)
-    registry.extractors.register("choice-vsync")(extract_choice_vsync_parity)
-    registry.metrics.register("accuracy")(accuracy)
-    with pytest.raises(RegistryError):
-        registry.extractors.register("choice")(extract_choice_vsync_parity)
+
+def test_the_package_registers_its_extractors_and_metric() -> None:
+    # A fresh interpreter, so nothing this test session imported or registered can stand in for
+    # the package's own registrations (`registry.get` loads the built-ins itself).
+    done = subprocess.run(
+        [sys.executable, "-c", _REGISTRATIONS], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert {"choice", "choice-vsync"} <= set(done.stdout.split())
+
+
+def test_a_name_cannot_be_taken_twice() -> None:
+    extractors: Registry[Callable[..., object]] = Registry("extractor")
+    extractors.register("choice")(extract_choice)
+    extractors.register("choice")(extract_choice)  # the same object again is accepted
+    with pytest.raises(RegistryError, match="already registered"):
+        extractors.register("choice")(extract_choice_vsync_parity)
 
 
 def test_accuracy() -> None:

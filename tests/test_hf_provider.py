@@ -292,34 +292,31 @@ def test_torch_runs_on_one_worker_thread_and_the_loop_stays_free(
     generator = audio_model.model
     threads: set[str] = set()
     original = generator.generate
+    loop: asyncio.AbstractEventLoop | None = None
+    loop_ran: list[bool] = []
 
     def spy(*args: Any, **kwargs: Any) -> Any:
         threads.add(threading.current_thread().name)
+        # Mid-generation, ask the event loop to run a callback and wait for it: this returns only
+        # if the loop is free while torch works (on the loop thread it would wait forever).
+        assert loop is not None
+        ran = threading.Event()
+        loop.call_soon_threadsafe(ran.set)
+        loop_ran.append(ran.wait(10))
         return original(*args, **kwargs)
 
     monkeypatch.setattr(generator, "generate", spy)
 
-    async def run() -> int:
-        ticks = 0
-        done = asyncio.Event()
-
-        async def ticker() -> None:
-            nonlocal ticks
-            while not done.is_set():
-                ticks += 1
-                await asyncio.sleep(0.002)
-
-        task = asyncio.create_task(ticker())
+    async def run() -> None:
+        nonlocal loop
+        loop = asyncio.get_running_loop()
         await asyncio.gather(
             audio_model.generate_batch([_ask(w, "x", max_tokens=12) for w in wavs]),
             audio_model.generate(_ask(wavs[0], "y", max_tokens=12)),
         )
-        done.set()
-        await task
-        return ticks
 
-    ticks = asyncio.run(run())
-    assert ticks >= 5
+    asyncio.run(asyncio.wait_for(run(), 120))
+    assert loop_ran and all(loop_ran), loop_ran
     assert len(threads) == 1 and next(iter(threads)).startswith("omnieval-hf")
 
 

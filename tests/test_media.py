@@ -458,29 +458,50 @@ def test_cache_concurrent_threads_and_processes(media: dict[str, Path], tmp_path
 
 def test_cache_store_is_atomic_under_concurrent_writes(tmp_path: Path) -> None:
     cache = MediaCache(tmp_path)
-    arrays = {"x": np.arange(200_000, dtype=np.float64)}
-    errors: list[BaseException] = []
+    key = "ab" + "0" * 62
+    # Each writer stores its own version of the entry; a reader must always find one of them
+    # whole. The entry exists before anyone starts, so "nothing" is never a valid read: a reader
+    # that finds no entry, or a mix or truncation, has seen a write that was not atomic.
+    versions = [np.arange(200_000, dtype=np.float64) * (k + 1) for k in range(3)]
+    cache.store(key, {"x": versions[0]})
+    errors: list[str] = []
+    reads = [0, 0, 0]
+    writes = [0, 0, 0]
+    writing = threading.Event()
+    writers_done = threading.Event()
+    start = threading.Barrier(6)
 
-    def writer() -> None:
-        try:
-            for _ in range(5):
-                cache.store("ab" + "0" * 62, arrays)
-        except BaseException as exc:  # pragma: no cover - reported below
-            errors.append(exc)
+    def writer(k: int) -> None:
+        start.wait()
+        writing.set()
+        # Keep rewriting until every reader has read at least 10 times: reads and writes
+        # overlap however the threads are scheduled.
+        while min(reads) < 10 or writes[k] < 3:
+            cache.store(key, {"x": versions[k]})
+            writes[k] += 1
 
-    def reader() -> None:
-        for _ in range(20):
-            got = cache.load("ab" + "0" * 62)
-            if got is not None and not np.array_equal(got["x"], arrays["x"]):
-                errors.append(AssertionError("half-written entry seen"))
+    def reader(i: int) -> None:
+        start.wait()
+        writing.wait()
+        while not writers_done.is_set():
+            got = cache.load(key)
+            reads[i] += 1
+            if got is None:
+                errors.append("no entry seen while it was being rewritten")
+            elif not any(np.array_equal(got["x"], v) for v in versions):
+                errors.append("half-written entry seen")
 
-    threads = [threading.Thread(target=writer) for _ in range(3)]
-    threads += [threading.Thread(target=reader) for _ in range(3)]
-    for t in threads:
+    writers = [threading.Thread(target=writer, args=(k,)) for k in range(3)]
+    readers = [threading.Thread(target=reader, args=(i,)) for i in range(3)]
+    for t in writers + readers:
         t.start()
-    for t in threads:
+    for t in writers:
         t.join()
-    assert not errors
+    writers_done.set()
+    for t in readers:
+        t.join()
+    assert not errors, errors[:3]
+    assert min(reads) >= 10 and min(writes) >= 3
     assert cache.entries() == 1
 
 

@@ -15,6 +15,7 @@ from omnieval.models.serve import (
     BatchedModel,
     BatcherClosed,
     DynamicBatcher,
+    batching,
     supports_batching,
 )
 from omnieval.models.serve.app import ServeOptions, create_app
@@ -112,18 +113,34 @@ def test_batches_are_capped_at_max_batch_and_keep_order() -> None:
     assert model.most_active == 1  # one batch at a time by default
 
 
-def test_a_lone_request_waits_at_most_max_wait() -> None:
-    async def timed(max_wait_ms: float) -> float:
-        batcher = DynamicBatcher(BatchEcho(delay_s=0.0), max_batch=8, max_wait_ms=max_wait_ms)
+def test_a_lone_request_waits_at_most_max_wait(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The collector waits for companions on a timer; record every wait it starts. How long the
+    # wait really takes on a busy machine is measured in bench/bench_batcher_latency.py.
+    waits: list[float] = []
+    real_wait_for = asyncio.wait_for
+
+    async def recording_wait_for(aw: Any, timeout: float | None) -> Any:
+        waits.append(float("inf") if timeout is None else timeout)
+        return await real_wait_for(aw, timeout)
+
+    async def lone(max_wait_ms: float) -> tuple[float, list[float]]:
+        model = BatchEcho(delay_s=0.0)
+        batcher = DynamicBatcher(model, max_batch=8, max_wait_ms=max_wait_ms)
+        waits.clear()
         started = time.perf_counter()
-        answer = await batcher.submit(ask("x"))
+        with monkeypatch.context() as patch:
+            patch.setattr(batching.asyncio, "wait_for", recording_wait_for)
+            answer = await batcher.submit(ask("x"))
         elapsed = time.perf_counter() - started
         await batcher.close()
-        assert answer.text == "x"
-        return elapsed
+        assert answer.text == "x" and model.sizes == [1]  # dispatched alone, no companion came
+        return elapsed, list(waits)
 
-    assert 0.045 <= run(timed(50)) < 1.0
-    assert run(timed(0)) < 0.04
+    elapsed, timers = asyncio.run(asyncio.wait_for(lone(50), 20))
+    assert elapsed >= 0.045  # it did wait for companions (a busy machine only adds to this)
+    assert timers and all(0 < t <= 0.05 for t in timers)  # ... never longer than max_wait
+    _, timers = asyncio.run(asyncio.wait_for(lone(0), 20))
+    assert timers == []  # max_wait 0: dispatched without waiting on any timer
 
 
 def test_without_generate_batch_the_batch_runs_generate_concurrently() -> None:
@@ -140,8 +157,8 @@ def test_without_generate_batch_the_batch_runs_generate_concurrently() -> None:
         assert batcher.stats.sizes == {4: 1}
         return results, elapsed
 
-    results, elapsed = run(main())
-    assert model.most_active == 4 and elapsed < 0.35  # concurrently, not 4 x 0.1 s
+    results, _ = run(main())
+    assert model.most_active == 4  # all four generate calls were in flight at once
     assert [r.text for r in results if isinstance(r, Response)] == ["a", "c", "d"]
     assert isinstance(results[1], PermanentModelError)  # one failure stays with its request
 
@@ -191,10 +208,12 @@ def test_a_cancelled_request_is_not_run() -> None:
     model = BatchEcho(delay_s=0.05)
 
     async def main() -> None:
-        batcher = DynamicBatcher(model, max_batch=4, max_wait_ms=30)
+        # max_batch=2: the batch is full once both are queued, so no timer is involved. Both
+        # submissions run, then this coroutine (cancelling one), then the collector, in order.
+        batcher = DynamicBatcher(model, max_batch=2, max_wait_ms=30_000)
         first = asyncio.ensure_future(batcher.submit(ask("keep")))
         gone = asyncio.ensure_future(batcher.submit(ask("gone")))
-        await asyncio.sleep(0.005)
+        await asyncio.sleep(0)
         gone.cancel()
         assert (await first).text == "keep"
         await batcher.close()
@@ -220,7 +239,9 @@ def test_batches_in_flight_lets_batches_overlap() -> None:
 
 def test_concurrent_http_requests_are_batched() -> None:
     model = BatchEcho(delay_s=0.02)
-    app = create_app(model, ServeOptions(alias="echo", max_batch=8, max_wait_ms=50))
+    # A long max_wait: a batch leaves when it is full (8 of the 16 requests), not when a clock
+    # runs out, so the batch sizes do not depend on how fast the machine delivers requests.
+    app = create_app(model, ServeOptions(alias="echo", max_batch=8, max_wait_ms=60_000))
 
     async def drive(url: str) -> list[str]:
         async with aiohttp.ClientSession() as session:
@@ -238,10 +259,9 @@ def test_concurrent_http_requests_are_batched() -> None:
         answers = asyncio.run(asyncio.wait_for(drive(server.url), 30))
         stats = aiohttp_get_json(server.url + "/stats")
     assert answers == [f"t{i}" for i in range(16)]  # every answer went to its own request
-    assert sum(model.sizes) == 16
-    assert max(model.sizes) > 1 and max(model.sizes) <= 8
-    assert len(model.sizes) < 16
+    assert model.sizes == [8, 8]
     assert stats["requests"] == 16 and stats["batched_model"] is True
+    assert stats["batch_sizes"] == {"8": 2}
 
 
 def aiohttp_get_json(url: str) -> Any:

@@ -11,6 +11,7 @@ import pytest
 
 from omnieval import api
 from omnieval.benchmarks.vsync.synth import generate_vsync
+from tests.conftest import synth_config
 from tests.served import omnieval_serve
 
 VARIANTS = ["avt", "vt", "at"]
@@ -26,7 +27,8 @@ def test_served_solver_answers_every_trial_like_the_in_process_one(
     tmp_path: Path, served_solver: str
 ) -> None:
     edition = tmp_path / "edition"
-    generate_vsync(edition, 16, seed=9, workers=2)  # who-is-speaking and sync items
+    # who-is-speaking and sync items
+    generate_vsync(edition, 16, seed=9, config=synth_config("espeak"), workers=2)
     benchmark = {"name": "vsync", "args": {"data_dir": str(edition)}, "variants": VARIANTS}
     local = api.evaluate(
         {

@@ -161,10 +161,28 @@ def test_cluster_bootstrap_resamples_whole_clusters() -> None:
     assert bootstrap_ci([1, 0, 1], clusters=["a", "a", "a"]) == (2 / 3, 2 / 3)
 
 
-def test_bootstrap_large_input_is_chunked_deterministically() -> None:
+def test_bootstrap_large_input_chunked_equals_unchunked_and_the_normal_interval(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from omnieval.scoring import stats
+
     values = np.random.default_rng(1).integers(0, 2, size=5000).astype(float)
-    first = bootstrap_ci(values, iters=1000, seed=2)
-    assert first == bootstrap_ci(values, iters=1000, seed=2)
+    # 5000 units: the default draw budget splits 1000 replicates into chunks of 400.
+    assert stats._MAX_BOOTSTRAP_DRAWS // values.size < 1000
+    chunked = bootstrap_ci(values, iters=1000, seed=2)
+    with monkeypatch.context() as patch:
+        patch.setattr(stats, "_MAX_BOOTSTRAP_DRAWS", 10**12)  # one chunk
+        whole = bootstrap_ci(values, iters=1000, seed=2)
+        patch.setattr(stats, "_MAX_BOOTSTRAP_DRAWS", 7 * values.size)  # chunks of 7
+        tiny = bootstrap_ci(values, iters=1000, seed=2)
+    assert chunked == whole == tiny  # chunking changes neither the draws nor the replicates
+    # Closed form: for n = 5000 the percentile interval is the normal one, mean +- z * sd/sqrt(n),
+    # up to Monte Carlo error of 1000 replicates (well under a quarter of a standard error).
+    assert chunked is not None
+    mean, se = values.mean(), values.std() / math.sqrt(values.size)
+    z = 1.959963984540054
+    assert chunked[0] == pytest.approx(mean - z * se, abs=0.25 * se)
+    assert chunked[1] == pytest.approx(mean + z * se, abs=0.25 * se)
 
 
 # --------------------------------------------------------------------------- paired comparison
@@ -262,7 +280,16 @@ def test_summarize_continuous_t_interval() -> None:
 def test_summarize_continuous_bootstrap_and_edges() -> None:
     values = np.linspace(0.0, 1.0, 50)
     boot = summarize_continuous(values, method="bootstrap", seed=3)
-    assert (boot.ci_low, boot.ci_high) == bootstrap_ci(values, seed=3)
+    # Closed form: the percentile bootstrap of a mean of 50 spread values is close to the normal
+    # interval mean +- z * sd/sqrt(n) (sd with ddof 0, as the bootstrap resamples the sample).
+    se = float(np.std(values)) / math.sqrt(values.size)
+    z = 1.959963984540054
+    assert boot.value == pytest.approx(0.5)
+    assert boot.ci_low == pytest.approx(0.5 - z * se, abs=0.25 * se)
+    assert boot.ci_high == pytest.approx(0.5 + z * se, abs=0.25 * se)
+    # the seed reaches the bootstrap: another seed, another (equally valid) interval
+    other = summarize_continuous(values, method="bootstrap", seed=4)
+    assert (other.ci_low, other.ci_high) != (boot.ci_low, boot.ci_high)
     one = summarize_continuous([0.25])
     assert one.value == 0.25 and one.ci_low is None and one.stderr is None
     assert summarize_continuous([0.25], method="bootstrap").ci_low is None

@@ -7,6 +7,7 @@ import asyncio
 import base64
 import io
 import re
+import threading
 import wave
 from pathlib import Path
 from typing import Any, ClassVar
@@ -18,7 +19,6 @@ from omnieval.benchmarks.vsync.synth import generate_vsync
 from omnieval.benchmarks.vsync.task import VsyncBenchmark
 from omnieval.media import FrameSpec, MediaCache, encode_png, probe, sample_frames
 from omnieval.media.asr import Transcript, Word
-from omnieval.models import openai_provider
 from omnieval.models.base import PermanentModelError
 from omnieval.models.openai_provider import OpenAIChat
 from omnieval.models.transport import (
@@ -38,6 +38,7 @@ from omnieval.types import (
     TimeWindow,
     VideoPart,
 )
+from tests.conftest import synth_config
 from tests.loopback import LoopbackServer
 
 FRAME_LABEL = re.compile(r"^Frame at (\d+\.\d\d) s:$")
@@ -47,7 +48,7 @@ TRANSCRIPT_LINE = re.compile(r"^\[\d+\.\d\d-\d+\.\d\d\] \S")
 @pytest.fixture(scope="module")
 def vsync(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Sample]:
     out = tmp_path_factory.mktemp("vsync")
-    generate_vsync(out, 2, seed=11, workers=1)
+    generate_vsync(out, 2, seed=11, config=synth_config("espeak"), workers=1)
     task = VsyncBenchmark(data_dir=out).tasks()[0]
     return task, task.samples()[0]
 
@@ -340,23 +341,43 @@ def test_windowed_native_video_is_refused(vsync: tuple[Any, Sample], tmp_path: P
         MediaPreparer(policy, MediaCache(tmp_path)).prepare(Request(parts=(part,)))
 
 
-def test_media_preparation_runs_in_a_worker_thread(
-    vsync: tuple[Any, Sample],
-    server: LoopbackServer,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+def test_media_preparation_runs_in_a_worker_thread_and_the_loop_stays_free(
+    vsync: tuple[Any, Sample], server: LoopbackServer, tmp_path: Path
 ) -> None:
     task, sample = vsync
-    calls: list[str] = []
-    real = asyncio.to_thread
-
-    async def counting(func: Any, *args: Any) -> Any:
-        calls.append(getattr(func, "__name__", "?"))
-        return await real(func, *args)
-
-    monkeypatch.setattr(openai_provider.asyncio, "to_thread", counting)
     model = OpenAIChat(
         model="m", base_url=server.url, transport={"audio": "drop"}, cache_dir=str(tmp_path)
     )
-    _send(model, server, [task.build_request(sample, "vt"), Request(parts=(TextPart(text="x"),))])
-    assert calls == ["_prepare_and_encode"]  # the text-only request needs no thread
+    real = model._prepare_and_encode
+    where: list[str] = []
+    loop: asyncio.AbstractEventLoop | None = None
+
+    def spy(request: Request) -> Any:
+        # While preparing media, ask the event loop to run a callback and wait for it: this only
+        # returns if the loop is free (a preparation on the loop thread would wait forever).
+        assert loop is not None
+        if threading.current_thread() is threading.main_thread():
+            where.append("loop")
+        else:
+            where.append("worker")
+            ran = threading.Event()
+            loop.call_soon_threadsafe(ran.set)
+            assert ran.wait(30), "the event loop did not run while media was being prepared"
+        return real(request)
+
+    model._prepare_and_encode = spy  # type: ignore[method-assign]
+
+    async def go() -> list[Any]:
+        nonlocal loop
+        loop = asyncio.get_running_loop()
+        try:
+            return [
+                await model.generate(task.build_request(sample, "vt")),
+                await model.generate(Request(parts=(TextPart(text="x"),))),
+            ]
+        finally:
+            await model.close()
+
+    responses = asyncio.run(asyncio.wait_for(go(), 60))
+    assert [r.error for r in responses] == [None, None]
+    assert where == ["worker", "loop"]  # the text-only request needs no thread

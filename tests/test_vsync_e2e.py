@@ -11,12 +11,15 @@ import pytest
 
 from omnieval import api
 from omnieval.benchmarks.vsync.synth import generate_vsync
-from tests.conftest import N_WHO
+from tests.conftest import N_WHO, SPEECH_ENGINES, synth_config
 
 
-@pytest.fixture(scope="module")
-def who_edition(vsync_who_edition: Path) -> Path:
-    return vsync_who_edition
+@pytest.fixture(params=SPEECH_ENGINES)
+def who_edition(request: pytest.FixtureRequest) -> Path:
+    """The 200-item who-is-speaking edition, once per speech engine (thresholds hold for both)."""
+    name = "vsync_who_edition" if request.param == "espeak" else "vsync_who_edition_formant"
+    edition: Path = request.getfixturevalue(name)
+    return edition
 
 
 def test_solver_needs_both_modalities_on_who_is_speaking(who_edition: Path, tmp_path: Path) -> None:
@@ -49,7 +52,7 @@ def test_solver_needs_both_modalities_on_who_is_speaking(who_edition: Path, tmp_
 @pytest.fixture
 def damaged_edition(tmp_path: Path) -> tuple[Path, dict[str, str]]:
     out = tmp_path / "vsync-damaged"
-    generate_vsync(out, 8, seed=3, workers=1)
+    generate_vsync(out, 8, seed=3, config=synth_config("formant"), workers=1)
     items = json.loads((out / "data/level_1/dataset.json").read_text())
     videos = out / "data/level_1/videos"
     corrupt, missing = items[1], items[4]
@@ -126,3 +129,22 @@ def test_run_fails_only_the_damaged_trials_and_says_so(
     assert solver.failed == 2 and solver.metrics["accuracy"].n == 6
     board = (outcome.run_dir / "leaderboard.md").read_text()
     assert "2 (25.0%)" in board and "## Failed trials" in board and facts["missing_file"] in board
+    damaged = {facts["corrupt"], facts["missing"]}
+    random_failed = {r.trial.sample_id for r in failed if r.trial.model == "random"}
+    if doctor:
+        # Pre-flight: the doctor names the damaged files before any inference, and every trial
+        # that needs them fails without a model call, for every model (random included).
+        assert random_failed == damaged
+        assert len(failed) == 2 * 2 * 3  # 2 samples x 2 models x 3 variants
+        for record in failed:
+            assert (record.response.error or "").startswith("media file "), record.response.error
+            assert record.response.latency_s == 0.0
+    else:
+        # No pre-flight: only the model that reads the media finds out, through its own error;
+        # random never opens the files and answers every trial.
+        assert random_failed == set()
+        assert all(r.trial.model == "vsync-solver" for r in failed)
+        for record in failed:
+            error = record.response.error or ""
+            assert error.startswith("PermanentModelError: "), error
+            assert record.response.latency_s > 0.0

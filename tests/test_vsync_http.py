@@ -28,6 +28,7 @@ from omnieval.types import (
     VideoPart,
 )
 from tests.app_server import AppServer
+from tests.conftest import synth_config
 
 
 class FakeVsyncServer:
@@ -67,7 +68,7 @@ class FakeVsyncServer:
 @pytest.fixture(scope="module")
 def edition(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("vsync-http")
-    generate_vsync(out, n=3, seed=0)
+    generate_vsync(out, n=3, seed=0, config=synth_config("espeak"))
     return out
 
 

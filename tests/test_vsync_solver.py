@@ -18,6 +18,7 @@ from omnieval.benchmarks.vsync.synth import VsyncSynthConfig, generate_vsync
 from omnieval.media import MediaCache
 from omnieval.models.base import PermanentModelError
 from omnieval.types import AudioPart, Part, Request, TextPart, VideoPart
+from tests.conftest import SPEECH_ENGINES, synth_config
 
 N_WHO = 200
 VARIANTS = ("avt", "vt", "at")
@@ -72,10 +73,11 @@ def who_edition(vsync_who_edition: Path) -> Path:
     return vsync_who_edition
 
 
-@pytest.fixture(scope="module")
-def sync_edition(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("vsync-sync")
-    generate_vsync(out, 42, seed=8, config=VsyncSynthConfig(sync_share=1.0), workers=2)
+@pytest.fixture(scope="module", params=SPEECH_ENGINES)
+def sync_edition(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Path:
+    """42 sync items, once per speech engine: the offset thresholds must hold for both."""
+    out = tmp_path_factory.mktemp(f"vsync-sync-{request.param}")
+    generate_vsync(out, 42, seed=8, config=synth_config(request.param, sync_share=1.0), workers=2)
     return out
 
 

@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
+import signal
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 from omnieval import registry
@@ -20,16 +23,47 @@ ALL = frozenset(Modality)
 
 @registry.models.register("test-sleepy")
 class Sleepy(RandomChoice):
-    """`random` with a fixed latency, so a run lasts long enough to be killed mid-way."""
+    """`random` with a fixed latency, so a run lasts long enough to be killed mid-way.
+
+    `crash_after` > 0 SIGKILLs the whole process when this model starts its `crash_after`-th
+    request: a crash at a known point of the run, whatever the machine's speed. Neither knob is in
+    the fingerprint (the answers do not depend on them), so a rerun without them resumes."""
 
     name = "test-sleepy"
 
-    def __init__(self, seed: int = 0, delay_s: float = 0.01) -> None:
+    def __init__(self, seed: int = 0, delay_s: float = 0.01, crash_after: int = 0) -> None:
         super().__init__(seed)
         self.delay_s = delay_s
+        self.crash_after = crash_after
+        self.started = 0
 
     async def generate(self, request: Request) -> Response:
+        self.started += 1
+        if self.crash_after and self.started >= self.crash_after:
+            os.kill(os.getpid(), signal.SIGKILL)
         await asyncio.sleep(self.delay_s)
+        return await super().generate(request)
+
+
+@registry.models.register("test-gated")
+class Gated(RandomChoice):
+    """`random` that holds each request until a gate opens, and says when a request is held.
+
+    On each request it appends a line to `started_file` (a signal the test can wait for), then
+    waits until `release_file` exists. Lets a test act while a request is provably in flight."""
+
+    name = "test-gated"
+
+    def __init__(self, started_file: str, release_file: str, seed: int = 0) -> None:
+        super().__init__(seed)
+        self.started_file = Path(started_file)
+        self.release_file = Path(release_file)
+
+    async def generate(self, request: Request) -> Response:
+        with self.started_file.open("a", encoding="utf-8") as out:
+            out.write("started\n")
+        while not self.release_file.exists():
+            await asyncio.sleep(0.01)
         return await super().generate(request)
 
 

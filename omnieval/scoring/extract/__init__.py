@@ -6,6 +6,12 @@
 from __future__ import annotations
 
 from omnieval.scoring.extract.choice import CHOICE_RULES_VERSION, extract_choice
-from omnieval.scoring.extract.vsync import extract_choice_vsync_parity
+from omnieval.scoring.extract.vsync import ANSWER_PATHS, AnswerPath, extract_choice_vsync_parity
 
-__all__ = ["CHOICE_RULES_VERSION", "extract_choice", "extract_choice_vsync_parity"]
+__all__ = [
+    "ANSWER_PATHS",
+    "CHOICE_RULES_VERSION",
+    "AnswerPath",
+    "extract_choice",
+    "extract_choice_vsync_parity",
+]
