@@ -450,3 +450,22 @@ def test_oracle_scores_full_marks_on_vsync_in_both_scoring_modes(
         assert outcome.results.find("oracle", condition).metrics["accuracy"].value == 1.0
         constant = outcome.results.find("constant", condition).metrics["accuracy"].value
         assert constant < 1.0  # the oracle's marks come from the target, not from the task
+
+
+def test_vsync_parity_follows_the_answer_path_of_the_model(vsync_who_edition: Path) -> None:
+    from omnieval.benchmarks.vsync.task import VsyncBenchmark
+    from omnieval.types import Response
+    from tests.contexts import ctx_for
+
+    task = VsyncBenchmark(data_dir=str(vsync_who_edition), scoring="vsync").tasks()[0]
+    sample = next(s for s in task.samples() if "D" in s.target.option_letters())  # type: ignore[union-attr]
+    answer = Response(text="Answer:\n\nD")
+    api_model = ctx_for(sample, "avt", model={"provider": "openai"})
+    local_model = ctx_for(sample, "avt", model={"provider": "vsync-http"})
+    assert task.extract(api_model, answer).value == "A"  # upstream's direct path: first char
+    assert task.extract(local_model, answer).value == "D"  # its HTTP client's last-line trim
+    forced = VsyncBenchmark(
+        data_dir=str(vsync_who_edition), scoring="vsync", answer_path="http"
+    ).tasks()[0]
+    assert forced.extract(api_model, answer).value == "D"
+    assert task.scoring_fingerprint() != forced.scoring_fingerprint()

@@ -20,7 +20,12 @@ from omnieval.benchmarks.base import Benchmark, Task
 from omnieval.benchmarks.vsync.loader import TASK_NAME, find_layout, load_vsync
 from omnieval.benchmarks.vsync.prompts import VsyncPrompt, build_prompt
 from omnieval.scoring.extract import CHOICE_RULES_VERSION
-from omnieval.scoring.extractors import extract_choice, extract_choice_vsync_parity
+from omnieval.scoring.extractors import (
+    ANSWER_PATHS,
+    AnswerPath,
+    extract_choice,
+    extract_choice_vsync_parity,
+)
 from omnieval.scoring.metrics import accuracy
 from omnieval.types import (
     AudioPart,
@@ -37,6 +42,9 @@ from omnieval.types import (
 )
 
 Scoring = Literal["default", "vsync"]
+AnswerPathChoice = Literal["auto", "direct", "http"]
+#: providers through which upstream's API models (GPT-4o, Gemini) answer: its "direct" path
+API_PROVIDERS = ("openai", "gemini")
 VARIANTS = ("avt", "vt", "at")
 
 
@@ -55,12 +63,14 @@ class VsyncLevel1(Task):
         prompt: VsyncPrompt,
         scoring: Scoring = "default",
         allow_outside_paths: bool = False,
+        answer_path: AnswerPathChoice = "auto",
     ) -> None:
         self.dataset_path = dataset_path
         self.video_dir = video_dir
         self.prompt = prompt
         self.scoring = scoring
         self.allow_outside_paths = allow_outside_paths
+        self.answer_path = answer_path
 
     @cached_property
     def _samples(self) -> list[Sample]:
@@ -95,8 +105,17 @@ class VsyncLevel1(Task):
     def extract(self, ctx: TrialContext, response: Response) -> Extraction:
         target = _choice(ctx.sample)
         if self.scoring == "vsync":
-            return extract_choice_vsync_parity(response.text, target.option_letters(), ())
+            return extract_choice_vsync_parity(
+                response.text, target.option_letters(), (), answer_path=self.path_for(ctx)
+            )
         return extract_choice(response.text, target.option_letters(), target.options)
+
+    def path_for(self, ctx: TrialContext) -> AnswerPath:
+        """Upstream's answer path for this trial's model: API models are parsed as returned
+        (`direct`), local models through V-SYNC's HTTP client with its last-line trim (`http`)."""
+        if self.answer_path != "auto":
+            return self.answer_path
+        return "direct" if ctx.model.get("provider") in API_PROVIDERS else "http"
 
     def score(self, ctx: TrialContext, extraction: Extraction) -> Score:
         return Score(values=accuracy(extraction, _choice(ctx.sample)))
@@ -112,7 +131,13 @@ class VsyncLevel1(Task):
         return {"task": self.name, "version": self.version, "prompt": self.prompt.model_dump()}
 
     def scoring_fingerprint(self) -> dict[str, Any]:
-        return {"scoring": self.scoring, "choice_rules": CHOICE_RULES_VERSION}
+        fingerprint: dict[str, Any] = {
+            "scoring": self.scoring,
+            "choice_rules": CHOICE_RULES_VERSION,
+        }
+        if self.scoring == "vsync":
+            fingerprint["answer_path"] = self.answer_path
+        return fingerprint
 
 
 def _option_lines(sample: Sample, target: ChoiceTarget) -> list[str]:
@@ -141,6 +166,9 @@ class VsyncBenchmark(Benchmark):
     - `data_dir`: the V-SYNC root (holding `data/level_1/dataset.json`), or
       `dataset_path` + `video_dir` to point at the files directly;
     - `scoring`: `default` (robust letter extraction) or `vsync` (upstream parity);
+    - `answer_path` (parity only): `auto` (default: `direct` for models reached through the
+      `openai` / `gemini` providers, as upstream parses API models; `http` for the others, as
+      upstream's local-model client trims), or `direct` / `http` to force one;
     - `prompt`: overrides of the prompt blocks `system`, `user`, `answer_format`;
       `prompt: upstream` uses the exact upstream strings;
     - `allow_outside_paths`: read `video_path`s that leave the video directory (default: such
@@ -157,7 +185,10 @@ class VsyncBenchmark(Benchmark):
         scoring: Scoring = "default",
         prompt: dict[str, str] | str | None = None,
         allow_outside_paths: bool = False,
+        answer_path: AnswerPathChoice = "auto",
     ) -> None:
+        if answer_path not in ("auto", *ANSWER_PATHS):
+            raise ValueError(f"vsync answer_path must be auto, direct or http, not {answer_path!r}")
         if dataset_path is not None:
             dataset = Path(dataset_path)
             videos = Path(video_dir) if video_dir else dataset.parent / "videos"
@@ -175,7 +206,7 @@ class VsyncBenchmark(Benchmark):
             blocks = VsyncPrompt(**prompt)
         else:
             blocks = VsyncPrompt()
-        self._task = VsyncLevel1(dataset, videos, blocks, scoring, allow_outside_paths)
+        self._task = VsyncLevel1(dataset, videos, blocks, scoring, allow_outside_paths, answer_path)
 
     def tasks(self) -> list[Task]:
         return [self._task]
