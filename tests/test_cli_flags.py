@@ -92,7 +92,7 @@ def test_env_file_and_models_file(tmp_path: Path, subprocess_env: dict[str, str]
             "  served:\n"
             "    provider: openai\n"
             "    init_args:\n"
-            "      model: loopback-model\n"
+            "      model: loopback\n"
             '      base_url: "${LOOPBACK_URL}"\n'
             '      api_key: "${LOOPBACK_KEY}"\n',
         )
@@ -118,7 +118,7 @@ def test_env_file_and_models_file(tmp_path: Path, subprocess_env: dict[str, str]
         assert done.returncode == 0, done.stderr
         assert server.chat_requests == 3
         assert set(server.auth) == {"Bearer sk-from-the-env-file-123"}
-        assert {b["model"] for b in server.bodies} == {"loopback-model"}
+        assert {b["model"] for b in server.bodies} == {"loopback"}
     run_dir = tmp_path / "runs" / "envy"
     assert {r["response"] for r in samples(run_dir)} == {"C"}
     assert "sk-from-the-env-file-123" not in (run_dir / "manifest.yaml").read_text()
@@ -152,7 +152,7 @@ def test_keep_failed_does_not_retry_failed_trials(
         models = _models_file(
             tmp_path / "models.yaml",
             "models:\n  served:\n    provider: openai\n    concurrency: 1\n"
-            f"    init_args: {{model: m, base_url: '{server.url}', api_key: k}}\n",
+            f"    init_args: {{model: loopback, base_url: '{server.url}', api_key: k}}\n",
         )
         command = [
             "run",
@@ -168,12 +168,12 @@ def test_keep_failed_does_not_retry_failed_trials(
             "kept",
         ]
         first = omnieval(command, subprocess_env, tmp_path)
-        assert first.returncode == 0, first.stderr
+        assert first.returncode == 3, first.stderr  # one trial failed: exit code 3
         run_dir = tmp_path / "runs" / "kept"
         assert results(run_dir)["totals"]["failed"] == 1 and server.chat_requests == 4
 
         kept = omnieval([*command, "--keep-failed"], subprocess_env, tmp_path)
-        assert kept.returncode == 0, kept.stderr
+        assert kept.returncode == 3, kept.stderr  # the failed trial is still failed
         assert server.chat_requests == 4  # the failed trial was not asked again
         assert results(run_dir)["totals"]["failed"] == 1
 
@@ -207,7 +207,7 @@ def test_no_doctor_skips_the_media_preflight(
     base = ["run", "--benchmark", "mcq", "--data", "q.jsonl", "--models", "constant"]
 
     checked = omnieval([*base, "--name", "checked"], subprocess_env, tmp_path)
-    assert checked.returncode == 0, checked.stderr
+    assert checked.returncode == 3, checked.stderr  # a trial failed: documented exit code 3
     assert "missing.wav" in said(checked)  # the doctor names the file before inference
     [failed] = [r for r in samples(tmp_path / "runs" / "checked") if r["status"] != "ok"]
     assert failed["sample_id"] == "gone" and "missing.wav" in failed["error"]

@@ -26,7 +26,7 @@ def _openai(server: LoopbackServer, **init: Any) -> dict[str, Any]:
     return {
         "alias": "wire",
         "provider": "openai",
-        "init_args": {"model": "m", "base_url": server.url, "api_key": "k", **init},
+        "init_args": {"model": "loopback", "base_url": server.url, "api_key": "k", **init},
     }
 
 

@@ -24,6 +24,7 @@ import pytest
 import yaml
 
 from omnieval import api
+from omnieval.config import ConfigError
 from omnieval.report.results import read_results
 from tests.conftest import write_mcq
 from tests.loopback import LoopbackConfig, LoopbackServer
@@ -193,7 +194,7 @@ def _keys_by_sample(run_dir: Path) -> dict[str, set[str]]:
 def test_trial_keys_ignore_paths_but_follow_media_content(tmp_path: Path) -> None:
     questions = _media_mcq(tmp_path / "here")
 
-    def run(path: Path) -> api.RunOutcome:
+    def run(path: Path, force: bool = False) -> api.RunOutcome:
         return api.evaluate(
             {
                 "name": "keys",
@@ -201,7 +202,8 @@ def test_trial_keys_ignore_paths_but_follow_media_content(tmp_path: Path) -> Non
                 "benchmarks": [{"name": "mcq", "args": {"path": str(path)}}],
                 "models": ["random", "constant"],
                 "progress": False,
-            }
+            },
+            force=force,
         )
 
     first = run(questions)
@@ -215,7 +217,9 @@ def test_trial_keys_ignore_paths_but_follow_media_content(tmp_path: Path) -> Non
     assert _keys_by_sample(again.run_dir) == before
 
     write_test_audio(moved / "clips" / "own.wav", 0.3, tones=880.0)  # new content, same name
-    edited = run(moved / "questions.jsonl")
+    with pytest.raises(ConfigError, match="holds another run"):  # no silent overwrite
+        run(moved / "questions.jsonl")
+    edited = run(moved / "questions.jsonl", force=True)
     assert (edited.executed, edited.resumed) == (2, 4)  # q2 on both models
     after = _keys_by_sample(edited.run_dir)
     assert after["q0"] == before["q0"] and after["q1"] == before["q1"]
