@@ -176,7 +176,10 @@ def parse_item(
     if dataset.family == "temporal":
         if len(paths) != 3:
             raise DatasetError(f"{where}: temporal items have 3 clips, not {len(paths)}")
-        subcategory, number = temporal_key(item_id)
+        try:
+            subcategory, number = temporal_key(item_id)
+        except DatasetError as err:
+            raise DatasetError(f"{where}: {err}") from None
         metadata.update(
             subcat_code=subcategory, subid=number, clip_paths=[str(p.path) for p in parts]
         )
