@@ -120,12 +120,12 @@ class StarbenchSolver(Model):
         except MediaError as err:
             raise PermanentModelError(f"starbench-solver: {err}") from None
         samples = np.asarray(clip.samples, dtype=np.float64)
+        if self.downmix:  # the file itself made mono: both "ears" then hear the same signal
+            return samples.mean(axis=0, keepdims=True)
         if part.channel is not None:
             index = {"left": 0, "right": 1}.get(str(part.channel), part.channel)
             assert isinstance(index, int)
             samples = samples[index : index + 1]
-        if self.downmix:
-            samples = samples.mean(axis=0, keepdims=True)
         return samples
 
 
