@@ -165,3 +165,21 @@ def test_cli_generates_a_deterministic_release(tmp_path: Path) -> None:
     assert (tmp_path / "a/meta_info/holistic_reasoning_temporal.json").is_file()
     assert generate(tmp_path / "b", 5) == first
     assert generate(tmp_path / "c", 6) != first
+
+
+DEMO = [sys.executable, "-m", "omnieval.cli", "demo", "--benchmark", "starbench"]
+
+
+def test_demo_runs_a_small_starbench_edition(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [*DEMO, "--n", "1", "--out", str(tmp_path)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    assert "starbench-solver" in done.stdout + done.stderr
+    results = json.loads(next((tmp_path / "runs").glob("*/results.json")).read_text())
+    solver = [
+        g for g in results["groups"] if g["model"] == "starbench-solver" and g["group"] == "overall"
+    ]
+    assert solver and all(g["metrics"]["AA"]["value"] == 1 for g in solver)
