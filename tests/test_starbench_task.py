@@ -142,6 +142,7 @@ def test_channelwise_request_splits_left_and_right(release: Path) -> None:
     parts = task.build_request(_sample(task, "S1"), "default").parts
     audio = [p for p in parts if isinstance(p, AudioPart)]
     assert [a.channel for a in audio] == ["left", "right"]
+    assert [a.layout for a in audio] == ["binaural", "binaural"]
     assert audio[0].path == audio[1].path == release / SPATIAL[0]["audio_paths"][0]
     texts = [p.text for p in parts if isinstance(p, TextPart)]
     assert texts[:3] == ["Audio 1:", "Audio 2:", CHANNEL_SENTENCE]
