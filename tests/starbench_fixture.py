@@ -42,7 +42,7 @@ PERCEPTION: list[dict[str, Any]] = [
     {
         "id": "P3",
         "task": "foundation_perception",
-        "category": "non-spatial",
+        "category": "level",
         "sub-category": "loudness",
         "question": "Which is loudest?",
         "options": ["p3x", "p3y", "p3z", "p3w"],

@@ -71,6 +71,9 @@ def test_aa_and_acr_match_hand_computed_values(tmp_path: Path, scoring: str) -> 
     # perception total: macro over sub-categories; the run: the mean over datasets
     total = results.node("script", "default", "starbench/pc:total")
     assert total.value.value == pytest.approx((4 / 5 + 1 / 4) / 2)
+    # per category: macro over its sub-categories (P3's loudness is alone in "level")
+    assert results.node("script", "default", "starbench/pc:non-spatial").value.value == 4 / 5
+    assert results.node("script", "default", "starbench/pc:level").value.value == 1 / 4
     final = results.node("script", "default", "starbench:final-MA")
     assert final.value.value == pytest.approx(((4 / 5 + 1 / 4) / 2 + 2 / 3) / 2)
     rows = [

@@ -13,6 +13,7 @@ from omnieval.benchmarks.starbench.prompts import CHANNEL_SENTENCE
 from omnieval.benchmarks.starbench.task import StarBenchmark, StarTask
 from omnieval.config import ReplicateSpec
 from omnieval.runner.transforms import apply_replicate, replicates_for
+from omnieval.scoring.tree import Formula, Node
 from omnieval.types import AudioPart, ChoiceTarget, Sample, TextPart
 from tests.starbench_fixture import PERCEPTION, SPATIAL, temporal_item, write_release
 
@@ -60,7 +61,10 @@ def test_tasks_and_tree(release: Path) -> None:
         "starbench/tr",
         "starbench/sr",
     ]
-    nodes = {n.name: n for n in bench.tree()}
+    nodes = {n.name: n for n in bench.tree() if isinstance(n, Node)}
+    formulas = {n.name: n for n in bench.tree() if isinstance(n, Formula)}
+    assert formulas["starbench/pc:non-spatial"].inputs == ("starbench/pc/pitch",)
+    assert formulas["starbench/pc:level"].inputs == ("starbench/pc/loudness",)
     assert nodes["starbench/pc:total"].children == ("starbench/pc/pitch", "starbench/pc/loudness")
     assert nodes["starbench/pc:total"].mode == "macro"
     assert nodes["starbench:final-MA"].children == (

@@ -13,7 +13,7 @@ import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
-from omnieval.scoring.tree import CorpusMetric, Gate, Node
+from omnieval.scoring.tree import CorpusMetric, Formula, Gate, Node
 from omnieval.types import (
     AudioPart,
     BoxesTarget,
@@ -180,8 +180,9 @@ class Benchmark(abc.ABC):
     def tasks(self) -> list[Task]:
         """The tasks of this benchmark (all of them; the runner filters by name)."""
 
-    def tree(self) -> list[Node]:
-        """Aggregation nodes above the tasks (category -> stage -> overall), bottom-up."""
+    def tree(self) -> list[Node | Formula]:
+        """Aggregation nodes and formulas above the tasks (category -> stage -> overall),
+        bottom-up."""
         return []
 
     def gates(self) -> list[Gate]:

@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 from omnieval.benchmarks.base import DatasetError
 from omnieval.media.paths import OutsideRootError, dataset_media_path
-from omnieval.types import AudioPart, ChoiceTarget, Sample
+from omnieval.types import AudioPart, ChannelLayout, ChoiceTarget, Sample
 
 Family = Literal["perception", "temporal", "spatial"]
 #: temporal sub-categories, in the order upstream's round-robin permutation uses them
@@ -172,7 +172,10 @@ def parse_item(
         "sub_category": str(item.get("sub-category") or ""),
         "audio_paths": list(paths),
     }
-    parts = [AudioPart(path=_media(root, p, where, allow_outside)) for p in paths]
+    # the spatial reasoning audio is binaural by the release's description: say so, so that the
+    # media layer keeps (and checks) both ears
+    layout = ChannelLayout.BINAURAL if dataset.family == "spatial" else None
+    parts = [AudioPart(path=_media(root, p, where, allow_outside), layout=layout) for p in paths]
     if dataset.family == "temporal":
         if len(paths) != 3:
             raise DatasetError(f"{where}: temporal items have 3 clips, not {len(paths)}")

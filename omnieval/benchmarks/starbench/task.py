@@ -12,7 +12,7 @@ evaluation off (one run, r = 0).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
@@ -41,11 +41,13 @@ from omnieval.config import ReplicateSpec
 from omnieval.scoring.extract import CHOICE_RULES_VERSION
 from omnieval.scoring.extractors import extract_choice
 from omnieval.scoring.metrics import accuracy
-from omnieval.scoring.tree import Node
+from omnieval.scoring.tree import Formula, Node
 from omnieval.types import (
     AudioPart,
     ChoiceTarget,
     Extraction,
+    MetricKind,
+    MetricSpec,
     Part,
     Replicate,
     Request,
@@ -167,6 +169,13 @@ class StarTask(Task):
         return {"scoring": self.scoring, "rules": rules}
 
 
+AA_SPEC = MetricSpec(name="AA", kind=MetricKind.BOUNDED, low=0.0, high=1.0)
+
+
+def _mean(values: Mapping[str, float]) -> float:
+    return sum(values.values()) / len(values)
+
+
 def _choice(sample: Sample) -> ChoiceTarget:
     assert isinstance(sample.target, ChoiceTarget)
     return sample.target
@@ -226,13 +235,30 @@ class StarBenchmark(Benchmark):
     def tasks(self) -> list[Task]:
         return [task for _, tasks in self._layout for task in tasks]
 
-    def tree(self) -> list[Node]:
-        """Perception: macro over all sub-categories (upstream's Total); reasoning: the task's
-        own micro total; the run: the mean over datasets (upstream's `Final MA`)."""
-        nodes: list[Node] = []
+    def tree(self) -> list[Node | Formula]:
+        """Perception: macro over all sub-categories (upstream's Total) and, as formulas, over
+        each category's sub-categories (upstream's By Category); reasoning: the task's own
+        micro total; the run: the mean over datasets (upstream's `Final MA`)."""
+        nodes: list[Node | Formula] = []
         totals: list[str] = []
         for dataset, tasks in self._layout:
+            if not tasks:
+                continue
             if dataset.family == "perception":
+                by_category: dict[str, list[str]] = {}
+                for task in tasks:
+                    category = task.samples()[0].category or "none"
+                    by_category.setdefault(category, []).append(task.name)
+                nodes += [
+                    Formula(
+                        f"starbench/{dataset.alias}:{category}",
+                        tuple(children),
+                        _mean,
+                        spec=AA_SPEC,
+                        level="category",
+                    )
+                    for category, children in by_category.items()
+                ]
                 name = f"starbench/{dataset.alias}:total"
                 nodes.append(
                     Node(name, tuple(t.name for t in tasks), mode="macro", level="dataset")
