@@ -186,3 +186,21 @@ def test_demo_runs_a_small_starbench_edition(tmp_path: Path) -> None:
         g for g in results["groups"] if g["model"] == "starbench-solver" and g["group"] == "overall"
     ]
     assert solver and all(g["metrics"]["AA"]["value"] == 1 for g in solver)
+
+
+def test_switching_scoring_rescores_without_rerunning_the_model(tmp_path: Path) -> None:
+    root = write_release(tmp_path / "release")
+    lower = {
+        "alias": "lower",
+        "provider": "test-starbench-script",
+        "init_args": {"rules": [["<A>:", "answer: a"]]},
+    }
+    first = _run(tmp_path, root, "pc", [lower], args={"scoring": "default"})
+    pitch = first.results.find("lower", "default", "starbench/pc/pitch")
+    assert pitch.metrics["AA"].value == pytest.approx(2 / 5)  # "a" read as A: right in 2 runs
+    second = _run(tmp_path, root, "pc", [lower], args={"scoring": "starbench"})
+    assert second.executed == 0 and second.resumed == first.executed
+    parity = second.results.find("lower", "default", "starbench/pc/pitch")
+    assert parity.metrics["AA"].value == 0  # upstream keeps "a", never equal to "A"
+    rows = [json.loads(x) for x in (second.run_dir / "samples.jsonl").read_text().splitlines()]
+    assert {(r["extraction"], r["extraction_rule"]) for r in rows} == {("a", "starbench:keyword")}
