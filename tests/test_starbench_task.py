@@ -246,6 +246,7 @@ def test_permutation_replicates_match_upstream(
     assert task.default_replicates is not None
     assert task.default_replicates.scheme == "permutation"
     sample = _sample(task, sample_id)
+    assert isinstance(sample.target, ChoiceTarget)
     replicates = replicates_for(task.default_replicates, task, sample)
     assert [r.label for r in replicates] == ["permutation0", "permutation1", "permutation2"]
     for replicate, (shown, letter) in zip(replicates, runs, strict=True):
