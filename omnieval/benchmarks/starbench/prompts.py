@@ -1,5 +1,6 @@
-"""STAR-Bench's request layout, as its upstream code builds it (wording here is our own only where
-upstream has none; the sentences below are the ones a model must see for parity).
+"""STAR-Bench's request layout, as its upstream code builds it. The framing sentences (the
+channel sentence, the caption and uncut-audio frames) are upstream's exact strings: parity needs
+the model to see the same request.
 
 - The text is the question, a newline and the option block, one line `<A>: option` per option.
 - Perception and spatial items: the audio first, then the text. Several audios are each preceded
