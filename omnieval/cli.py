@@ -423,14 +423,25 @@ def demo(
     out: Annotated[Path, typer.Option(help="Where the edition and the run go.")] = Path(
         "omnieval-demo"
     ),
-    n: Annotated[int, typer.Option(help="Samples in the generated edition.")] = 40,
+    n: Annotated[
+        int | None,
+        typer.Option(help="Samples in the edition (vsync: 40; starbench: 2 per family)."),
+    ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the edition.")] = 0,
+    benchmark: Annotated[str, typer.Option(help="vsync or starbench.")] = "vsync",
 ) -> None:
     """The main job, offline: generate a small V-SYNC edition, evaluate the reference models
-    (random, constant, vsync-solver) under avt / vt / at, print the leaderboard."""
-    from omnieval.demo import run_demo
+    (random, constant, vsync-solver) under avt / vt / at, print the leaderboard. With
+    `--benchmark starbench`: a few generated STAR-Bench items under circular evaluation
+    (random, constant, starbench-solver)."""
+    from omnieval.demo import run_demo, run_starbench_demo
 
-    run_demo(out, n=n, seed=seed, console=console)
+    if benchmark == "starbench":
+        run_starbench_demo(out, n=n or 2, seed=seed, console=console)
+    elif benchmark == "vsync":
+        run_demo(out, n=n or 40, seed=seed, console=console)
+    else:
+        raise _fail(f"demo --benchmark must be vsync or starbench, not {benchmark!r}")
 
 
 @app.command()

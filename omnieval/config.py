@@ -227,6 +227,7 @@ BUILTIN_ALIASES: dict[str, dict[str, Any]] = {
     "constant": {"provider": "constant"},
     "oracle": {"provider": "oracle"},
     "vsync-solver": {"provider": "vsync-solver"},
+    "starbench-solver": {"provider": "starbench-solver"},
 }
 
 

@@ -34,6 +34,44 @@ def ensure_vsync_edition(out: Path, n: int, seed: int, console: Console) -> Path
     return out
 
 
+STARBENCH_DEMO_MODELS = ("random", "constant", "starbench-solver")
+
+
+def run_starbench_demo(
+    out: Path, n: int = 2, seed: int = 0, console: Console | None = None
+) -> RunOutcome:
+    """A generated STAR-Bench edition (`n` items per family) under upstream's circular
+    evaluation, scored for the reference models on `starbench_default` (pc + tr + sr)."""
+    from omnieval.benchmarks.starbench.synth import generate_starbench
+
+    console = console or Console(stderr=True)
+    edition = out / "starbench-synth"
+    facts = edition / "edition.json"
+    if not (
+        facts.is_file()
+        and json.loads(facts.read_text(encoding="utf-8"))
+        == {"generator": "starbench", "n": n, "seed": seed}
+    ):
+        console.print(f"generating a STAR-Bench edition (n={n} per family, seed={seed})")
+        generate_starbench(edition, n, seed)
+    config, redactor = resolve_run_config(
+        {
+            "name": f"starbench-demo-n{n}-seed{seed}",
+            "output": str(out / "runs"),
+            "seed": seed,
+            "benchmarks": [
+                {
+                    "name": "starbench",
+                    "args": {"data_dir": str(edition), "data": "starbench_default"},
+                }
+            ],
+            "models": list(STARBENCH_DEMO_MODELS),
+        },
+        where="demo",
+    )
+    return evaluate_config(config, redactor, console=console)
+
+
 def run_demo(out: Path, n: int = 40, seed: int = 0, console: Console | None = None) -> RunOutcome:
     console = console or Console(stderr=True)
     edition = ensure_vsync_edition(out / "vsync-synth", n, seed, console)

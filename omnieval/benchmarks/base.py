@@ -13,7 +13,7 @@ import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
-from omnieval.scoring.tree import CorpusMetric, Gate, Node
+from omnieval.scoring.tree import CorpusMetric, Formula, Gate, Node
 from omnieval.types import (
     AudioPart,
     BoxesTarget,
@@ -24,6 +24,7 @@ from omnieval.types import (
     MetricSpec,
     NumberTarget,
     OrderingTarget,
+    Replicate,
     Request,
     Response,
     Sample,
@@ -33,6 +34,7 @@ from omnieval.types import (
 )
 
 if TYPE_CHECKING:
+    from omnieval.config import ReplicateSpec
     from omnieval.scoring.judging import JudgeClient
 
 ACCURACY = MetricSpec(name="accuracy", kind=MetricKind.BINARY, low=0.0, high=1.0)
@@ -64,6 +66,9 @@ class Task(abc.ABC):
     heavy_scoring: bool = False
     #: corpus-level metrics computed over a whole group's items (R@k, count scores)
     corpus_metrics: tuple[CorpusMetric, ...] = ()
+    #: the replicate scheme used when the run config gives none (`replicates: {scheme: none}`
+    #: in the config turns it off); None = no replicates
+    default_replicates: ReplicateSpec | None = None
 
     @property
     def metric_names(self) -> tuple[str, ...]:
@@ -120,6 +125,12 @@ class Task(abc.ABC):
 
     # ------------------------------------------------------------------ replicate support
 
+    def replicate_set(self, scheme: str, k: int | str, sample: Sample) -> list[Replicate] | None:
+        """The task's own replicate set of `sample` under `scheme` with `k` (for a benchmark
+        whose circular evaluation differs from the generic one), or None for the generic set.
+        Each replicate's `params` must say what `apply_replicate` does (`shift`, `order`)."""
+        return None
+
     def permute(self, sample: Sample, order: Sequence[int]) -> Sample:
         """The sample with its clips (audio parts, in order) re-ordered: clip i of the result is
         clip `order[i]` of the original. An ordering target is remapped; a task whose answer
@@ -169,8 +180,9 @@ class Benchmark(abc.ABC):
     def tasks(self) -> list[Task]:
         """The tasks of this benchmark (all of them; the runner filters by name)."""
 
-    def tree(self) -> list[Node]:
-        """Aggregation nodes above the tasks (category -> stage -> overall), bottom-up."""
+    def tree(self) -> list[Node | Formula]:
+        """Aggregation nodes and formulas above the tasks (category -> stage -> overall),
+        bottom-up."""
         return []
 
     def gates(self) -> list[Gate]:

@@ -135,7 +135,8 @@ def select_benchmarks(config: RunConfig) -> tuple[list[TaskPlan], list[Benchmark
                     split_condition(task, condition)
             except TransformError as err:
                 raise ConfigError(str(err)) from None
-            chosen.append(TaskPlan(task, conditions, spec.replicates, spec.name))
+            replicates = spec.replicates if spec.replicates is not None else task.default_replicates
+            chosen.append(TaskPlan(task, conditions, replicates, spec.name))
         tree: list[Node | Formula] = [*benchmark.tree()]
         try:
             check_tree(tree, [t.name for t in all_tasks])

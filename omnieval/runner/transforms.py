@@ -123,6 +123,9 @@ def replicates_for(spec: ReplicateSpec | None, task: Task, sample: Sample) -> li
     """The replicate set of one item (it may differ per sample: 3 options give 3 rotations)."""
     if spec is None or spec.scheme == "none":
         return [NO_REPLICATE]
+    own = task.replicate_set(spec.scheme, spec.k, sample)
+    if own is not None:
+        return own
     if spec.scheme == "rotation":
         target = sample.target
         if not isinstance(target, ChoiceTarget):

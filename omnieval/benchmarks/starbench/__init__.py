@@ -1,0 +1,1 @@
+"""STAR-Bench: audio 4D spatio-temporal reasoning (perception, temporal and spatial reasoning)."""

@@ -1,0 +1,29 @@
+"""`omnieval generate starbench`: the STAR-Bench generator (omnieval.benchmarks.starbench.synth)
+registered in `registry.generators`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from omnieval import registry
+from omnieval.generators import Generator, GeneratorOption, Progress
+
+
+def write_starbench(out: Path, progress: Progress, n: int = 4, seed: int = 0) -> Path:
+    """A seeded STAR-Bench edition in the release layout (meta_info/ + starbench_audios/)."""
+    from omnieval.benchmarks.starbench.synth import generate_starbench
+
+    return generate_starbench(out, n, seed, on_progress=lambda done: progress(done, n))
+
+
+registry.generators.register("starbench")(
+    Generator(
+        name="starbench",
+        summary="Generate a seeded STAR-Bench edition in the release layout.",
+        run=write_starbench,
+        options=(
+            GeneratorOption("n", int, 4, "Items per family (perception sub-category, tr, sr)."),
+            GeneratorOption("seed", int, 0, "Seed; the same seed gives the same edition."),
+        ),
+    )
+)

@@ -1,0 +1,165 @@
+"""`starbench-solver`: a reference model that answers the generated STAR-Bench edition from the
+raw signal, reading only the request (its text and its audio parts, through the media layer).
+
+| question | rule |
+|---|---|
+| highest pitch | the audio whose spectrum peaks highest |
+| loudest | the audio with the largest RMS |
+| lasts the longest | the audio with the most samples above 5% of its peak |
+| which direction | interaural level difference L - R: > +2 dB left, < -2 dB right, else front |
+| how does it move | the ILD of the first and last thirds: left then right = left to right ... |
+| clip order | the clips sorted by their spectral peak (the tone rises) |
+
+Left and right come from a stereo part, or from two parts taking one channel each
+(`AudioPart.channel`, as `sr_ch` sends them). With `downmix: true` every part is averaged to
+mono first: the interaural cues vanish and the spatial answers fall to chance (front / in front).
+`Response.text` is exactly the option letter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from typing import Any
+
+import numpy as np
+
+from omnieval import registry
+from omnieval.media import AudioSpec, MediaError, load_audio
+from omnieval.models.base import Model, ModelCapabilities, PermanentModelError
+from omnieval.types import AudioPart, Modality, Request, Response, TextPart
+
+SOLVER_VERSION = "1"
+_OPTION = re.compile(r"^<([A-Z])>: (.*)$", re.M)
+_CLIP = re.compile(r"clip (\d+):\s*$")
+ILD_THRESHOLD_DB = 2.0
+
+
+@registry.models.register("starbench-solver")
+class StarbenchSolver(Model):
+    """Signal-level reference solver for the generated STAR-Bench edition (see the module doc)."""
+
+    name = "starbench-solver"
+    capabilities = ModelCapabilities(
+        inputs=frozenset({Modality.TEXT, Modality.AUDIO}), max_concurrency=4
+    )
+
+    def __init__(self, downmix: bool = False) -> None:
+        self.downmix = bool(downmix)
+
+    def fingerprint(self) -> dict[str, Any]:
+        return {"provider": self.name, "version": SOLVER_VERSION, "downmix": self.downmix}
+
+    async def generate(self, request: Request) -> Response:
+        started = time.perf_counter()
+        letter = await asyncio.to_thread(self.answer, request)
+        return Response(text=letter, latency_s=time.perf_counter() - started)
+
+    # ------------------------------------------------------------------ analysis
+
+    def answer(self, request: Request) -> str:
+        text = request.text()
+        options = dict((text_, letter) for letter, text_ in _OPTION.findall(text))
+        if not options:
+            raise PermanentModelError("starbench-solver: no '<A>: option' lines in the prompt")
+        audios, clips = self._audios(request)
+        lowered = text.lower()
+        if "highest pitch" in lowered:
+            choice = f"Audio {1 + int(np.argmax([_peak_hz(a) for a in audios]))}"
+        elif "loudest" in lowered:
+            choice = f"Audio {1 + int(np.argmax([_rms(a) for a in audios]))}"
+        elif "lasts the longest" in lowered:
+            choice = f"Audio {1 + int(np.argmax([_active(a) for a in audios]))}"
+        elif "which direction does the sound come" in lowered:
+            choice = _direction(_ild_db(*_left_right(audios)))
+        elif "in which direction does the sound source move" in lowered:
+            left, right = _left_right(audios)
+            third = left.shape[-1] // 3
+            start = _ild_db(left[:third], right[:third])
+            end = _ild_db(left[-third:], right[-third:])
+            if start > ILD_THRESHOLD_DB and end < -ILD_THRESHOLD_DB:
+                choice = "from left to right"
+            elif start < -ILD_THRESHOLD_DB and end > ILD_THRESHOLD_DB:
+                choice = "from right to left"
+            else:
+                choice = "it stays in front"
+        elif len(clips) == 3:
+            ranked = sorted(clips, key=lambda label: _peak_hz(clips[label]))
+            choice = " -> ".join(f"clip {label}" for label in ranked)
+        else:
+            raise PermanentModelError(f"starbench-solver: a question it cannot read: {text[:80]!r}")
+        if choice not in options:
+            raise PermanentModelError(f"starbench-solver: no option {choice!r} in the prompt")
+        return options[choice]
+
+    def _audios(self, request: Request) -> tuple[list[np.ndarray], dict[int, np.ndarray]]:
+        """Every audio part as [channels, n] (in order), and the ones labelled `clip i:`."""
+        audios: list[np.ndarray] = []
+        clips: dict[int, np.ndarray] = {}
+        label: str = ""
+        for part in request.parts:
+            if isinstance(part, TextPart):
+                label = part.text
+                continue
+            if not isinstance(part, AudioPart):
+                continue
+            samples = self._load(part)
+            audios.append(samples)
+            match = _CLIP.search(label)
+            if match:
+                clips[int(match.group(1))] = samples
+            label = ""
+        if not audios:
+            raise PermanentModelError("starbench-solver: the request has no audio")
+        return audios, clips
+
+    def _load(self, part: AudioPart) -> np.ndarray:
+        try:
+            clip = load_audio(part.path, AudioSpec(mono=False, window=part.window))
+        except MediaError as err:
+            raise PermanentModelError(f"starbench-solver: {err}") from None
+        samples = np.asarray(clip.samples, dtype=np.float64)
+        if self.downmix:  # the file itself made mono: both "ears" then hear the same signal
+            return samples.mean(axis=0, keepdims=True)
+        if part.channel is not None:
+            index = {"left": 0, "right": 1}.get(str(part.channel), part.channel)
+            assert isinstance(index, int)
+            samples = samples[index : index + 1]
+        return samples
+
+
+def _peak_hz(audio: np.ndarray) -> float:
+    mono = audio.mean(axis=0)
+    spectrum = np.abs(np.fft.rfft(mono * np.hanning(len(mono))))
+    return float(np.argmax(spectrum)) / len(mono)  # proportional to Hz at a fixed rate
+
+
+def _rms(audio: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(audio**2)))
+
+
+def _active(audio: np.ndarray) -> int:
+    mono = np.abs(audio.mean(axis=0))
+    return int(np.sum(mono > 0.05 * (mono.max() + 1e-12)))
+
+
+def _left_right(audios: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Left and right ear signals: a stereo part, or two one-channel parts (left first)."""
+    if audios[0].shape[0] >= 2:
+        return audios[0][0], audios[0][1]
+    if len(audios) >= 2:
+        return audios[0][0], audios[1][0]
+    return audios[0][0], audios[0][0]  # mono: no interaural cue
+
+
+def _ild_db(left: np.ndarray, right: np.ndarray) -> float:
+    return float(20 * np.log10((_rms(left) + 1e-12) / (_rms(right) + 1e-12)))
+
+
+def _direction(ild: float) -> str:
+    if ild > ILD_THRESHOLD_DB:
+        return "left"
+    if ild < -ILD_THRESHOLD_DB:
+        return "right"
+    return "front"

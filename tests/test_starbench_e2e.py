@@ -1,0 +1,206 @@
+"""STAR-Bench end to end through `api.evaluate` (real SQLite journal, real WAV files):
+hand-computed AA / ACR with a failed replicate, robust evaluation off, the generated edition
+solved from the signal, the spatial answers falling to chance without interaural cues, and the
+generator's CLI."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from omnieval import api
+from omnieval.benchmarks.starbench.synth import generate_starbench
+from tests.starbench_fixture import Scripted, write_release
+
+assert Scripted.name == "test-starbench-script"  # registered on import
+
+RULES = [
+    # P1 (answer p1high): r0 right, r1 right, r2 fails
+    ["<A>: p1low", "C"],
+    ["<A>: p1high", "A"],
+    ["<A>: p1mid", "FAIL"],
+    # P2: both runs right
+    ["<A>: p2a", "A"],
+    ["<A>: p2b", "B"],
+    # P3: always D, right only in r2
+    ["<A>: p3", "D"],
+    # S1: r0 and r1 right, r2 wrong
+    ["<A>: s1a", "A"],
+    ["<A>: s1d", "B"],
+    ["<A>: s1c", "A"],
+]
+
+
+def _run(tmp_path: Path, root: Path, data: str, models: list[Any], **bench: Any) -> api.RunOutcome:
+    args = {"data_dir": str(root), "data": data, **bench.pop("args", {})}
+    return api.evaluate(
+        {
+            "name": "starbench",
+            "output": str(tmp_path / "runs"),
+            "benchmarks": [{"name": "starbench", "args": args, **bench}],
+            "models": models,
+            "progress": False,
+        }
+    )
+
+
+SCRIPT = {"alias": "script", "provider": "test-starbench-script", "init_args": {"rules": RULES}}
+
+
+@pytest.mark.parametrize("scoring", ["default", "starbench"])
+def test_aa_and_acr_match_hand_computed_values(tmp_path: Path, scoring: str) -> None:
+    root = write_release(tmp_path / "release")
+    outcome = _run(tmp_path, root, "pc+sr", [SCRIPT], args={"scoring": scoring})
+    results = outcome.results
+    pitch = results.find("script", "default", "starbench/pc/pitch")
+    # 5 runs, 4 right (the failed run counts as wrong, as upstream's "ERROR" response does)
+    assert pitch.trials == 5 and pitch.failed == 1
+    assert pitch.metrics["AA"].value == pytest.approx(4 / 5)  # trial mean, not (2/3 + 1) / 2
+    assert pitch.metrics["ACR"].value == pytest.approx(1 / 2)
+    loud = results.find("script", "default", "starbench/pc/loudness")
+    assert loud.metrics["AA"].value == pytest.approx(1 / 4) and loud.metrics["ACR"].value == 0
+    spatial = results.find("script", "default", "starbench/sr")
+    assert spatial.trials == 3
+    assert spatial.metrics["AA"].value == pytest.approx(2 / 3) and spatial.metrics["ACR"].value == 0
+    # perception total: macro over sub-categories; the run: the mean over datasets
+    total = results.node("script", "default", "starbench/pc:total")
+    assert total.value.value == pytest.approx((4 / 5 + 1 / 4) / 2)
+    # per category: macro over its sub-categories (P3's loudness is alone in "level")
+    assert results.node("script", "default", "starbench/pc:non-spatial").value.value == 4 / 5
+    assert results.node("script", "default", "starbench/pc:level").value.value == 1 / 4
+    final = results.node("script", "default", "starbench:final-MA")
+    assert final.value.value == pytest.approx(((4 / 5 + 1 / 4) / 2 + 2 / 3) / 2)
+    rows = [
+        json.loads(line) for line in (outcome.run_dir / "samples.jsonl").read_text().splitlines()
+    ]
+    replicates = {(r["sample_id"], r["replicate"]) for r in rows}
+    assert ("P3", "rotation3") in replicates and ("S1", "rotation2") in replicates
+
+
+def test_robust_evaluation_off_is_one_upstream_run(tmp_path: Path) -> None:
+    root = write_release(tmp_path / "release")
+    outcome = _run(tmp_path, root, "pc+sr+tr", [SCRIPT, "oracle"], replicates={"scheme": "none"})
+    results = outcome.results
+    # r = 0 only: P1 and P2 right, P3 wrong (its answer is B), S1 right
+    assert results.find("script", "default", "starbench/pc/pitch").metrics["accuracy"].value == 1
+    assert results.find("script", "default", "starbench/pc/loudness").metrics["accuracy"].value == 0
+    assert results.find("script", "default", "starbench/sr").metrics["accuracy"].value == 1
+    temporal = results.find("oracle", "default", "starbench/tr")
+    assert temporal.trials == 2 and temporal.metrics["accuracy"].value == 1
+
+
+@pytest.fixture(scope="module")
+def edition(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return generate_starbench(tmp_path_factory.mktemp("starbench-synth"), n=3, seed=7)
+
+
+def test_generated_edition_is_solved_from_the_signal(edition: Path, tmp_path: Path) -> None:
+    models = ["starbench-solver", "oracle", "constant", "random"]
+    outcome = _run(tmp_path, edition, "starbench_all+pc", models)
+    results = outcome.results
+    tasks = sorted({g.task for g in results.groups})
+    assert len(tasks) == 13  # pc, pc_sp, pc_nsp sub-categories + tr, tr_cap, tr_uncut, sr, sr_ch
+    for task in tasks:
+        solver = results.find("starbench-solver", "default", task)
+        assert solver.failed == 0 and solver.extraction_failed == 0
+        aa, acr = solver.metrics["AA"].value, solver.metrics["ACR"].value
+        assert aa >= 0.9 and acr <= aa, (task, aa, acr)
+        oracle = results.find("oracle", "default", task)
+        assert oracle.metrics["AA"].value == 1 and oracle.metrics["ACR"].value == 1, task
+        constant = results.find("constant", "default", task)
+        assert constant.metrics["ACR"].value == 0 and constant.metrics["AA"].value < 1, task
+        assert results.find("random", "default", task).failed == 0
+    # 3-option rotations: "A" is right in exactly one run of each item
+    pitch = results.find("constant", "default", "starbench/pc/pitch")
+    assert pitch.metrics["AA"].value == pytest.approx(1 / 3)
+    assert results.node("oracle", "default", "starbench:final-MA").value.value == 1
+
+
+def test_spatial_answers_fall_to_chance_without_interaural_cues(
+    edition: Path, tmp_path: Path
+) -> None:
+    mono = {"alias": "mono", "provider": "starbench-solver", "init_args": {"downmix": True}}
+    outcome = _run(tmp_path, edition, "pc_sp+sr+sr_ch+pc_nsp", [mono])
+    results = outcome.results
+
+    def share(meta: str, answers: set[str]) -> float:
+        items = json.loads((edition / "meta_info" / meta).read_text())
+        return sum(i["answer"] in answers for i in items) / len(items)
+
+    # without left/right differences the solver always says "front" / "in front": it is right
+    # exactly on the items whose answer that is (every run of them), whatever the rotation
+    azimuth = results.find("mono", "default", "starbench/pc_sp/azimuth").metrics["AA"].value
+    assert azimuth == pytest.approx(share("foundation_perception_spatial.json", {"front"}))
+    motion = share("holistic_reasoning_spatial.json", {"it stays in front"})
+    for task in ("starbench/sr", "starbench/sr_ch"):
+        assert results.find("mono", "default", task).metrics["AA"].value == pytest.approx(motion)
+    assert azimuth < 0.9 and motion < 0.9
+    # the mono perception families are unaffected
+    assert results.find("mono", "default", "starbench/pc_nsp/pitch").metrics["AA"].value >= 0.9
+
+
+COMMAND = [sys.executable, "-m", "omnieval.cli", "generate", "starbench"]
+
+
+def _digest(root: Path) -> str:
+    h = hashlib.sha256()
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        h.update(str(path.relative_to(root)).encode() + path.read_bytes())
+    return h.hexdigest()
+
+
+def test_cli_generates_a_deterministic_release(tmp_path: Path) -> None:
+    def generate(out: Path, seed: int) -> str:
+        subprocess.run(
+            [*COMMAND, "--out", str(out), "--n", "1", "--seed", str(seed)],
+            check=True,
+            capture_output=True,
+        )
+        return _digest(out)
+
+    first = generate(tmp_path / "a", 5)
+    assert (tmp_path / "a/meta_info/holistic_reasoning_temporal.json").is_file()
+    assert generate(tmp_path / "b", 5) == first
+    assert generate(tmp_path / "c", 6) != first
+
+
+DEMO = [sys.executable, "-m", "omnieval.cli", "demo", "--benchmark", "starbench"]
+
+
+def test_demo_runs_a_small_starbench_edition(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [*DEMO, "--n", "1", "--out", str(tmp_path)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    assert "starbench-solver" in done.stdout + done.stderr
+    results = json.loads(next((tmp_path / "runs").glob("*/results.json")).read_text())
+    solver = [
+        g for g in results["groups"] if g["model"] == "starbench-solver" and g["group"] == "overall"
+    ]
+    assert solver and all(g["metrics"]["AA"]["value"] == 1 for g in solver)
+
+
+def test_switching_scoring_rescores_without_rerunning_the_model(tmp_path: Path) -> None:
+    root = write_release(tmp_path / "release")
+    lower = {
+        "alias": "lower",
+        "provider": "test-starbench-script",
+        "init_args": {"rules": [["<A>:", "answer: a"]]},
+    }
+    first = _run(tmp_path, root, "pc", [lower], args={"scoring": "default"})
+    pitch = first.results.find("lower", "default", "starbench/pc/pitch")
+    assert pitch.metrics["AA"].value == pytest.approx(2 / 5)  # "a" read as A: right in 2 runs
+    second = _run(tmp_path, root, "pc", [lower], args={"scoring": "starbench"})
+    assert second.executed == 0 and second.resumed == first.executed
+    parity = second.results.find("lower", "default", "starbench/pc/pitch")
+    assert parity.metrics["AA"].value == 0  # upstream keeps "a", never equal to "A"
+    rows = [json.loads(x) for x in (second.run_dir / "samples.jsonl").read_text().splitlines()]
+    assert {(r["extraction"], r["extraction_rule"]) for r in rows} == {("a", "starbench:keyword")}
