@@ -62,13 +62,14 @@ class ReplicateSpec(BaseModel):
     """Replicates pooled into one item score: `rotation` (circular option rotation), `permutation`
     (clip order, round robin) or `repeat`; `k` replicates per item (`all` = every rotation or
     permutation). `reducers` name the item-level outputs (default AA = item mean, ACR = all
-    replicates right); the reducers are `item_mean`, `trial_mean`, `all`, `any`."""
+    replicates right): `item_mean`, `trial_mean`, `all`, `any`, or any reducer a plugin
+    registers (`registry.reducers`)."""
 
     model_config = ConfigDict(extra="forbid")
 
     scheme: Literal["none", "rotation", "permutation", "repeat"] = "rotation"
     k: int | Literal["all"] = "all"
-    reducers: dict[str, Literal["item_mean", "trial_mean", "all", "any"]] | None = None
+    reducers: dict[str, str] | None = None
 
     @field_validator("k")
     @classmethod

@@ -73,6 +73,8 @@ benchmarks: Registry[Callable[..., object]] = Registry("benchmark")
 models: Registry[Callable[..., object]] = Registry("model")
 extractors: Registry[Callable[..., object]] = Registry("extractor")
 metrics: Registry[Callable[..., object]] = Registry("metric")
+#: item reducers (`omnieval.scoring.reducers.Reducer`): replicates -> one item value
+reducers: Registry[object] = Registry("reducer")
 
 generators: Registry[Generator] = Registry("generator")
 

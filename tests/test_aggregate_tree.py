@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import pytest
 
@@ -188,3 +189,36 @@ def test_categories_sort_numbers_by_value() -> None:
         "who/offset+40ms",
         "who/offset+120ms",
     ]
+
+
+def test_a_plugin_reducer_is_used_and_an_unknown_one_is_refused(tmp_path: Path) -> None:
+    from omnieval import api, registry
+    from omnieval.config import ConfigError
+    from omnieval.scoring.reducers import Reducer
+    from tests.conftest import write_mcq
+
+    if "at-least-half" not in registry.reducers:
+        registry.reducers.register("at-least-half")(
+            Reducer("at-least-half", lambda v, o: float(sum(v) * 2 >= len(v)), binary=True)
+        )
+    mcq = write_mcq(tmp_path / "q.jsonl", 4, n_options=2)
+    config = {
+        "name": "custom",
+        "output": str(tmp_path / "runs"),
+        "benchmarks": [
+            {
+                "name": "mcq",
+                "args": {"path": str(mcq)},
+                "replicates": {"scheme": "rotation", "reducers": {"HALF": "at-least-half"}},
+            }
+        ],
+        "models": ["constant"],
+        "progress": False,
+    }
+    result = api.evaluate(config).results.find("constant", "default")
+    assert result.metrics["HALF"].value == 1.0  # constant is right on one of two rotations
+    assert result.metrics["HALF"].method == "wilson"
+    config["benchmarks"][0]["replicates"]["reducers"] = {"X": "no-such-reducer"}
+    config["name"] = "unknown"
+    with pytest.raises(ConfigError, match=r"no-such-reducer.*known: .*item_mean"):
+        api.evaluate(config)

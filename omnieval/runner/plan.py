@@ -136,6 +136,7 @@ def select_benchmarks(config: RunConfig) -> tuple[list[TaskPlan], list[Benchmark
             except TransformError as err:
                 raise ConfigError(str(err)) from None
             replicates = spec.replicates if spec.replicates is not None else task.default_replicates
+            _check_reducers(task, replicates)
             chosen.append(TaskPlan(task, conditions, replicates, spec.name))
         tree: list[Node | Formula] = [*benchmark.tree()]
         try:
@@ -144,6 +145,16 @@ def select_benchmarks(config: RunConfig) -> tuple[list[TaskPlan], list[Benchmark
             raise ConfigError(f"benchmark {spec.name!r}: {err}") from None
         benchmarks.append(BenchmarkPlan(spec.name, tree, benchmark.gates()))
     return chosen, benchmarks
+
+
+def _check_reducers(task: Task, replicates: ReplicateSpec | None) -> None:
+    """Every named reducer is registered (built-in or from a plugin)."""
+    for output, name in ((replicates.reducers or {}) if replicates else {}).items():
+        if name not in registry.reducers:
+            raise ConfigError(
+                f"task {task.name}: replicate output {output!r} names reducer {name!r}, which is "
+                f"not registered; known: {', '.join(registry.reducers.names())}"
+            )
 
 
 def select_tasks(config: RunConfig) -> list[TaskPlan]:

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from omnieval.scoring.reducers import reducer as registered_reducer
 from omnieval.scoring.stats import summarize_binary, summarize_continuous
 from omnieval.scoring.tree import CorpusMetric, Formula, Gate, Node
 from omnieval.types import MetricKind, MetricSpec, MetricValue, Outcome, TrialRecord
@@ -84,8 +85,8 @@ class BenchmarkAggregation:
     gates: list[Gate] = field(default_factory=list)
 
 
-def _reduced_spec(name: str, spec: MetricSpec, reducer: str) -> MetricSpec:
-    if reducer in ("all", "any"):
+def _reduced_spec(name: str, spec: MetricSpec, reducer_name: str) -> MetricSpec:
+    if registered_reducer(reducer_name).binary:
         kind = MetricKind.BINARY
     elif spec.kind is MetricKind.BINARY:
         kind = MetricKind.BOUNDED
@@ -121,15 +122,10 @@ def _slot_value(
     return None
 
 
-def _reduce(reducer: str | None, values: list[float], outcomes: list[Outcome]) -> float:
-    if reducer is None or reducer in ("item_mean", "trial_mean"):
+def _reduce(name: str | None, values: list[float], outcomes: list[Outcome]) -> float:
+    if name is None:
         return sum(values) / len(values)
-    if reducer == "all":
-        clean = all(o is Outcome.SCORED for o in outcomes)
-        return 1.0 if clean and all(v >= 1.0 for v in values) else 0.0
-    if reducer == "any":
-        return 1.0 if any(v >= 1.0 for v in values) else 0.0
-    raise ValueError(f"unknown replicate reducer {reducer!r}")
+    return float(registered_reducer(name).reduce(values, outcomes))
 
 
 def build_items(
@@ -163,13 +159,13 @@ def build_items(
 def summarize_items(
     name: str,
     spec: MetricSpec,
-    reducer: str | None,
+    reducer_name: str | None,
     items: Sequence[Item],
 ) -> MetricValue | None:
     present = [item for item in items if name in item.values]
     if not present:
         return None
-    if reducer == "trial_mean":
+    if reducer_name is not None and registered_reducer(reducer_name).by_trials:
         flat = [v for item in present for v in item.slots[name]]
         clusters = [item.sample_id for item in present for _ in item.slots[name]]
         summary = summarize_continuous(flat, clusters=clusters)
@@ -183,7 +179,7 @@ def summarize_items(
             summary, method = summarize_binary(values), "wilson"
         else:
             summary = summarize_continuous(values)
-            method = "clustered" if reducer is not None else "t"
+            method = "clustered" if reducer_name is not None else "t"
     return summary.model_copy(update={"method": method, "kind": spec.kind})
 
 
