@@ -12,10 +12,11 @@ from __future__ import annotations
 import enum
 import math
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class Frozen(BaseModel):
@@ -411,22 +412,24 @@ class Trial(Frozen):
         return self.condition
 
 
-class TrialContext(Frozen):
+@dataclass(frozen=True, eq=False)
+class TrialContext:
     """What extraction and scoring see of one trial.
 
     `sample` is the sample as this trial saw it (its replicate applied: rotated options, permuted
     clips), so `target` is the per-trial target; `original` is the canonical sample. `request` is
     what was sent (None if it could not be rebuilt); on a rescore it is rebuilt only when a task
-    reads it. `model` is the model's fingerprint.
+    reads it. `model` is the model's fingerprint. A plain frozen dataclass, not a pydantic model:
+    it never lands on disk, and a rescore builds one per journaled trial.
     """
 
     trial: Trial
     sample: Sample
     original: Sample
     replicate: Replicate = NO_REPLICATE
-    model: dict[str, Any] = Field(default_factory=dict)
-    _request: Request | None = PrivateAttr(default=None)
-    _build_request: Callable[[], Request | None] | None = PrivateAttr(default=None)
+    model: dict[str, Any] = field(default_factory=dict)
+    _request: Request | None = field(default=None, repr=False)
+    _build_request: Callable[[], Request | None] | None = field(default=None, repr=False)
 
     @classmethod
     def create(
@@ -440,22 +443,22 @@ class TrialContext(Frozen):
         build_request: Callable[[], Request | None] | None = None,
     ) -> TrialContext:
         """A context with the request given, or built on first use by `build_request`."""
-        ctx = cls(
-            trial=trial,
-            sample=sample,
-            original=original if original is not None else sample,
-            replicate=replicate,
-            model=model or {},
+        return cls(
+            trial,
+            sample,
+            original if original is not None else sample,
+            replicate,
+            model or {},
+            request,
+            build_request if request is None else None,
         )
-        ctx._request = request
-        ctx._build_request = build_request if request is None else None
-        return ctx
 
     @property
     def request(self) -> Request | None:
         if self._request is None and self._build_request is not None:
-            build, self._build_request = self._build_request, None
-            self._request = build()
+            build = self._build_request
+            object.__setattr__(self, "_build_request", None)
+            object.__setattr__(self, "_request", build())
         return self._request
 
     @property
