@@ -15,7 +15,6 @@ symlink resolving elsewhere) unless `allow_outside_paths` is set.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from omnieval.benchmarks.base import DatasetError
+from omnieval.benchmarks.loading import parse_items, read_json_list
 from omnieval.media.paths import OutsideRootError, dataset_media_path
 from omnieval.types import AudioPart, ChannelLayout, ChoiceTarget, Sample
 
@@ -94,36 +94,15 @@ def load_items(
     """Every item of `dataset` under `root` as a canonical sample; all malformed items are
     reported at once, naming the file and each item."""
     path = root / dataset.meta
-    try:
-        items = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise DatasetError(
-            f"{path} does not exist (STAR-Bench dataset {dataset.alias!r}; generate an edition "
-            f"with `omnieval generate starbench --out {root}`)"
-        ) from None
-    except json.JSONDecodeError as err:
-        raise DatasetError(f"{path} is not valid JSON: {err}") from None
-    if not isinstance(items, list):
-        raise DatasetError(f"{path}: expected a JSON list of items")
-    samples: list[Sample] = []
-    problems: list[str] = []
-    seen: set[str] = set()
-    for index, item in enumerate(items):
-        try:
-            sample = parse_item(item, index, root, dataset, task_name, allow_outside_paths)
-        except DatasetError as err:
-            problems.append(str(err))
-            continue
-        if sample.id in seen:
-            problems.append(f"item {index}: duplicate id {sample.id!r}")
-            continue
-        seen.add(sample.id)
-        samples.append(sample)
-    if problems:
-        shown = "\n  ".join(problems[:20])
-        more = f"\n  ... and {len(problems) - 20} more" if len(problems) > 20 else ""
-        raise DatasetError(f"{path}: {len(problems)} malformed item(s):\n  {shown}{more}")
-    return samples
+    hint = (
+        f" (STAR-Bench dataset {dataset.alias!r}; generate an edition with "
+        f"`omnieval generate starbench --out {root}`)"
+    )
+    return parse_items(
+        path,
+        read_json_list(path, hint),
+        lambda item, index: parse_item(item, index, root, dataset, task_name, allow_outside_paths),
+    )
 
 
 def temporal_key(item_id: str) -> tuple[str, int]:

@@ -12,12 +12,12 @@ bytes would otherwise be read and, with a native transport, sent to a remote API
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
 
 from omnieval.benchmarks.base import DatasetError
+from omnieval.benchmarks.loading import parse_items, read_json_list
 from omnieval.media.paths import OutsideRootError, dataset_media_path
 from omnieval.types import ChoiceTarget, Sample, VideoPart
 
@@ -49,33 +49,12 @@ def load_vsync(
 ) -> list[Sample]:
     """Every sample of a V-SYNC Level-1 dataset; all malformed items are reported at once
     (a `video_path` outside `video_dir` is one, unless `allow_outside_paths`)."""
-    try:
-        items = json.loads(dataset_path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise DatasetError(f"{dataset_path} does not exist") from None
-    except json.JSONDecodeError as err:
-        raise DatasetError(f"{dataset_path} is not valid JSON: {err}") from None
-    if not isinstance(items, list):
-        raise DatasetError(f"{dataset_path}: expected a JSON list of samples")
-    samples: list[Sample] = []
-    problems: list[str] = []
-    seen: set[str] = set()
-    for index, item in enumerate(items):
-        try:
-            sample = _parse_item(item, index, video_dir, allow_outside_paths)
-        except DatasetError as err:
-            problems.append(str(err))
-            continue
-        if sample.id in seen:
-            problems.append(f"item {index}: duplicate id {sample.id!r}")
-            continue
-        seen.add(sample.id)
-        samples.append(sample)
-    if problems:
-        shown = "\n  ".join(problems[:20])
-        more = f"\n  ... and {len(problems) - 20} more" if len(problems) > 20 else ""
-        raise DatasetError(f"{dataset_path}: {len(problems)} malformed item(s):\n  {shown}{more}")
-    return samples
+    items = read_json_list(dataset_path)
+    return parse_items(
+        dataset_path,
+        items,
+        lambda item, index: _parse_item(item, index, video_dir, allow_outside_paths),
+    )
 
 
 def _parse_item(item: Any, index: int, video_dir: Path, allow_outside: bool = False) -> Sample:
