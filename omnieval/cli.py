@@ -499,13 +499,14 @@ def serve(
 
 @app.command("list")
 def list_registered() -> None:
-    """The registered benchmarks, models, extractors, metrics and generators."""
+    """The registered benchmarks, models, extractors, metrics, reducers and generators."""
     out = Console()
     kinds: tuple[tuple[str, registry.Registry[Any]], ...] = (
         ("benchmarks", registry.benchmarks),
         ("models", registry.models),
         ("extractors", registry.extractors),
         ("metrics", registry.metrics),
+        ("reducers", registry.reducers),
         ("generators", registry.generators),
     )
     for kind, reg in kinds:

@@ -222,3 +222,12 @@ def test_a_plugin_reducer_is_used_and_an_unknown_one_is_refused(tmp_path: Path) 
     config["name"] = "unknown"
     with pytest.raises(ConfigError, match=r"no-such-reducer.*known: .*item_mean"):
         api.evaluate(config)
+
+
+def test_intervals_stay_inside_the_metric_range() -> None:
+    # two items: AA 0.0 and 0.5 -> a t interval over item means reaches below 0 unclipped
+    records = [record("t", "a", 0.0, f"rotation{i}") for i in range(2)]
+    records += [record("t", "b", 1.0, "rotation0"), record("t", "b", 0.0, "rotation1")]
+    aa = aggregate(records, tasks=[TaskAggregation("t")]).groups[0].metrics["AA"]
+    assert aa.value == 0.25 and aa.ci_low == 0.0 and aa.ci_high is not None
+    assert aa.ci_high <= 1.0

@@ -180,7 +180,17 @@ def summarize_items(
         else:
             summary = summarize_continuous(values)
             method = "clustered" if reducer_name is not None else "t"
-    return summary.model_copy(update={"method": method, "kind": spec.kind})
+    return _clipped(summary, spec).model_copy(update={"method": method, "kind": spec.kind})
+
+
+def _clipped(value: MetricValue, spec: MetricSpec) -> MetricValue:
+    """An interval kept inside the metric's range (a t interval near 0 or 1 can leave it)."""
+    update: dict[str, float] = {}
+    if spec.low is not None and value.ci_low is not None and value.ci_low < spec.low:
+        update["ci_low"] = spec.low
+    if spec.high is not None and value.ci_high is not None and value.ci_high > spec.high:
+        update["ci_high"] = spec.high
+    return value.model_copy(update=update) if update else value
 
 
 def corpus_value(metric: CorpusMetric, items: Sequence[Item], seed: int) -> MetricValue | None:
