@@ -3,6 +3,7 @@ no judge, a new judge prompt version re-judges."""
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import sqlite3
@@ -250,3 +251,60 @@ def test_rescore_takes_judge_secrets_from_the_environment_never_the_manifest(
     for path in run_dir.rglob("*"):
         if path.is_file():
             assert secret.encode() not in path.read_bytes(), path
+
+
+def test_a_killed_run_polls_its_journaled_provider_jobs_instead_of_paying_twice(
+    tmp_path: Path, subprocess_env: dict[str, str]
+) -> None:
+    from tests.jobserver import JobServer
+
+    repo = Path(__file__).resolve().parent.parent
+    env = dict(subprocess_env)
+    env["PYTHONPATH"] = os.pathsep.join([str(repo), env.get("PYTHONPATH", "")])
+    with JobServer(job_s=None) as server:  # jobs run until the test releases them
+        config = tmp_path / "jobs.yaml"
+        config.write_text(
+            yaml.safe_dump(
+                {
+                    "name": "jobs",
+                    "output": str(tmp_path / "runs"),
+                    "plugins": ["omnieval_testjobs"],
+                    "progress": False,
+                    "preflight": False,
+                    "benchmarks": [{"name": "test-video", "args": {"n": 3}}],
+                    "models": [
+                        {
+                            "alias": "video",
+                            "provider": "test-toy-jobs",
+                            "init_args": {"base_url": server.url},
+                            "concurrency": 3,
+                        }
+                    ],
+                }
+            )
+        )
+        journal = tmp_path / "runs" / "jobs" / "journal.sqlite"
+        process = subprocess.Popen(
+            _command(config), env=env, cwd=repo, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and process.poll() is None:
+            if _rows(journal, "pending_jobs") >= 3:
+                break
+            time.sleep(0.01)
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+        assert _rows(journal, "pending_jobs") == 3 and _rows(journal, "trials") == 0
+        assert sum(server.submits.values()) == 3
+        server.release()
+        resumed = subprocess.run(
+            _command(config), env=env, cwd=repo, capture_output=True, text=True, timeout=120
+        )
+        assert resumed.returncode == 0, resumed.stderr
+        assert sorted(server.submits.values()) == [1, 1, 1]  # polled, never submitted again
+    outcome = api.rescore(tmp_path / "runs" / "jobs")
+    assert outcome.results.find("video", "default").metrics["right_video"].value == 1.0
+    assert _rows(journal, "pending_jobs") == 0
+    for record in outcome.records:
+        [video] = record.response.artifacts
+        assert (journal.parent / str(video.path)).is_file()
