@@ -469,3 +469,21 @@ def test_vsync_parity_follows_the_answer_path_of_the_model(vsync_who_edition: Pa
     ).tasks()[0]
     assert forced.extract(api_model, answer).value == "D"
     assert task.scoring_fingerprint() != forced.scoring_fingerprint()
+
+
+def test_heavy_scoring_runs_off_the_event_loop(tmp_path: Path) -> None:
+    import threading
+
+    outcome = api.evaluate(
+        {
+            "name": "heavy",
+            "output": str(tmp_path / "runs"),
+            "plugins": ["omnieval_testtasks"],
+            "benchmarks": ["test-heavy"],
+            "models": ["constant"],
+            "progress": False,
+        }
+    )
+    threads = {r.extraction.detail for r in outcome.records if r.extraction is not None}
+    assert threads and threading.main_thread().name not in threads
+    assert outcome.results.find("constant", "default").metrics["accuracy"].value == 1.0

@@ -331,3 +331,46 @@ class OneAtATime(Model):
             self.active -= 1
         Path(self.seen_file).write_text(json.dumps({"highest": self.highest}))
         return Response(text="A")
+
+
+# --------------------------------------------------------------------------- heavy scoring
+
+
+class HeavyScoring(Task):
+    """Scoring that blocks (a mask metric, a video verifier): it must run off the event loop."""
+
+    name = "test-heavy/blocking"
+    heavy_scoring = True
+
+    def samples(self) -> Sequence[Sample]:
+        return [
+            Sample(
+                id=f"h{i}",
+                task=self.name,
+                parts=(),
+                target=ChoiceTarget(answer="A", options=("a", "b")),
+            )
+            for i in range(4)
+        ]
+
+    def build_request(self, sample: Sample, condition: str) -> Request:
+        return Request(parts=(TextPart(text=f"{sample.id}\nA. a\nB. b"),))
+
+    def extract(self, ctx: TrialContext, response: Response) -> Extraction:
+        import threading
+        import time
+
+        time.sleep(0.05)  # blocking work: would stall every other trial on the loop
+        return Extraction(value=response.text, rule="raw", detail=threading.current_thread().name)
+
+    def score(self, ctx: TrialContext, extraction: Extraction) -> Score:
+        assert isinstance(ctx.target, ChoiceTarget)
+        return Score(values=accuracy(extraction, ctx.target))
+
+
+@registry.benchmarks.register("test-heavy")
+class HeavyBenchmark(Benchmark):
+    name = "test-heavy"
+
+    def tasks(self) -> list[Task]:
+        return [HeavyScoring()]
