@@ -50,8 +50,8 @@ class ArtifactSink(Protocol):
     def store(self, trial_key: str, artifacts: Sequence[Artifact]) -> tuple[Artifact, ...]: ...
 
 
-#: (model, request, trial key) -> response, for models that run provider jobs
-JobRunner = Callable[[Model, Request, str], Awaitable[Response]]
+#: (model, request, trial key, the model's retry policy) -> response, for provider-job models
+JobRunner = Callable[[Model, Request, str, RetryPolicy], Awaitable[Response]]
 
 
 def effective_concurrency(spec: ModelSpec, model: Model) -> int:
@@ -157,7 +157,7 @@ class Executor:
         if model.capabilities.reads_target:
             request = with_target(request, ctx, planned.task)
         if model.capabilities.jobs and self.jobs is not None:
-            response = await self.jobs(model, request, planned.trial.key)
+            response = await self.jobs(model, request, planned.trial.key, policy)
         else:
             breaker = self.breakers.get(planned.trial.model)
             response = await generate_with_retries(model, request, policy, self.rng, breaker)

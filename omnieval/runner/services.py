@@ -27,6 +27,7 @@ from omnieval.runner.jobs import PendingJobs, generate_with_job
 from omnieval.runner.journal import Journal
 from omnieval.runner.judge import JudgeJournal, Judges
 from omnieval.runner.plan import build_model
+from omnieval.runner.retry import RetryPolicy
 from omnieval.scoring.judging import JudgeClient
 from omnieval.types import Request, Response
 
@@ -39,8 +40,10 @@ def job_runner(journal: Journal) -> JobRunner:
     """Drives `jobs` models: the provider job id is journaled before polling starts."""
     pending = PendingJobs(journal.connection)
 
-    async def run(model: Model, request: Request, trial_key: str) -> Response:
-        return await generate_with_job(model, request, trial_key, pending)
+    async def run(
+        model: Model, request: Request, trial_key: str, policy: RetryPolicy
+    ) -> Response:
+        return await generate_with_job(model, request, trial_key, pending, submit_policy=policy)
 
     return run
 
