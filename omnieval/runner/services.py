@@ -40,9 +40,7 @@ def job_runner(journal: Journal) -> JobRunner:
     """Drives `jobs` models: the provider job id is journaled before polling starts."""
     pending = PendingJobs(journal.connection)
 
-    async def run(
-        model: Model, request: Request, trial_key: str, policy: RetryPolicy
-    ) -> Response:
+    async def run(model: Model, request: Request, trial_key: str, policy: RetryPolicy) -> Response:
         return await generate_with_job(model, request, trial_key, pending, submit_policy=policy)
 
     return run
