@@ -420,28 +420,35 @@ def generate_group(
 
 @app.command()
 def demo(
-    out: Annotated[Path, typer.Option(help="Where the edition and the run go.")] = Path(
+    out: Annotated[Path, typer.Option(help="Where the editions and the runs go.")] = Path(
         "omnieval-demo"
     ),
     n: Annotated[
         int | None,
-        typer.Option(help="Samples in the edition (vsync: 40; starbench: 2 per family)."),
+        typer.Option(
+            help="Samples in the edition (vsync: 40; starbench: 2 per family). Without "
+            "--benchmark it sizes the V-SYNC edition; STAR-Bench keeps 2 per family."
+        ),
     ] = None,
-    seed: Annotated[int, typer.Option(help="Seed of the edition.")] = 0,
-    benchmark: Annotated[str, typer.Option(help="vsync or starbench.")] = "vsync",
+    seed: Annotated[int, typer.Option(help="Seed of the editions.")] = 0,
+    benchmark: Annotated[
+        str, typer.Option(help="all (every built benchmark), vsync or starbench.")
+    ] = "all",
 ) -> None:
-    """The main job, offline: generate a small V-SYNC edition, evaluate the reference models
-    (random, constant, vsync-solver) under avt / vt / at, print the leaderboard. With
-    `--benchmark starbench`: a few generated STAR-Bench items under circular evaluation
-    (random, constant, starbench-solver)."""
+    """The main job, offline: generate small editions of every built benchmark, evaluate their
+    reference models and print a leaderboard per benchmark. V-SYNC: random, constant,
+    vsync-solver under avt / vt / at. STAR-Bench: 2 items per family under circular evaluation
+    (random, constant, starbench-solver). `--benchmark vsync|starbench` runs one."""
     from omnieval.demo import run_demo, run_starbench_demo
 
+    if benchmark not in ("all", "vsync", "starbench"):
+        raise _fail(f"demo --benchmark must be all, vsync or starbench, not {benchmark!r}")
+    if benchmark in ("all", "vsync"):
+        run_demo(out, n=n or 40, seed=seed, console=console)
     if benchmark == "starbench":
         run_starbench_demo(out, n=n or 2, seed=seed, console=console)
-    elif benchmark == "vsync":
-        run_demo(out, n=n or 40, seed=seed, console=console)
-    else:
-        raise _fail(f"demo --benchmark must be vsync or starbench, not {benchmark!r}")
+    elif benchmark == "all":
+        run_starbench_demo(out, n=2, seed=seed, console=console)
 
 
 @app.command()
