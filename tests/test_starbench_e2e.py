@@ -76,6 +76,17 @@ def test_aa_and_acr_match_hand_computed_values(tmp_path: Path, scoring: str) -> 
     assert results.node("script", "default", "starbench/pc:level").value.value == 1 / 4
     final = results.node("script", "default", "starbench:final-MA")
     assert final.value.value == pytest.approx(((4 / 5 + 1 / 4) / 2 + 2 / 3) / 2)
+    # the ACR twins: the same means over each task's ACR (pitch 1/2, loudness 0, sr 0)
+    acr = {n.node: n for n in results.nodes if n.model == "script" and n.metric == "ACR"}
+    assert acr["starbench/pc:total:ACR"].value.value == pytest.approx((1 / 2 + 0) / 2)
+    assert acr["starbench/pc:non-spatial:ACR"].value.value == pytest.approx(1 / 2)
+    assert acr["starbench/pc:level:ACR"].value.value == 0
+    assert acr["starbench:final-MA:ACR"].value.value == pytest.approx(((1 / 2 + 0) / 2 + 0) / 2)
+    assert acr["starbench:final-MA:ACR"].children == {
+        "starbench/pc:total:ACR": 0.5,
+        "starbench/sr": 0.5,
+    }
+    assert final.metric == "AA" and total.metric == "AA"
     rows = [
         json.loads(line) for line in (outcome.run_dir / "samples.jsonl").read_text().splitlines()
     ]
@@ -93,6 +104,9 @@ def test_robust_evaluation_off_is_one_upstream_run(tmp_path: Path) -> None:
     assert results.find("script", "default", "starbench/sr").metrics["accuracy"].value == 1
     temporal = results.find("oracle", "default", "starbench/tr")
     assert temporal.trials == 2 and temporal.metrics["accuracy"].value == 1
+    # no ACR without circular evaluation: the ACR twins are left out, the headline nodes stay
+    assert "ACR" not in {n.metric for n in results.nodes}
+    assert results.node("oracle", "default", "starbench:final-MA").value.value == 1
 
 
 @pytest.fixture(scope="module")
