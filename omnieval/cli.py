@@ -452,6 +452,45 @@ def demo(
 
 
 @app.command()
+def fetch(
+    name: Annotated[str, typer.Argument(help="A registered fetcher (omnieval list).")],
+    out: Annotated[Path, typer.Option(help="Where the release goes.")],
+    revision: Annotated[
+        str | None,
+        typer.Option(
+            help="Branch, tag or commit; default: the commit recorded in OUT/FETCHED.json, "
+            "else the fetcher's default branch (resolved to a commit and recorded)."
+        ),
+    ] = None,
+    endpoint: Annotated[
+        str | None, typer.Option(help="Hub endpoint (default: $HF_ENDPOINT, else the hub).")
+    ] = None,
+) -> None:
+    """Download a benchmark's official release with a registered fetcher: pinned to one commit
+    (recorded with every file's sha256 in OUT/FETCHED.json), resumable (a rerun skips complete
+    files), its licence printed first. Needs the `fetch` extra (huggingface_hub)."""
+    from omnieval.fetchers import FetchError
+
+    fetcher = registry.fetchers.get(name)
+    console.print(f"{fetcher.name}: licence {fetcher.licence}", markup=False, highlight=False)
+    try:
+        record = fetcher.fetch(
+            out,
+            revision=revision,
+            endpoint=endpoint,
+            log=lambda m: console.print(m, markup=False, highlight=False),
+        )
+    except FetchError as err:
+        raise _fail(str(err)) from None
+    console.print(
+        f"fetched {len(record['files'])} files of {record['repo_id']} at {record['revision']}; "
+        f"recorded in {out / 'FETCHED.json'}",
+        markup=False,
+        highlight=False,
+    )
+
+
+@app.command()
 def serve(
     model: Annotated[str, typer.Option(help="Model alias (models file or built-in) or provider.")],
     host: Annotated[str, typer.Option(help="Bind address (loopback by default).")] = "127.0.0.1",
@@ -506,7 +545,7 @@ def serve(
 
 @app.command("list")
 def list_registered() -> None:
-    """The registered benchmarks, models, extractors, metrics and generators."""
+    """The registered benchmarks, models, extractors, metrics, generators and fetchers."""
     out = Console()
     kinds: tuple[tuple[str, registry.Registry[Any]], ...] = (
         ("benchmarks", registry.benchmarks),
@@ -514,6 +553,7 @@ def list_registered() -> None:
         ("extractors", registry.extractors),
         ("metrics", registry.metrics),
         ("generators", registry.generators),
+        ("fetchers", registry.fetchers),
     )
     for kind, reg in kinds:
         out.print(Text.assemble((kind, "bold"), ": ", ", ".join(reg.names())), highlight=False)
