@@ -29,7 +29,10 @@ FILES = {
 
 
 def fetch_cli(out: Path, hub: FakeHub, tmp: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
+    # other tests' offline switches (HF_HUB_OFFLINE, TRANSFORMERS_OFFLINE) must not reach it
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith("HF_") and "OFFLINE" not in k
+    }
     env.update(
         HF_ENDPOINT=hub.url,
         HF_HOME=str(tmp / "hf-home"),
