@@ -2,9 +2,9 @@
 
     python bench/bench_starbench.py [--spatial 1000] [--seed 0]
 
-Generates an edition with `--spatial` spatial items (azimuth, elevation and distance
-perception, motion and relation reasoning: five per round, so `--spatial / 5` items per
-family; the same number of non-spatial perception and temporal items is written too) into a
+Generates an edition with at least `--spatial` spatial items (azimuth, elevation and distance
+perception; motion, relation and trajectory reasoning: six per round, so `--spatial / 6`
+rounded up per family; non-spatial perception and temporal items are written too) into a
 temporary directory and times it. Then runs `starbench-solver` through the whole harness
 (`api.evaluate`, robust evaluation off: one trial per item, journal and report included) on the
 spatial datasets `pc_sp` and `sr` and reports items per second. Targets (issue #9): 1,000
@@ -38,7 +38,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     families = len(SPATIAL_PERCEPTION) + len(SPATIAL_REASONING)
-    per_family = max(1, args.spatial // families)
+    per_family = max(1, -(-args.spatial // families))  # rounded up
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "edition"
         started = time.perf_counter()

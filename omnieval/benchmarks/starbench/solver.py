@@ -10,6 +10,7 @@ raw signal, reading only the request (its text and its audio parts, through the 
 | ear level | the candidate notch (3.2 / 4.8 / 6.4 kHz) deepest against its neighbour bands |
 | how far | direct-to-reverberant ratio (5 ms from the onset vs the rest): > 6 dB near, < -6 far |
 | where is the high tone | the ILD at the high tone's spectral peak minus the low tone's |
+| relative to the listener | RMS of the last third vs the first: > +3 dB closer, < -3 dB away |
 | how does it move | the ILD of the first and last thirds: left then right = left to right ... |
 | clip order | the clips sorted by their spectral peak (the tone rises) |
 
@@ -29,12 +30,18 @@ from typing import Any
 import numpy as np
 
 from omnieval import registry
-from omnieval.benchmarks.starbench.synth import DISTANCES, ELEVATIONS, RATE, RELATIONS
+from omnieval.benchmarks.starbench.synth import (
+    DISTANCES,
+    ELEVATIONS,
+    RATE,
+    RELATIONS,
+    TRAJECTORIES,
+)
 from omnieval.media import AudioSpec, MediaError, load_audio
 from omnieval.models.base import Model, ModelCapabilities, PermanentModelError
 from omnieval.types import AudioPart, Modality, Request, Response, TextPart
 
-SOLVER_VERSION = "2"
+SOLVER_VERSION = "3"
 _OPTION = re.compile(r"^<([A-Z])>: (.*)$", re.M)
 _CLIP = re.compile(r"clip (\d+):\s*$")
 ILD_THRESHOLD_DB = 2.0
@@ -84,6 +91,8 @@ class StarbenchSolver(Model):
         elif "where is the high tone" in lowered:
             left, right = _left_right(audios)
             choice = _relation(left, right)
+        elif "move relative to the listener" in lowered:
+            choice = _trajectory(audios[0])
         elif "in which direction does the sound source move" in lowered:
             left, right = _left_right(audios)
             third = left.shape[-1] // 3
@@ -224,3 +233,11 @@ def _relation(left: np.ndarray, right: np.ndarray) -> str:
     if difference < -ILD_THRESHOLD_DB:
         return RELATIONS[1]
     return RELATIONS[2]
+
+
+def _trajectory(audio: np.ndarray) -> str:
+    """Level change from the first to the last third (the direct sound goes as 1/r)."""
+    third = audio.shape[-1] // 3
+    change = 20 * np.log10((_rms(audio[:, -third:]) + 1e-12) / (_rms(audio[:, :third]) + 1e-12))
+    closer, away, same = list(TRAJECTORIES)
+    return closer if change > 3.0 else away if change < -3.0 else same

@@ -14,6 +14,7 @@ Families (each item's answer is decidable from the signal; `starbench-solver` de
 | `tr*` | OSM, ISSE, TAO, DSS, ETC (cycling) | a rising glide in 3 clips | the clips' order |
 | `sr*` | motion | 1 binaural burst panned over time | left to right, right to left or in front |
 | `sr*` | relation | a low and a high tone at once, each at an azimuth | high vs low: L, R, same |
+| `sr*` | trajectory | 1 binaural burst whose distance changes (1/r) | closer, away, same |
 
 Binaural rendering is a far-field approximation: an interaural time difference of up to 0.6 ms
 (Woodworth) and an interaural level difference of up to 8 dB at 90 degrees; no head-related
@@ -58,7 +59,12 @@ RELATIONS = (
     "to the right of the low tone",
     "in the same direction as the low tone",
 )
-SPATIAL_REASONING = ("motion", "relation")
+TRAJECTORIES = {  # option -> (start, end) distance in metres
+    "it approaches the listener": (4.0, 1.0),
+    "it moves away from the listener": (1.0, 4.0),
+    "it stays at the same distance": (2.0, 2.0),
+}
+SPATIAL_REASONING = ("motion", "relation", "trajectory")
 ORDERINGS = [" -> ".join(f"clip {k}" for k in p) for p in itertools.permutations((1, 2, 3))]
 
 
@@ -262,6 +268,14 @@ def _spatial_item(rng: np.random.Generator, root: Path, n: int, sub: str) -> dic
         azimuth = {MOTIONS[0]: ramp, MOTIONS[1]: -ramp, MOTIONS[2]: np.zeros(len(burst))}[answer]
         audio = binaural(burst, azimuth)
         question = "In which direction does the sound source move?"
+    elif sub == "trajectory":
+        options = list(TRAJECTORIES)
+        answer = options[int(rng.integers(len(options)))]
+        burst = _noise_burst(rng, 0.9) * 10 ** (float(rng.uniform(-4, 4)) / 20)
+        start_m, end_m = TRAJECTORIES[answer]
+        distance = np.linspace(start_m, end_m, len(burst))
+        audio = binaural(burst / distance, float(rng.uniform(-30, 30)))
+        question = "How does the sound source move relative to the listener?"
     else:
         options = list(RELATIONS)
         answer = options[int(rng.integers(len(options)))]
