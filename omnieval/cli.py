@@ -420,28 +420,74 @@ def generate_group(
 
 @app.command()
 def demo(
-    out: Annotated[Path, typer.Option(help="Where the edition and the run go.")] = Path(
+    out: Annotated[Path, typer.Option(help="Where the editions and the runs go.")] = Path(
         "omnieval-demo"
     ),
     n: Annotated[
         int | None,
-        typer.Option(help="Samples in the edition (vsync: 40; starbench: 2 per family)."),
+        typer.Option(
+            help="Samples in the edition (vsync: 40; starbench: 2 per family). Without "
+            "--benchmark it sizes the V-SYNC edition; STAR-Bench keeps 2 per family."
+        ),
     ] = None,
-    seed: Annotated[int, typer.Option(help="Seed of the edition.")] = 0,
-    benchmark: Annotated[str, typer.Option(help="vsync or starbench.")] = "vsync",
+    seed: Annotated[int, typer.Option(help="Seed of the editions.")] = 0,
+    benchmark: Annotated[
+        str, typer.Option(help="all (every built benchmark), vsync or starbench.")
+    ] = "all",
 ) -> None:
-    """The main job, offline: generate a small V-SYNC edition, evaluate the reference models
-    (random, constant, vsync-solver) under avt / vt / at, print the leaderboard. With
-    `--benchmark starbench`: a few generated STAR-Bench items under circular evaluation
-    (random, constant, starbench-solver)."""
+    """The main job, offline: generate small editions of every built benchmark, evaluate their
+    reference models and print a leaderboard per benchmark. V-SYNC: random, constant,
+    vsync-solver under avt / vt / at. STAR-Bench: 2 items per family under circular evaluation
+    (random, constant, starbench-solver). `--benchmark vsync|starbench` runs one."""
     from omnieval.demo import run_demo, run_starbench_demo
 
+    if benchmark not in ("all", "vsync", "starbench"):
+        raise _fail(f"demo --benchmark must be all, vsync or starbench, not {benchmark!r}")
+    if benchmark in ("all", "vsync"):
+        run_demo(out, n=n or 40, seed=seed, console=console)
     if benchmark == "starbench":
         run_starbench_demo(out, n=n or 2, seed=seed, console=console)
-    elif benchmark == "vsync":
-        run_demo(out, n=n or 40, seed=seed, console=console)
-    else:
-        raise _fail(f"demo --benchmark must be vsync or starbench, not {benchmark!r}")
+    elif benchmark == "all":
+        run_starbench_demo(out, n=2, seed=seed, console=console)
+
+
+@app.command()
+def fetch(
+    name: Annotated[str, typer.Argument(help="A registered fetcher (omnieval list).")],
+    out: Annotated[Path, typer.Option(help="Where the release goes.")],
+    revision: Annotated[
+        str | None,
+        typer.Option(
+            help="Branch, tag or commit; default: the commit recorded in OUT/FETCHED.json, "
+            "else the fetcher's default branch (resolved to a commit and recorded)."
+        ),
+    ] = None,
+    endpoint: Annotated[
+        str | None, typer.Option(help="Hub endpoint (default: $HF_ENDPOINT, else the hub).")
+    ] = None,
+) -> None:
+    """Download a benchmark's official release with a registered fetcher: pinned to one commit
+    (recorded with every file's sha256 in OUT/FETCHED.json), resumable (a rerun skips complete
+    files), its licence printed first. Needs the `fetch` extra (huggingface_hub)."""
+    from omnieval.fetchers import FetchError
+
+    fetcher = registry.fetchers.get(name)
+    console.print(f"{fetcher.name}: licence {fetcher.licence}", markup=False, highlight=False)
+    try:
+        record = fetcher.fetch(
+            out,
+            revision=revision,
+            endpoint=endpoint,
+            log=lambda m: console.print(m, markup=False, highlight=False),
+        )
+    except FetchError as err:
+        raise _fail(str(err)) from None
+    console.print(
+        f"fetched {len(record['files'])} files of {record['repo_id']} at {record['revision']}; "
+        f"recorded in {out / 'FETCHED.json'}",
+        markup=False,
+        highlight=False,
+    )
 
 
 @app.command()
@@ -499,7 +545,8 @@ def serve(
 
 @app.command("list")
 def list_registered() -> None:
-    """The registered benchmarks, models, extractors, metrics, reducers and generators."""
+    """The registered benchmarks, models, extractors, metrics, reducers, generators and
+    fetchers."""
     out = Console()
     kinds: tuple[tuple[str, registry.Registry[Any]], ...] = (
         ("benchmarks", registry.benchmarks),
@@ -508,6 +555,7 @@ def list_registered() -> None:
         ("metrics", registry.metrics),
         ("reducers", registry.reducers),
         ("generators", registry.generators),
+        ("fetchers", registry.fetchers),
     )
     for kind, reg in kinds:
         out.print(Text.assemble((kind, "bold"), ": ", ", ".join(reg.names())), highlight=False)

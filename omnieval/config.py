@@ -233,11 +233,12 @@ BUILTIN_ALIASES: dict[str, dict[str, Any]] = {
 
 
 def load_aliases(path: Path | None, env: Mapping[str, str]) -> dict[str, dict[str, Any]]:
-    """Read a models file: `defaults:` merged under every `alias: {provider, init_args, ...}`."""
+    """Read a models file: `defaults:` merged under every `alias: {provider, init_args, ...}`.
+    An alias whose `${VAR}` is unset is kept as an error raised when the alias is used."""
     aliases = {name: dict(entry) for name, entry in BUILTIN_ALIASES.items()}
     if path is None:
         return aliases
-    raw = _read_yaml(path)
+    raw = _read_yaml(shipped_models_file(path))
     defaults = raw.pop("defaults", {}) or {}
     entries = raw.pop("models", raw)
     if not isinstance(entries, dict):
@@ -245,8 +246,29 @@ def load_aliases(path: Path | None, env: Mapping[str, str]) -> dict[str, dict[st
     for alias, entry in entries.items():
         if not isinstance(entry, dict):
             raise ConfigError(f"{path}: model {alias!r} must be a mapping with a 'provider'")
-        aliases[str(alias)] = interpolate(_deep_merge(defaults, entry), env, f"{path}:{alias}")
+        try:
+            aliases[str(alias)] = interpolate(_deep_merge(defaults, entry), env, f"{path}:{alias}")
+        except ConfigError as err:
+            # an unset ${VAR} fails the alias that needs it when it is used, not the whole
+            # file: a shipped models file names keys for API models next to local ones
+            aliases[str(alias)] = {UNRESOLVED: str(err)}
     return aliases
+
+
+SHIPPED_MODELS = Path(__file__).resolve().parent / "data"
+
+
+def shipped_models_file(path: Path) -> Path:
+    """`path`, or the shipped `omnieval/data/<name>-models.yaml` when `path` is no file and
+    its last component names one (`--models-file starbench`)."""
+    if path.is_file():
+        return path
+    shipped = SHIPPED_MODELS / f"{path.name}-models.yaml"
+    return shipped if shipped.is_file() else path
+
+
+#: key of an alias whose `${VAR}` could not be resolved; its value is the error message
+UNRESOLVED = "__unresolved__"
 
 
 def resolve_model(
@@ -259,6 +281,8 @@ def resolve_model(
         overrides = dict(entry)
         alias = str(overrides.pop("use", overrides.get("alias", overrides.get("provider", ""))))
     base = aliases.get(alias)
+    if base is not None and UNRESOLVED in base:
+        raise ConfigError(str(base[UNRESOLVED]))
     if base is None and "provider" not in overrides:
         known = ", ".join(sorted(aliases))
         raise ConfigError(f"unknown model {alias!r}; known aliases: {known} (or give 'provider')")

@@ -1,5 +1,5 @@
-"""Decorator registries: benchmarks, models, extractors, metrics and generators register
-themselves by name.
+"""Decorator registries: benchmarks, models, extractors, metrics, generators and fetchers
+register themselves by name.
 
 The runner finds everything through these registries, never through a hand-kept table, and the
 built-ins are discovered too: `load_builtins()` imports every module of the `omnieval` package
@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Generic, TypeVar
 
 if TYPE_CHECKING:
+    from omnieval.fetchers import Fetcher
     from omnieval.generators import Generator
 
 T = TypeVar("T")
@@ -77,6 +78,8 @@ metrics: Registry[Callable[..., object]] = Registry("metric")
 reducers: Registry[object] = Registry("reducer")
 
 generators: Registry[Generator] = Registry("generator")
+#: `omnieval fetch NAME`: downloaders of official releases (omnieval.fetchers)
+fetchers: Registry[Fetcher] = Registry("fetcher")
 
 PLUGIN_GROUP = "omnieval.plugins"
 _REGISTERS = re.compile(r"^\s*@?registry\.\w+\.register\(", re.MULTILINE)

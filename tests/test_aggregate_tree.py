@@ -158,6 +158,58 @@ def test_a_missing_child_marks_the_node_partial_and_a_wrong_metric_fails() -> No
         aggregate(records, tasks=[TaskAggregation("t1")], benchmarks=[wrong])
 
 
+def test_a_node_named_metric_picks_that_output_from_each_child() -> None:
+    # two replicated tasks reduced to AA (trial mean, headline) and ACR (all runs right)
+    runs = {
+        "t1": {"a": (1.0, 1.0), "b": (1.0, 0.0)},  # AA 3/4, ACR 1/2
+        "t2": {"c": (0.0, 1.0), "d": (0.0, 0.0), "e": (1.0, 1.0)},  # AA 3/6, ACR 1/3
+    }
+    records = [
+        record(task, sid, v, replicate=f"r{i}")
+        for task, items in runs.items()
+        for sid, values in items.items()
+        for i, v in enumerate(values)
+    ]
+    reductions = {"AA": "trial_mean", "ACR": "all"}
+    specs = [TaskAggregation(t, reducers=reductions) for t in runs]
+    tree: list[Node | Formula] = [
+        Node("aa", ("t1", "t2")),
+        Node("acr", ("t1", "t2"), metric="ACR"),
+        Formula("gap", ("t1", "t2"), lambda v: v["t1"] - v["t2"], metric="ACR"),
+        Node("acr-of-acr", ("acr",), metric="ACR"),  # a node child reports its own metric
+        Node("absent", ("t1",), metric="mIoU", if_absent="skip"),
+    ]
+    check_tree(tree, list(runs))  # t1 under "aa" and "acr": different metrics, not shared
+    nodes = {
+        n.node: n
+        for n in aggregate(
+            records, tasks=specs, benchmarks=[BenchmarkAggregation("b", list(runs), tree=tree)]
+        ).nodes
+    }
+    assert nodes["aa"].metric == "AA"
+    assert nodes["aa"].value.value == pytest.approx((3 / 4 + 3 / 6) / 2)
+    assert nodes["acr"].metric == "ACR"
+    assert nodes["acr"].value.value == pytest.approx((1 / 2 + 1 / 3) / 2)
+    micro = [Node("acr-micro", ("t1", "t2"), mode="micro", metric="ACR")]
+    pooled = aggregate(
+        records, tasks=specs, benchmarks=[BenchmarkAggregation("b", list(runs), tree=micro)]
+    ).nodes
+    assert pooled[0].metric == "ACR"
+    assert pooled[0].value.value == pytest.approx(2 / 5)  # 2 of 5 items have every run right
+    assert nodes["gap"].value.value == pytest.approx(1 / 2 - 1 / 3)
+    assert nodes["acr-of-acr"].value.value == pytest.approx((1 / 2 + 1 / 3) / 2)
+    assert "absent" not in nodes  # no child has mIoU: skipped, not an error
+    with pytest.raises(TreeError, match="count twice"):
+        check_tree([Node("x", ("t1",), metric="ACR"), Node("y", ("t1",), metric="ACR")], ["t1"])
+    strict = [Node("n", ("aa",), metric="ACR")]  # "aa" reports AA only
+    with pytest.raises(TreeError, match=r"aggregates 'ACR', but \['aa'\] report \['AA'\]"):
+        aggregate(
+            records,
+            tasks=specs,
+            benchmarks=[BenchmarkAggregation("b", list(runs), tree=[tree[0], *strict])],
+        )
+
+
 def test_a_shared_leaf_and_an_unknown_child_are_refused() -> None:
     with pytest.raises(TreeError, match="count twice"):
         check_tree([Node("x", ("t1",)), Node("y", ("t1",))], ["t1"])

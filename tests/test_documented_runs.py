@@ -77,9 +77,20 @@ def test_demo_end_to_end_then_the_rerun_runs_nothing(
 ) -> None:
     first = omnieval(["demo", "--out", str(tmp_path / "demo")], subprocess_env, tmp_path)
     assert first.returncode == 0, first.stderr[-3000:]
-    runs = list((tmp_path / "demo" / "runs").iterdir())
-    assert len(runs) == 1
-    run_dir = runs[0]
+    runs = sorted(p.name for p in (tmp_path / "demo" / "runs").iterdir())
+    # one invocation covers every built benchmark: V-SYNC and a small STAR-Bench edition
+    assert runs == ["starbench-demo-n2-seed0", "vsync-demo-n40-seed0"]
+    run_dir = tmp_path / "demo" / "runs" / "vsync-demo-n40-seed0"
+    star_dir = tmp_path / "demo" / "runs" / "starbench-demo-n2-seed0"
+    assert "vsync-solver" in first.stdout and "starbench-solver" in first.stdout
+    # 2 items x (6 perception sub-categories, tr, 3 sr sub-categories), 3 runs each (3-option
+    # rotations, 3 permutations) -> 60 per model
+    assert totals(star_dir)["trials"] == 3 * 60 and totals(star_dir)["failed"] == 0
+    star_keys = journal_keys(star_dir)
+    star_results = read_results(star_dir / "results.json")
+    assert star_results.find("starbench-solver", "default", "starbench/tr").metrics[
+        "AA"
+    ].value == 1
     assert (tmp_path / "demo" / "vsync-synth" / "data" / "level_1" / "dataset.json").is_file()
     done = totals(run_dir)
     # 40 clips x 3 reference models x 3 variants
@@ -97,6 +108,9 @@ def test_demo_end_to_end_then_the_rerun_runs_nothing(
     assert planned_lines(run_dir)[-1] == "planned 360 trials, 360 already journaled"
     assert journal_keys(run_dir) == keys
     assert read_results(run_dir / "results.json") == results
+    assert planned_lines(star_dir)[-1] == "planned 180 trials, 180 already journaled"
+    assert journal_keys(star_dir) == star_keys
+    assert read_results(star_dir / "results.json") == star_results
 
 
 # --------------------------------------------------------------------------- lock

@@ -76,6 +76,17 @@ def test_aa_and_acr_match_hand_computed_values(tmp_path: Path, scoring: str) -> 
     assert results.node("script", "default", "starbench/pc:level").value.value == 1 / 4
     final = results.node("script", "default", "starbench:final-MA")
     assert final.value.value == pytest.approx(((4 / 5 + 1 / 4) / 2 + 2 / 3) / 2)
+    # the ACR twins: the same means over each task's ACR (pitch 1/2, loudness 0, sr 0)
+    acr = {n.node: n for n in results.nodes if n.model == "script" and n.metric == "ACR"}
+    assert acr["starbench/pc:total:ACR"].value.value == pytest.approx((1 / 2 + 0) / 2)
+    assert acr["starbench/pc:non-spatial:ACR"].value.value == pytest.approx(1 / 2)
+    assert acr["starbench/pc:level:ACR"].value.value == 0
+    assert acr["starbench:final-MA:ACR"].value.value == pytest.approx(((1 / 2 + 0) / 2 + 0) / 2)
+    assert acr["starbench:final-MA:ACR"].children == {
+        "starbench/pc:total:ACR": 0.5,
+        "starbench/sr": 0.5,
+    }
+    assert final.metric == "AA" and total.metric == "AA"
     rows = [
         json.loads(line) for line in (outcome.run_dir / "samples.jsonl").read_text().splitlines()
     ]
@@ -93,6 +104,9 @@ def test_robust_evaluation_off_is_one_upstream_run(tmp_path: Path) -> None:
     assert results.find("script", "default", "starbench/sr").metrics["accuracy"].value == 1
     temporal = results.find("oracle", "default", "starbench/tr")
     assert temporal.trials == 2 and temporal.metrics["accuracy"].value == 1
+    # no ACR without circular evaluation: the ACR twins are left out, the headline nodes stay
+    assert "ACR" not in {n.metric for n in results.nodes}
+    assert results.node("oracle", "default", "starbench:final-MA").value.value == 1
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +119,9 @@ def test_generated_edition_is_solved_from_the_signal(edition: Path, tmp_path: Pa
     outcome = _run(tmp_path, edition, "starbench_all+pc", models)
     results = outcome.results
     tasks = sorted({g.task for g in results.groups})
-    assert len(tasks) == 13  # pc, pc_sp, pc_nsp sub-categories + tr, tr_cap, tr_uncut, sr, sr_ch
+    # pc (6 sub-categories), pc_sp (azimuth, elevation, distance), pc_nsp (pitch, loudness,
+    # duration) + tr, tr_cap, tr_uncut, sr, sr_ch
+    assert len(tasks) == 17
     for task in tasks:
         solver = results.find("starbench-solver", "default", task)
         assert solver.failed == 0 and solver.extraction_failed == 0
@@ -129,20 +145,33 @@ def test_spatial_answers_fall_to_chance_without_interaural_cues(
     outcome = _run(tmp_path, edition, "pc_sp+sr+sr_ch+pc_nsp", [mono])
     results = outcome.results
 
-    def share(meta: str, answers: set[str]) -> float:
+    def share(meta: str, answers: set[str], sub: str | None = None) -> float:
         items = json.loads((edition / "meta_info" / meta).read_text())
+        items = [i for i in items if sub is None or i["sub-category"] == sub]
         return sum(i["answer"] in answers for i in items) / len(items)
 
-    # without left/right differences the solver always says "front" / "in front": it is right
-    # exactly on the items whose answer that is (every run of them), whatever the rotation
+    # without left/right differences the solver always says "front" / "in front" / "in the same
+    # direction": it is right exactly on the items whose answer that is (every run of them),
+    # whatever the rotation
+    pc_sp = "foundation_perception_spatial.json"
     azimuth = results.find("mono", "default", "starbench/pc_sp/azimuth").metrics["AA"].value
-    assert azimuth == pytest.approx(share("foundation_perception_spatial.json", {"front"}))
-    motion = share("holistic_reasoning_spatial.json", {"it stays in front"})
+    assert azimuth == pytest.approx(share(pc_sp, {"front"}, "azimuth"))
+    # sr (3 runs per item whatever the sub-category): motion and relation are interaural
+    same = {"it stays in front", "in the same direction as the low tone"}
+    sr_meta = "holistic_reasoning_spatial.json"
     for task in ("starbench/sr", "starbench/sr_ch"):
-        assert results.find("mono", "default", task).metrics["AA"].value == pytest.approx(motion)
-    assert azimuth < 0.9 and motion < 0.9
-    # the mono perception families are unaffected
-    assert results.find("mono", "default", "starbench/pc_nsp/pitch").metrics["AA"].value >= 0.9
+        for sub in ("motion", "relation"):
+            group = results.find("mono", "default", task, group=f"spatial/{sub}")
+            assert group.metrics["AA"].value == pytest.approx(share(sr_meta, same, sub))
+            assert group.metrics["AA"].value < 0.9
+        # an approaching or receding source changes level: a monaural cue, still heard
+        trajectory = results.find("mono", "default", task, group="spatial/trajectory")
+        assert trajectory.metrics["AA"].value >= 0.9
+    assert azimuth < 0.9
+    # elevation (a spectral notch) and distance (direct-to-reverberant ratio) are monaural
+    # cues, as in hearing: they survive the downmix, and so do the mono perception families
+    for sub in ("pc_sp/elevation", "pc_sp/distance", "pc_nsp/pitch"):
+        assert results.find("mono", "default", f"starbench/{sub}").metrics["AA"].value >= 0.9
 
 
 COMMAND = [sys.executable, "-m", "omnieval.cli", "generate", "starbench"]

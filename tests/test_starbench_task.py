@@ -72,6 +72,14 @@ def test_tasks_and_tree(release: Path) -> None:
         "starbench/tr",
         "starbench/sr",
     )
+    twin = nodes["starbench:final-MA:ACR"]
+    assert twin.metric == "ACR" and twin.children == (
+        "starbench/pc:total:ACR",
+        "starbench/tr",
+        "starbench/sr",
+    )
+    assert nodes["starbench/pc:total:ACR"].metric == "ACR"
+    assert formulas["starbench/pc:level:ACR"].metric == "ACR"
 
 
 @pytest.mark.parametrize(

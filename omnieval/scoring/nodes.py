@@ -13,6 +13,9 @@ from omnieval.types import GroupResult, MetricSpec, MetricValue, NodeResult
 
 OVERALL = "overall"
 
+# what a task or node reports: its headline metric's name and every metric it has
+Known = tuple[str, dict[str, MetricValue]]
+
 
 def aggregate_nodes(
     groups: list[GroupResult],
@@ -29,7 +32,7 @@ def aggregate_nodes(
         if not bench.tree:
             continue
         for model, condition in pairs:
-            known: dict[str, tuple[str, MetricValue]] = {}
+            known: dict[str, Known] = {}
             leaves: dict[str, list[str]] = {}
             for task in bench.tasks:
                 group = overall.get((model, condition, task))
@@ -37,14 +40,14 @@ def aggregate_nodes(
                     continue
                 name = specs[task].headline(replicated.get(task, False))
                 if name in group.metrics:
-                    known[task] = (name, group.metrics[name])
+                    known[task] = (name, dict(group.metrics))
                     leaves[task] = [task]
             for node in bench.tree:
                 result = _node(node, known, leaves, items, specs, replicated, model, condition)
                 if result is None:
                     continue
                 results.append(result.model_copy(update={"benchmark": bench.name}))
-                known[node.name] = (result.metric, result.value)
+                known[node.name] = (result.metric, {result.metric: result.value})
                 if isinstance(node, Node):
                     leaves[node.name] = [
                         leaf for child in node.children for leaf in leaves.get(child, [])
@@ -54,7 +57,7 @@ def aggregate_nodes(
 
 def _node(
     node: Node | Formula,
-    known: dict[str, tuple[str, MetricValue]],
+    known: dict[str, Known],
     leaves: dict[str, list[str]],
     items: dict[tuple[str, str, str], dict[str, Item]],
     specs: dict[str, TaskAggregation],
@@ -63,14 +66,15 @@ def _node(
     condition: str,
 ) -> NodeResult | None:
     children = node.children if isinstance(node, Node) else node.inputs
-    present = [c for c in children if c in known]
-    missing = tuple(c for c in children if c not in known)
+    picked = _pick(node, [c for c in children if c in known], known)
+    present = list(picked)
+    missing = tuple(c for c in children if c not in picked)
     if not present:
         return None
     if isinstance(node, Formula):
         if missing:
             return None
-        value = float(node.compute({c: known[c][1].value for c in present}))
+        value = float(node.compute({c: picked[c][1].value for c in present}))
         return NodeResult(
             model=model,
             condition=condition,
@@ -82,14 +86,7 @@ def _node(
             value=MetricValue(value=value, n=0, method="formula", kind=node.spec.kind),
             children={c: 1.0 for c in present},
         )
-    metric_names = {known[c][0] for c in present}
-    if node.metric is not None:
-        wrong = [c for c in present if known[c][0] != node.metric]
-        if wrong:
-            raise TreeError(
-                f"node {node.name!r} aggregates {node.metric!r}, but {wrong} report "
-                f"{sorted({known[c][0] for c in wrong})}"
-            )
+    metric_names = {picked[c][0] for c in present}
     if node.mode == "micro":
         if len(metric_names) != 1:
             raise TreeError(
@@ -123,7 +120,7 @@ def _node(
             children={c: w / total for c, w in weights.items()},
             missing=missing,
         )
-    values = [known[c][1] for c in present]
+    values = [picked[c][1] for c in present]
     k = len(values)
     mean = sum(v.value for v in values) / k
     errors = [v.stderr for v in values]
@@ -156,3 +153,20 @@ def _node(
         children={c: 1.0 / k for c in present},
         missing=missing,
     )
+
+
+def _pick(
+    node: Node | Formula, present: list[str], known: dict[str, Known]
+) -> dict[str, tuple[str, MetricValue]]:
+    """Each present child's (metric, value): its headline, or the metric the node names. A child
+    lacking the named metric fails the tree, or with `if_absent="skip"` counts as missing."""
+    if node.metric is None:
+        return {c: (known[c][0], known[c][1][known[c][0]]) for c in present}
+    metric = node.metric
+    lacking = [c for c in present if metric not in known[c][1]]
+    if lacking and node.if_absent == "error":
+        reported = sorted({m for c in lacking for m in known[c][1]})
+        raise TreeError(
+            f"node {node.name!r} aggregates {metric!r}, but {lacking} report {reported}"
+        )
+    return {c: (metric, known[c][1][metric]) for c in present if c not in lacking}

@@ -1,7 +1,8 @@
 """Declarations a benchmark makes about aggregation: its tree, gates and corpus metrics.
 
 - A `Node` sits above tasks (or other nodes): `macro` averages its children's headline values
-  with equal weights; `micro` pools the item values of every task below it.
+  (or the metric it names) with equal weights; `micro` pools the item values of every task
+  below it.
 - A `Formula` is a named value computed from other nodes' values (e.g. a gap between two).
 - A `Gate` lets one sample's outcome zero or void another's (a pre-question gating its formal
   question), per model and condition.
@@ -24,24 +25,33 @@ class TreeError(ValueError):
 
 @dataclass(frozen=True)
 class Node:
-    """An aggregation node over tasks or nodes; `metric` defaults to each child's headline."""
+    """An aggregation node over tasks or nodes. `metric=None` aggregates each child's headline;
+    a name picks that metric from every child (a task's output of that name, or a node or
+    formula that aggregates it), e.g. `metric="ACR"` next to a headline-AA twin. A child that
+    lacks the named metric is an error (`if_absent="error"`) or left out like a child not in
+    the run (`if_absent="skip"`, for a metric some runs do not produce)."""
 
     name: str
     children: tuple[str, ...]
     mode: Literal["macro", "micro"] = "macro"
     metric: str | None = None
     level: str = "node"  # a label shown in reports: "category", "stage", "overall"
+    if_absent: Literal["error", "skip"] = "error"
 
 
 @dataclass(frozen=True)
 class Formula:
-    """A named value computed from other nodes' (or tasks') headline values."""
+    """A named value computed from other nodes' (or tasks') values: their headlines, or the
+    metric named by `metric` (picked as for a `Node`; an input lacking it is an error, or with
+    `if_absent="skip"` leaves the formula uncomputed, like an input not in the run)."""
 
     name: str
     inputs: tuple[str, ...]
     compute: Callable[[Mapping[str, float]], float]
     spec: MetricSpec = field(default_factory=lambda: MetricSpec(name="value"))
     level: str = "formula"
+    metric: str | None = None
+    if_absent: Literal["error", "skip"] = "error"
 
 
 @dataclass(frozen=True)
@@ -65,9 +75,10 @@ class CorpusMetric:
 
 
 def check_tree(nodes: Sequence[Node | Formula], tasks: Sequence[str]) -> None:
-    """Refuse unknown children, a child under two parents, and cycles."""
+    """Refuse unknown children, a child under two parents aggregating the same metric, and
+    cycles."""
     known = set(tasks)
-    parent: dict[str, str] = {}
+    parent: dict[tuple[str, str | None], str] = {}
     for node in nodes:
         if node.name in known:
             raise TreeError(f"aggregation node {node.name!r} is declared twice or names a task")
@@ -79,10 +90,11 @@ def check_tree(nodes: Sequence[Node | Formula], tasks: Sequence[str]) -> None:
                     "nodes declared before it)"
                 )
             if isinstance(node, Node):
-                if child in parent:
+                key = (child, node.metric)
+                if key in parent:
                     raise TreeError(
-                        f"{child!r} sits under both {parent[child]!r} and {node.name!r}; a "
+                        f"{child!r} sits under both {parent[key]!r} and {node.name!r}; a "
                         "leaf shared between nodes would count twice"
                     )
-                parent[child] = node.name
+                parent[key] = node.name
         known.add(node.name)

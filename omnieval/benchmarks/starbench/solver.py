@@ -7,6 +7,10 @@ raw signal, reading only the request (its text and its audio parts, through the 
 | loudest | the audio with the largest RMS |
 | lasts the longest | the audio with the most samples above 5% of its peak |
 | which direction | interaural level difference L - R: > +2 dB left, < -2 dB right, else front |
+| ear level | the candidate notch (3.2 / 4.8 / 6.4 kHz) deepest against its neighbour bands |
+| how far | direct-to-reverberant ratio (5 ms from the onset vs the rest): > 6 dB near, < -6 far |
+| where is the high tone | the ILD at the high tone's spectral peak minus the low tone's |
+| relative to the listener | RMS of the last third vs the first: > +3 dB closer, < -3 dB away |
 | how does it move | the ILD of the first and last thirds: left then right = left to right ... |
 | clip order | the clips sorted by their spectral peak (the tone rises) |
 
@@ -26,11 +30,18 @@ from typing import Any
 import numpy as np
 
 from omnieval import registry
+from omnieval.benchmarks.starbench.synth import (
+    DISTANCES,
+    ELEVATIONS,
+    RATE,
+    RELATIONS,
+    TRAJECTORIES,
+)
 from omnieval.media import AudioSpec, MediaError, load_audio
 from omnieval.models.base import Model, ModelCapabilities, PermanentModelError
 from omnieval.types import AudioPart, Modality, Request, Response, TextPart
 
-SOLVER_VERSION = "1"
+SOLVER_VERSION = "3"
 _OPTION = re.compile(r"^<([A-Z])>: (.*)$", re.M)
 _CLIP = re.compile(r"clip (\d+):\s*$")
 ILD_THRESHOLD_DB = 2.0
@@ -73,6 +84,15 @@ class StarbenchSolver(Model):
             choice = f"Audio {1 + int(np.argmax([_active(a) for a in audios]))}"
         elif "which direction does the sound come" in lowered:
             choice = _direction(_ild_db(*_left_right(audios)))
+        elif "ear level" in lowered:
+            choice = _elevation(audios[0])
+        elif "how far" in lowered:
+            choice = _distance(audios[0])
+        elif "where is the high tone" in lowered:
+            left, right = _left_right(audios)
+            choice = _relation(left, right)
+        elif "move relative to the listener" in lowered:
+            choice = _trajectory(audios[0])
         elif "in which direction does the sound source move" in lowered:
             left, right = _left_right(audios)
             third = left.shape[-1] // 3
@@ -163,3 +183,61 @@ def _direction(ild: float) -> str:
     if ild < -ILD_THRESHOLD_DB:
         return "right"
     return "front"
+
+
+def _band_energy(spectrum: np.ndarray, freqs: np.ndarray, low: float, high: float) -> float:
+    band = (freqs >= low) & (freqs < high)
+    return float(np.mean(spectrum[band] ** 2)) if band.any() else 0.0
+
+
+def _elevation(audio: np.ndarray) -> str:
+    """The elevation whose notch band is deepest relative to the bands just around it."""
+    mono = audio.mean(axis=0)
+    spectrum = np.abs(np.fft.rfft(mono))
+    freqs = np.fft.rfftfreq(len(mono), 1 / RATE)
+    depth = {}
+    for option, centre in ELEVATIONS.items():
+        inside = _band_energy(spectrum, freqs, centre * 2 ** (-1 / 8), centre * 2 ** (1 / 8))
+        around = _band_energy(spectrum, freqs, centre * 2 ** (-1 / 2), centre * 2 ** (-1 / 4))
+        around += _band_energy(spectrum, freqs, centre * 2 ** (1 / 4), centre * 2 ** (1 / 2))
+        depth[option] = inside / (around + 1e-12)
+    return min(depth, key=lambda option: depth[option])
+
+
+def _distance(audio: np.ndarray) -> str:
+    """Direct-to-reverberant ratio: the 5 ms from the onset against everything after 6 ms."""
+    power = np.sum(audio**2, axis=0)
+    magnitude = np.sqrt(power)
+    onset = int(np.argmax(magnitude > 0.05 * (magnitude.max() + 1e-12)))
+    direct = float(np.sum(power[onset : onset + int(0.005 * RATE)]))
+    tail = float(np.sum(power[onset + int(0.006 * RATE) :]))
+    drr = 10 * np.log10((direct + 1e-12) / (tail + 1e-12))
+    near, middle, far = list(DISTANCES)
+    return near if drr > 6.0 else far if drr < -6.0 else middle
+
+
+def _relation(left: np.ndarray, right: np.ndarray) -> str:
+    """Compare the interaural level differences at the low and the high tone's peaks."""
+    spec_l = np.abs(np.fft.rfft(left * np.hanning(len(left))))
+    spec_r = np.abs(np.fft.rfft(right * np.hanning(len(right))))
+    freqs = np.fft.rfftfreq(len(left), 1 / RATE)
+    both = spec_l + spec_r
+    ild = []
+    for low, high in ((100.0, 800.0), (800.0, 4000.0)):
+        band = np.flatnonzero((freqs >= low) & (freqs < high))
+        peak = band[int(np.argmax(both[band]))]
+        ild.append(20 * np.log10((spec_l[peak] + 1e-12) / (spec_r[peak] + 1e-12)))
+    difference = ild[1] - ild[0]  # > 0: the high tone is louder on the left than the low one
+    if difference > ILD_THRESHOLD_DB:
+        return RELATIONS[0]
+    if difference < -ILD_THRESHOLD_DB:
+        return RELATIONS[1]
+    return RELATIONS[2]
+
+
+def _trajectory(audio: np.ndarray) -> str:
+    """Level change from the first to the last third (the direct sound goes as 1/r)."""
+    third = audio.shape[-1] // 3
+    change = 20 * np.log10((_rms(audio[:, -third:]) + 1e-12) / (_rms(audio[:, :third]) + 1e-12))
+    closer, away, same = list(TRAJECTORIES)
+    return closer if change > 3.0 else away if change < -3.0 else same

@@ -8,13 +8,23 @@ Families (each item's answer is decidable from the signal; `starbench-solver` de
 | `pc_nsp` | loudness | 3 mono tones | which audio is the loudest |
 | `pc_nsp` | duration | 3 mono tones | which audio lasts the longest |
 | `pc_sp` | azimuth | 1 binaural burst (ITD + ILD) | left, front or right |
+| `pc_sp` | elevation | 1 binaural burst, pinna-like spectral notch | above, level, below |
+| `pc_sp` | distance | 1 binaural click in a room (direct 1/r + tail) | near, middle, far |
 | `pc` | all of the above | | |
 | `tr*` | OSM, ISSE, TAO, DSS, ETC (cycling) | a rising glide in 3 clips | the clips' order |
 | `sr*` | motion | 1 binaural burst panned over time | left to right, right to left or in front |
+| `sr*` | relation | a low and a high tone at once, each at an azimuth | high vs low: L, R, same |
+| `sr*` | trajectory | 1 binaural burst whose distance changes (1/r) | closer, away, same |
 
 Binaural rendering is a far-field approximation: an interaural time difference of up to 0.6 ms
 (Woodworth) and an interaural level difference of up to 8 dB at 90 degrees; no head-related
-transfer function, no room.
+transfer function. Elevation is a monaural cue, as the pinna's is: a spectral notch whose
+centre rises with elevation (3.2 kHz below, 4.8 kHz at ear level, 6.4 kHz above), the same at
+both ears. Distance is rendered as in a room: the direct sound falls as 1/r while the
+reverberant tail (exponentially decaying noise, RT60 0.4 s, independent at each ear) keeps the
+same energy, so the direct-to-reverberant ratio falls 6 dB per doubling of distance; the source
+level is randomised by +-4 dB so that loudness alone does not tell the distance. No image
+sources, no pyroomacoustics (numpy only).
 """
 
 from __future__ import annotations
@@ -33,9 +43,28 @@ from omnieval.benchmarks.starbench.loader import TEMPORAL_SUBCATEGORIES
 RATE = 16000
 MAX_ITD_S = 0.0006
 MAX_ILD_DB = 8.0
-PERCEPTION = ("pitch", "loudness", "duration", "azimuth")
+PERCEPTION = ("pitch", "loudness", "duration", "azimuth", "elevation", "distance")
+SPATIAL_PERCEPTION = ("azimuth", "elevation", "distance")
 DIRECTIONS = {"left": -60.0, "front": 0.0, "right": 60.0}
+#: elevation option -> the centre of its spectral notch (Hz)
+ELEVATIONS = {"above": 6400.0, "at ear level": 4800.0, "below": 3200.0}
+#: distance option -> metres
+DISTANCES = {"near (about 0.5 m)": 0.5, "middle (about 2 m)": 2.0, "far (about 8 m)": 8.0}
+RT60_S = 0.4
+#: the distance at which direct and reverberant energy are equal (the critical distance)
+CRITICAL_DISTANCE_M = 2.0
 MOTIONS = ("from left to right", "from right to left", "it stays in front")
+RELATIONS = (
+    "to the left of the low tone",
+    "to the right of the low tone",
+    "in the same direction as the low tone",
+)
+TRAJECTORIES = {  # option -> (start, end) distance in metres
+    "it approaches the listener": (4.0, 1.0),
+    "it moves away from the listener": (1.0, 4.0),
+    "it stays at the same distance": (2.0, 2.0),
+}
+SPATIAL_REASONING = ("motion", "relation", "trajectory")
 ORDERINGS = [" -> ".join(f"clip {k}" for k in p) for p in itertools.permutations((1, 2, 3))]
 
 
@@ -96,22 +125,74 @@ def _noise_burst(rng: np.random.Generator, seconds: float) -> np.ndarray:
     return _fade(0.25 * burst / (np.max(np.abs(burst)) + 1e-9))
 
 
+def notched(rng: np.random.Generator, seconds: float, notch_hz: float) -> np.ndarray:
+    """Broadband noise (300-7,500 Hz) with a one-third-octave-wide notch at `notch_hz`."""
+    noise = rng.standard_normal(int(seconds * RATE))
+    spectrum = np.fft.rfft(noise)
+    freqs = np.fft.rfftfreq(len(noise), 1 / RATE)
+    spectrum[(freqs < 300) | (freqs > 7500)] = 0
+    spectrum[np.abs(np.log2(np.maximum(freqs, 1.0) / notch_hz)) < 1 / 6] = 0
+    burst = np.fft.irfft(spectrum, len(noise))
+    return _fade(0.25 * burst / (np.max(np.abs(burst)) + 1e-9))
+
+
+def in_room(
+    rng: np.random.Generator, source: np.ndarray, distance_m: float, seconds: float = 0.6
+) -> np.ndarray:
+    """[n, 2]: `source` (a short sound) straight ahead at `distance_m` in a room: the direct
+    sound at 1/r (1 at 1 m), after 10 ms of silence, then a reverberant tail of exponentially
+    decaying noise (RT60_S, 5 ms after the direct sound) whose energy equals the direct sound's
+    at CRITICAL_DISTANCE_M, independent at each ear."""
+    n = int(seconds * RATE)
+    start = int(0.01 * RATE)
+    direct = np.zeros(n)
+    direct[start : start + len(source)] = source / distance_m
+    tail_start = start + len(source) + int(0.005 * RATE)
+    t = np.arange(n - tail_start) / RATE
+    envelope = np.exp(-t * 3 * np.log(10) / RT60_S)  # -60 dB after RT60_S
+    source_energy = float(np.sum(source**2))
+    ears = []
+    for _ in range(2):
+        tail = rng.standard_normal(len(t)) * envelope
+        tail *= np.sqrt(source_energy / CRITICAL_DISTANCE_M**2 / float(np.sum(tail**2)))
+        ear = direct.copy()
+        ear[tail_start:] += tail
+        ears.append(ear)
+    return np.stack(ears, axis=1)
+
+
 def _perception_item(rng: np.random.Generator, root: Path, sub: str, n: int) -> dict[str, Any]:
     folder = f"starbench_audios/foundation_perception/{sub}"
     item_id = f"synth_pc_{sub}_{n}"
-    if sub == "azimuth":
-        direction = list(DIRECTIONS)[int(rng.integers(len(DIRECTIONS)))]
-        audio = binaural(_noise_burst(rng, 0.4), DIRECTIONS[direction])
+    if sub in SPATIAL_PERCEPTION:
         rel = f"{folder}/{item_id}.wav"
+        if sub == "azimuth":
+            options = list(DIRECTIONS)
+            answer = options[int(rng.integers(len(options)))]
+            audio = binaural(_noise_burst(rng, 0.4), DIRECTIONS[answer])
+            question = "From which direction does the sound come?"
+        elif sub == "elevation":
+            options = list(ELEVATIONS)
+            answer = options[int(rng.integers(len(options)))]
+            azimuth = float(rng.uniform(-30, 30))
+            audio = binaural(notched(rng, 0.4, ELEVATIONS[answer]), azimuth)
+            question = "Is the sound source above, at or below the listener's ear level?"
+        else:
+            options = list(DISTANCES)
+            answer = options[int(rng.integers(len(options)))]
+            click = _fade(rng.standard_normal(int(0.004 * RATE)), 0.001)
+            click *= 0.2 * 10 ** (float(rng.uniform(-4, 4)) / 20) / np.max(np.abs(click))
+            audio = in_room(rng, click, DISTANCES[answer])
+            question = "How far from the listener is the sound source?"
         write_wav(root / rel, audio)
         return {
             "id": item_id,
             "task": "foundation_perception",
             "category": "spatial",
             "sub-category": sub,
-            "question": "From which direction does the sound come?",
-            "options": list(DIRECTIONS),
-            "answer": direction,
+            "question": question,
+            "options": options,
+            "answer": answer,
             "audio_paths": [rel],
         }
     winner = int(rng.integers(3))
@@ -176,22 +257,52 @@ def _temporal_item(rng: np.random.Generator, root: Path, n: int) -> dict[str, An
     }
 
 
-def _spatial_item(rng: np.random.Generator, root: Path, n: int) -> dict[str, Any]:
-    item_id = f"synth_sr_motion_{n}"
-    motion = MOTIONS[int(rng.integers(len(MOTIONS)))]
-    burst = _noise_burst(rng, 0.8)
-    ramp = np.linspace(-70.0, 70.0, len(burst))
-    azimuth = {MOTIONS[0]: ramp, MOTIONS[1]: -ramp, MOTIONS[2]: np.zeros(len(burst))}[motion]
+def _spatial_item(rng: np.random.Generator, root: Path, n: int, sub: str) -> dict[str, Any]:
+    item_id = f"synth_sr_{sub}_{n}"
     rel = f"starbench_audios/holistic_reasoning/spatial/{item_id}.wav"
-    write_wav(root / rel, binaural(burst, azimuth))
+    if sub == "motion":
+        options = list(MOTIONS)
+        answer = options[int(rng.integers(len(options)))]
+        burst = _noise_burst(rng, 0.8)
+        ramp = np.linspace(-70.0, 70.0, len(burst))
+        azimuth = {MOTIONS[0]: ramp, MOTIONS[1]: -ramp, MOTIONS[2]: np.zeros(len(burst))}[answer]
+        audio = binaural(burst, azimuth)
+        question = "In which direction does the sound source move?"
+    elif sub == "trajectory":
+        options = list(TRAJECTORIES)
+        answer = options[int(rng.integers(len(options)))]
+        burst = _noise_burst(rng, 0.9) * 10 ** (float(rng.uniform(-4, 4)) / 20)
+        start_m, end_m = TRAJECTORIES[answer]
+        distance = np.linspace(start_m, end_m, len(burst))
+        audio = binaural(burst / distance, float(rng.uniform(-30, 30)))
+        question = "How does the sound source move relative to the listener?"
+    else:
+        options = list(RELATIONS)
+        answer = options[int(rng.integers(len(options)))]
+        sides = (-60.0, 0.0, 60.0)
+        pairs = {  # (low tone azimuth, high tone azimuth)
+            RELATIONS[0]: [(lo, hi) for lo in sides for hi in sides if hi < lo],
+            RELATIONS[1]: [(lo, hi) for lo in sides for hi in sides if hi > lo],
+            RELATIONS[2]: [(a, a) for a in sides],
+        }[answer]
+        low_az, high_az = pairs[int(rng.integers(len(pairs)))]
+        low_hz, high_hz = float(rng.uniform(250, 350)), float(rng.uniform(1200, 1600))
+        audio = binaural(tone(low_hz, 0.6, 0.2), low_az) + binaural(
+            tone(high_hz, 0.6, 0.2), high_az
+        )
+        question = (
+            "Two tones play at once from two loudspeakers: a low one and a high one. "
+            "Where is the high tone?"
+        )
+    write_wav(root / rel, audio)
     return {
         "id": item_id,
         "task": "holistic_reasoning_spatial",
         "category": "spatial",
-        "sub-category": "motion",
-        "question": "In which direction does the sound source move?",
-        "options": list(MOTIONS),
-        "answer": motion,
+        "sub-category": sub,
+        "question": question,
+        "options": options,
+        "answer": answer,
         "audio_paths": [rel],
     }
 
@@ -202,7 +313,8 @@ def generate_starbench(
     seed: int = 0,
     on_progress: Callable[[int], None] | None = None,
 ) -> Path:
-    """`n` items per family (each perception sub-category, temporal, spatial) under `out`."""
+    """`n` items per family (each perception sub-category, temporal, each spatial reasoning
+    sub-category) under `out`."""
     if n < 1:
         raise ValueError("n must be at least 1")
     rng = np.random.default_rng(seed)
@@ -213,11 +325,13 @@ def generate_starbench(
         for sub in PERCEPTION:
             perception[sub].append(_perception_item(rng, out, sub, k))
         temporal.append(_temporal_item(rng, out, k))
-        spatial.append(_spatial_item(rng, out, k))
+        spatial += [_spatial_item(rng, out, k, sub) for sub in SPATIAL_REASONING]
         if on_progress:
             on_progress(k + 1)
-    spatial_pc = perception["azimuth"]
-    non_spatial = [i for sub in PERCEPTION if sub != "azimuth" for i in perception[sub]]
+    spatial_pc = [i for sub in SPATIAL_PERCEPTION for i in perception[sub]]
+    non_spatial = [
+        i for sub in PERCEPTION if sub not in SPATIAL_PERCEPTION for i in perception[sub]
+    ]
     meta = out / "meta_info"
     meta.mkdir(parents=True, exist_ok=True)
     files = {

@@ -170,6 +170,8 @@ class StarTask(Task):
 
 
 AA_SPEC = MetricSpec(name="AA", kind=MetricKind.BOUNDED, low=0.0, high=1.0)
+ACR = "ACR"
+ACR_SPEC = MetricSpec(name=ACR, kind=MetricKind.BOUNDED, low=0.0, high=1.0)
 
 
 def _mean(values: Mapping[str, float]) -> float:
@@ -238,7 +240,9 @@ class StarBenchmark(Benchmark):
     def tree(self) -> list[Node | Formula]:
         """Perception: macro over all sub-categories (upstream's Total) and, as formulas, over
         each category's sub-categories (upstream's By Category); reasoning: the task's own
-        micro total; the run: the mean over datasets (upstream's `Final MA`)."""
+        micro total; the run: the mean over datasets (upstream's `Final MA`). Every node and
+        formula has an ACR twin (`<name>:ACR`), as upstream reports both; the twins are left out
+        when the run has no ACR (robust evaluation off)."""
         nodes: list[Node | Formula] = []
         totals: list[str] = []
         for dataset, tasks in self._layout:
@@ -249,23 +253,36 @@ class StarBenchmark(Benchmark):
                 for task in tasks:
                     category = task.samples()[0].category or "none"
                     by_category.setdefault(category, []).append(task.name)
-                nodes += [
-                    Formula(
-                        f"starbench/{dataset.alias}:{category}",
-                        tuple(children),
-                        _mean,
-                        spec=AA_SPEC,
-                        level="category",
+                for category, children in by_category.items():
+                    name = f"starbench/{dataset.alias}:{category}"
+                    nodes.append(
+                        Formula(name, tuple(children), _mean, spec=AA_SPEC, level="category")
                     )
-                    for category, children in by_category.items()
-                ]
+                    nodes.append(
+                        Formula(
+                            f"{name}:{ACR}",
+                            tuple(children),
+                            _mean,
+                            spec=ACR_SPEC,
+                            level="category",
+                            metric=ACR,
+                            if_absent="skip",
+                        )
+                    )
                 name = f"starbench/{dataset.alias}:total"
-                nodes.append(
-                    Node(name, tuple(t.name for t in tasks), mode="macro", level="dataset")
-                )
+                subs = tuple(t.name for t in tasks)
+                nodes.append(Node(name, subs, mode="macro", level="dataset"))
+                nodes.append(_acr_twin(f"{name}:{ACR}", subs, "dataset"))
                 totals.append(name)
             else:
                 totals += [t.name for t in tasks]
         if totals:
-            nodes.append(Node("starbench:final-MA", tuple(totals), mode="macro", level="overall"))
+            final = "starbench:final-MA"
+            nodes.append(Node(final, tuple(totals), mode="macro", level="overall"))
+            twins = tuple(f"{t}:{ACR}" if t.endswith(":total") else t for t in totals)
+            nodes.append(_acr_twin(f"{final}:{ACR}", twins, "overall"))
         return nodes
+
+
+def _acr_twin(name: str, children: tuple[str, ...], level: str) -> Node:
+    return Node(name, children, mode="macro", metric=ACR, level=level, if_absent="skip")

@@ -1,0 +1,81 @@
+"""The generated STAR-Bench edition: generation time and `starbench-solver` throughput.
+
+    python bench/bench_starbench.py [--spatial 1000] [--seed 0]
+
+Generates an edition with at least `--spatial` spatial items (azimuth, elevation and distance
+perception; motion, relation and trajectory reasoning: six per round, so `--spatial / 6`
+rounded up per family; non-spatial perception and temporal items are written too) into a
+temporary directory and times it. Then runs `starbench-solver` through the whole harness
+(`api.evaluate`, robust evaluation off: one trial per item, journal and report included) on the
+spatial datasets `pc_sp` and `sr` and reports items per second. Targets (issue #9): 1,000
+spatial items in under 2 minutes on 2 cores; the solver at >= 50 items/s. The figures go to
+docs/performance.md; nothing here is a unit test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from omnieval import api  # noqa: E402
+from omnieval.benchmarks.starbench.synth import (  # noqa: E402
+    SPATIAL_PERCEPTION,
+    SPATIAL_REASONING,
+    generate_starbench,
+)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--spatial", type=int, default=1000)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    families = len(SPATIAL_PERCEPTION) + len(SPATIAL_REASONING)
+    per_family = max(1, -(-args.spatial // families))  # rounded up
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "edition"
+        started = time.perf_counter()
+        generate_starbench(out, per_family, args.seed)
+        generated = time.perf_counter() - started
+        files = sum(1 for p in out.rglob("*.wav"))
+        spatial = per_family * families
+        print(f"cpus: {os.cpu_count()}")
+        print(
+            f"generate: {spatial} spatial items ({per_family} per family, {files} wav files in "
+            f"all) in {generated:.2f} s = {spatial / generated:.0f} spatial items/s"
+        )
+        started = time.perf_counter()
+        outcome = api.evaluate(
+            {
+                "name": "bench",
+                "output": str(Path(tmp) / "runs"),
+                "benchmarks": [
+                    {
+                        "name": "starbench",
+                        "args": {"data_dir": str(out), "data": "pc_sp+sr"},
+                        "replicates": {"scheme": "none"},
+                    }
+                ],
+                "models": ["starbench-solver"],
+                "progress": False,
+            }
+        )
+        solved = time.perf_counter() - started
+        correct = [
+            g.metrics["accuracy"].value for g in outcome.results.groups if g.group == "overall"
+        ]
+        print(
+            f"solver: {outcome.executed} items in {solved:.2f} s = {outcome.executed / solved:.0f} "
+            f"items/s (whole harness); accuracy per task min {min(correct):.3f}"
+        )
+
+
+if __name__ == "__main__":
+    main()
