@@ -5,7 +5,8 @@ Upstream runs each item several times under a `rotate_id` r:
 - perception and spatial items: the options are rotated right by r (the last r options move to
   the front) and the answer letter follows the answer text. Perception runs r = 0 .. n-1 (one
   run per option), spatial reasoning r = 0, 1, 2 (three runs whatever the option count).
-  A right rotation by r is this framework's rotation `shift` (n - r) mod n.
+  A right rotation by r is this framework's rotation `shift` (n - r) mod n; for r > n upstream's
+  slices leave the options as they are (`upstream_shift`).
 - temporal items: the options stay fixed and the three clips are shown in another order: the
   permutation with index (subid + (r mod 6 + s) mod 6) mod 6 among the six orders of (1, 2, 3)
   in lexicographic order, where s is the index of the id's sub-category in
@@ -80,13 +81,24 @@ def present_clips(sample: Sample, order: Sequence[int]) -> Sample:
     )
 
 
+def upstream_shift(n_options: int, rotate_id: int) -> int:
+    """Our rotation `shift` for upstream's run `rotate_id`: upstream shows
+    `options[-r:] + options[:-r]`, a right rotation by r = our shift (n - r) mod n while r <= n.
+    For r > n both slices clamp (the whole list, then nothing): no rotation at all. Upstream's
+    own runner never gets there (r < n for perception, r < 3 for spatial), but an explicit
+    `replicates: {k: ...}` larger than that does, and gets what upstream's function returns."""
+    if rotate_id > n_options:
+        return 0
+    return (n_options - rotate_id) % n_options
+
+
 def rotation_replicates(n_options: int, runs: int) -> list[Replicate]:
-    """Upstream runs r = 0 .. runs-1 as rotations (right by r = our shift (n - r) mod n)."""
+    """Upstream runs r = 0 .. runs-1 as rotations (`upstream_shift`)."""
     return [
         Replicate(
             scheme="rotation",
             index=r,
-            params={"shift": (n_options - r) % n_options, "rotate_id": r},
+            params={"shift": upstream_shift(n_options, r), "rotate_id": r},
         )
         for r in range(runs)
     ]

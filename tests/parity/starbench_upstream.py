@@ -1,0 +1,304 @@
+"""Write the STAR-Bench parity fixture by running upstream's own code.
+
+This script is not a test and is not imported by the test suite. It imports STAR-Bench's dataset
+module (`ALMEval_code/datasets/starbench.py`) from a checkout of the upstream repository (nothing
+from it is copied here), runs upstream's own functions on the tables below, and writes what they
+returned to `tests/parity/fixtures/starbench.json`. `tests/test_parity_starbench.py` then checks
+`omnieval.benchmarks.starbench` (parity extraction and circular evaluation) against every row.
+
+What runs, all methods of upstream's dataset classes (instances made without `__init__`, which
+would read the release's meta files; the methods read no instance state):
+
+- `extraction`: `MCQBaseDataset.evaluate_item(meta, response)`, i.e. upstream's
+  `parse_multi_choice_response(response, meta["options"])` and its comparison with
+  `meta["answer_letter"]`, for every (response, option set, answer) in `RESPONSES`;
+- `rotation`: `RotationBasedDataset._prepare_options_and_audios(item, rotate_id=r)` (perception
+  and spatial reasoning) for 2..6 options, every answer position and r = 0 .. n+1 (upstream runs
+  r < n for perception and r < 3 for spatial; the rest shows what its slices do beyond that);
+- `permutation`: `TemporalReasoningDataset._prepare_options_and_audios(line, rotate_id=r)` (which
+  calls `_perm_by_roundrobin`) for every sub-category, sub-ids 0..6 and r = 0..6 (upstream runs
+  r < 3): the clip order, the audio paths in slot order, the answer text and its letter.
+
+Upstream's module imports torch, pandas, numpy, loguru (and, via `datasets/utils.py`, soundfile
+and tqdm) at import time; none of them is used by those functions, so the script puts stubs for
+them in `sys.modules` before importing it.
+
+Usage (how the committed fixture was made, upstream commit 0daf8b0):
+
+    G=$(path to a clone or mirror of https://github.com/InternLM/StarBench)
+    mkdir /tmp/starbench-src
+    git --git-dir=$G archive 0daf8b02f21db316f8bccc4319f5b98b83b82c00 ALMEval_code \\
+        | tar -x -C /tmp/starbench-src
+    python tests/parity/starbench_upstream.py --upstream /tmp/starbench-src \\
+        --commit 0daf8b02f21db316f8bccc4319f5b98b83b82c00 \\
+        --out tests/parity/fixtures/starbench.json
+
+`--upstream` is the directory holding `ALMEval_code/`; `--commit` may be left out when it is a
+git work tree (then `git rev-parse HEAD`). To add a case, append it to `RESPONSES` and rerun.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import itertools
+import json
+import platform
+import string
+import subprocess
+import sys
+import types
+from pathlib import Path
+from typing import Any
+
+FIXTURE = Path(__file__).parent / "fixtures" / "starbench.json"
+UPSTREAM = "https://github.com/InternLM/StarBench"
+
+# Option sets the responses are parsed against (upstream's meta["options"] of one run).
+OPTION_SETS: dict[str, list[str]] = {
+    "pitch3": ["low", "medium", "high"],
+    "side4": ["left", "right", "front", "behind"],
+    "animal4": ["a dog", "a cat", "a bird", "a cow"],
+    "order6": [" -> ".join(f"clip {k}" for k in p) for p in itertools.permutations((1, 2, 3))],
+    "count10": [str(k) for k in range(1, 11)],
+}
+
+# (response, option set, index of the right option in that set)
+RESPONSES: list[tuple[str, str, int]] = [
+    # terse
+    ("A", "side4", 0),
+    ("B.", "side4", 1),
+    ("C", "side4", 1),
+    ("  D  ", "side4", 3),
+    # bracketed
+    ("<C>", "side4", 2),
+    ("(D)", "side4", 3),
+    ("[B]", "side4", 1),
+    ("{A}", "side4", 0),
+    ("( b )", "side4", 1),
+    ("<A>: low", "pitch3", 0),
+    ("**B**", "side4", 1),
+    ("B) right", "side4", 1),
+    # keyword forms
+    ("Answer: b", "side4", 1),
+    ("answer:d", "side4", 3),
+    ("ANSWER: D", "side4", 3),
+    ("Answer: <C>", "side4", 2),
+    ("The answer is B.", "side4", 1),
+    ("The answer is: ( b )", "side4", 1),
+    ("The correct option is (D) because the sound moves to the back.", "side4", 3),
+    ("solution {C}", "side4", 2),
+    ("Choice: E", "side4", 0),
+    ("Option A is wrong; the answer is C", "side4", 2),
+    ("(A) is unlikely; answer: B", "side4", 1),
+    ("Answer: (B) ... no, Answer: C", "side4", 1),
+    ("Answer: A. Explanation: B is wrong because it is quieter.", "side4", 0),
+    ("A dog is barking, so the answer is <B>.", "animal4", 1),
+    ("The answer is a dog.", "animal4", 0),
+    # Chinese keywords
+    ("答案是C", "side4", 2),
+    ("答案是 b", "side4", 1),
+    ("选项是：<B>", "side4", 1),
+    ("答案：A", "side4", 0),
+    # lower case without a keyword
+    ("b", "side4", 1),
+    ("a", "animal4", 0),
+    # option text only
+    ("The sound source is on the right.", "side4", 1),
+    ("right", "side4", 1),
+    ("Right side", "side4", 1),
+    ("It comes from behind the listener", "side4", 3),
+    ("The pitch is high.", "pitch3", 2),
+    ("The pitch goes from low to high", "pitch3", 2),
+    ("It is Medium pitch.", "pitch3", 1),
+    ("MEDIUM", "pitch3", 1),
+    ("The lowest pitch", "pitch3", 0),
+    ("Option text only: medium", "pitch3", 1),
+    ("The order is clip 2 -> clip 3 -> clip 1", "order6", 3),
+    ("The correct order is <E>: clip 3 -> clip 1 -> clip 2", "order6", 4),
+    ("clip 1 -> clip 2 -> clip 3", "order6", 0),
+    # several letters
+    ("I think it is A, but maybe B.", "side4", 0),
+    ("A or B", "side4", 1),
+    ("A, C", "side4", 2),
+    ("C D", "side4", 3),
+    ("I cannot tell", "count10", 8),
+    # trailing explanations
+    ("B\nExplanation: the sound is louder in the left ear, so it is on the left.", "side4", 1),
+    ("C. The pitch rises steadily over the clip.", "pitch3", 2),
+    ("<B>\nThe second clip contains the car passing, which happens before the horn.", "order6", 1),
+    # nothing
+    ("None of the above.", "side4", 0),
+    ("I cannot determine the direction.", "side4", 0),
+    ("ERROR: timeout", "side4", 0),
+    ("", "side4", 0),
+    ("   ", "pitch3", 0),
+]
+
+STUBBED = (
+    "torch",
+    "torch.utils",
+    "torch.utils.data",
+    "pandas",
+    "numpy",
+    "loguru",
+    "soundfile",
+    "tqdm",
+)
+
+
+def _stub_heavy_imports() -> None:
+    """Stand-ins for the modules upstream imports but the functions run here never use."""
+    for name in STUBBED:
+        sys.modules[name] = types.ModuleType(name)
+    # the names upstream's module reads at import time: a base class, annotations, a logger
+    setattr(sys.modules["torch.utils.data"], "Dataset", object)  # noqa: B010
+    setattr(sys.modules["pandas"], "DataFrame", object)  # noqa: B010
+    setattr(sys.modules["loguru"], "logger", None)  # noqa: B010
+    setattr(sys.modules["tqdm"], "tqdm", None)  # noqa: B010
+
+
+def _commit_of(checkout: Path) -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(checkout), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return out.stdout.strip() or None
+
+
+def _extraction(upstream: Any) -> list[dict[str, Any]]:
+    dataset = upstream.MCQBaseDataset.__new__(upstream.MCQBaseDataset)
+    rows = []
+    for response, set_name, answer_index in RESPONSES:
+        options = OPTION_SETS[set_name]
+        meta = {
+            "options": options,
+            "answer": options[answer_index],
+            "answer_letter": f"<{string.ascii_uppercase[answer_index]}>",
+        }
+        result = dataset.evaluate_item(meta, response)
+        rows.append(
+            {
+                "response": response,
+                "option_set": set_name,
+                "options": options,
+                "answer_letter": meta["answer_letter"],
+                "prediction": result["prediction"],
+                "is_correct": bool(result["is_correct"]),
+            }
+        )
+    return rows
+
+
+def _rotation(upstream: Any) -> list[dict[str, Any]]:
+    dataset = upstream.RotationBasedDataset.__new__(upstream.RotationBasedDataset)
+    rows = []
+    for n in range(2, 7):
+        options = [f"option {k}" for k in range(1, n + 1)]
+        for answer_index, rotate_id in itertools.product(range(n), range(n + 2)):
+            item = {"options": list(options), "answer": options[answer_index], "audio_paths": []}
+            shown, _, letter = dataset._prepare_options_and_audios(item, rotate_id=rotate_id)
+            rows.append(
+                {
+                    "options": options,
+                    "answer": options[answer_index],
+                    "rotate_id": rotate_id,
+                    "perception_run": rotate_id < n,
+                    "spatial_run": rotate_id < 3,
+                    "shown_options": shown,
+                    "answer_letter": letter,
+                }
+            )
+    return rows
+
+
+def _permutation(upstream: Any) -> list[dict[str, Any]]:
+    dataset = upstream.TemporalReasoningDataset.__new__(upstream.TemporalReasoningDataset)
+    # the six orderings, not in lexicographic order, so that letters and orders are unrelated
+    orderings = OPTION_SETS["order6"]
+    options = [orderings[k] for k in (3, 0, 5, 1, 4, 2)]
+    clips = ["clip_1.wav", "clip_2.wav", "clip_3.wav"]
+    rows = []
+    for sub, subid, rotate_id in itertools.product(
+        ("OSM", "ISSE", "TAO", "DSS", "ETC"), range(7), range(7)
+    ):
+        line = {"id": f"tr_{sub}_{subid}", "options": options, "audio_paths": clips}
+        shown_options, audio_paths, answer, letter, order = dataset._prepare_options_and_audios(
+            line, rotate_id=rotate_id
+        )
+        rows.append(
+            {
+                "id": line["id"],
+                "subcategory": sub,
+                "subid": subid,
+                "rotate_id": rotate_id,
+                "temporal_run": rotate_id < 3,
+                "options": options,
+                "shown_options": shown_options,
+                "shuffled_seg_order": order,
+                "audio_paths": audio_paths,
+                "answer": answer,
+                "answer_letter": letter,
+            }
+        )
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--upstream", type=Path, required=True, help="directory holding ALMEval_code/"
+    )
+    parser.add_argument("--commit", help="commit of the checkout (default: git rev-parse HEAD)")
+    parser.add_argument("--out", type=Path, default=FIXTURE)
+    args = parser.parse_args(argv)
+
+    checkout = args.upstream.resolve()
+    if not (checkout / "ALMEval_code" / "datasets" / "starbench.py").is_file():
+        parser.error(f"{checkout} has no ALMEval_code/datasets/starbench.py")
+    commit = args.commit or _commit_of(checkout)
+    if not commit:
+        parser.error("--commit is needed when the checkout is not a git work tree")
+
+    _stub_heavy_imports()
+    sys.path.insert(0, str(checkout))
+    upstream = importlib.import_module("ALMEval_code.datasets.starbench")
+
+    extraction = _extraction(upstream)
+    rotation = _rotation(upstream)
+    permutation = _permutation(upstream)
+    fixture = {
+        "upstream": UPSTREAM,
+        "commit": commit,
+        "files": ["ALMEval_code/datasets/starbench.py", "ALMEval_code/datasets/__init__.py"],
+        "functions": [
+            "MCQBaseDataset.evaluate_item -> parse_multi_choice_response (extraction)",
+            "RotationBasedDataset._prepare_options_and_audios (rotation)",
+            "TemporalReasoningDataset._prepare_options_and_audios -> _perm_by_roundrobin"
+            " (permutation)",
+        ],
+        "stubbed_imports": list(STUBBED),
+        "generated_by": "python tests/parity/starbench_upstream.py --upstream <StarBench tree>"
+        f" --commit {commit} --out tests/parity/fixtures/starbench.json",
+        "python": platform.python_version(),
+        "extraction": extraction,
+        "rotation": rotation,
+        "permutation": permutation,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(fixture, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    total = len(extraction) + len(rotation) + len(permutation)
+    print(
+        f"wrote {total} rows ({len(extraction)} extraction, {len(rotation)} rotation, "
+        f"{len(permutation)} permutation) from {commit[:12]} to {args.out}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

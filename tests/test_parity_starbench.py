@@ -1,0 +1,130 @@
+"""STAR-Bench parity against upstream's own outputs (fixture written by upstream's code).
+
+`tests/parity/fixtures/starbench.json` was produced by `tests/parity/starbench_upstream.py`, which
+ran STAR-Bench's own `parse_multi_choice_response` / `evaluate_item`, its option rotation
+(`RotationBasedDataset._prepare_options_and_audios`) and its temporal round robin
+(`TemporalReasoningDataset._prepare_options_and_audios`, `_perm_by_roundrobin`) at the commit
+recorded in the fixture. Nothing here re-derives the expected values.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from omnieval.benchmarks.starbench.circular import (
+    RUNS,
+    permutation_replicates,
+    present_clips,
+    rotation_replicates,
+)
+from omnieval.benchmarks.starbench.extract import extract_starbench_parity, parity_correct
+from omnieval.runner.transforms import rotate_choice
+from omnieval.types import AudioPart, ChoiceTarget, Sample
+
+FIXTURE = Path(__file__).parent / "parity" / "fixtures" / "starbench.json"
+DATA: dict[str, Any] = json.loads(FIXTURE.read_text(encoding="utf-8"))
+EXTRACTION: list[dict[str, Any]] = DATA["extraction"]
+ROTATION: list[dict[str, Any]] = DATA["rotation"]
+PERMUTATION: list[dict[str, Any]] = DATA["permutation"]
+
+
+def _letter(tagged: str) -> str:
+    """Upstream's `<X>` as the bare letter X."""
+    assert tagged.startswith("<") and tagged.endswith(">"), tagged
+    return tagged[1:-1]
+
+
+def test_fixture_comes_from_the_pinned_upstream_commit() -> None:
+    assert DATA["upstream"] == "https://github.com/InternLM/StarBench"
+    assert DATA["commit"] == "0daf8b02f21db316f8bccc4319f5b98b83b82c00"
+    assert len(EXTRACTION) >= 40 and ROTATION and PERMUTATION
+    predictions = {row["prediction"] for row in EXTRACTION}
+    # the table reaches upstream's "Z" and its lower-case keyword letters
+    assert "Z" in predictions and any(p[1:-1].islower() for p in predictions if p != "Z")
+    # and every run upstream makes is covered
+    assert {r["rotate_id"] for r in PERMUTATION if r["temporal_run"]} == set(range(3))
+    for n in range(2, 7):
+        runs = {r["rotate_id"] for r in ROTATION if len(r["options"]) == n}
+        assert set(range(max(n, 3))) <= runs
+
+
+@pytest.mark.parametrize(
+    "row",
+    EXTRACTION,
+    ids=[f"{r['option_set']}:{json.dumps(r['response'])[:40]}" for r in EXTRACTION],
+)
+def test_parity_extraction_matches_upstream(row: dict[str, Any]) -> None:
+    result = extract_starbench_parity(row["response"], row["options"])
+    if row["prediction"] == "Z":
+        assert (result.ok, result.value, result.rule) == (False, None, "starbench:none")
+    else:
+        assert (result.ok, result.value) == (True, _letter(row["prediction"]))
+    target = ChoiceTarget(answer=_letter(row["answer_letter"]), options=tuple(row["options"]))
+    assert parity_correct(result, target) is row["is_correct"]
+
+
+@pytest.mark.parametrize(
+    "row",
+    ROTATION,
+    ids=[f"n{len(r['options'])}-{r['answer'][-1]}-r{r['rotate_id']}" for r in ROTATION],
+)
+def test_rotation_matches_upstream(row: dict[str, Any]) -> None:
+    """Our replicate for upstream's run r, applied to the item, shows upstream's options."""
+    options = tuple(row["options"])
+    letters = ChoiceTarget(answer="A", options=options).option_letters()
+    target = ChoiceTarget(answer=letters[options.index(row["answer"])], options=options)
+    r = row["rotate_id"]
+    replicate = rotation_replicates(len(options), r + 1)[r]
+    assert replicate.params["rotate_id"] == r
+    shift = int(replicate.params["shift"])
+    shown = rotate_choice(target, shift) if shift else target
+    assert list(shown.options) == row["shown_options"]
+    assert shown.answer == _letter(row["answer_letter"])
+
+
+def test_rotation_run_counts_match_upstream() -> None:
+    """Perception runs r < n (one per option), spatial r < 3, as upstream's runner."""
+    assert RUNS["perception"] is None and RUNS["spatial"] == 3
+    for row in ROTATION:
+        n = len(row["options"])
+        assert row["perception_run"] == (row["rotate_id"] < n)
+        assert row["spatial_run"] == (row["rotate_id"] < RUNS["spatial"])
+
+
+def _temporal_sample(row: dict[str, Any]) -> Sample:
+    clips = [f"/clips/{name}" for name in ("clip_1.wav", "clip_2.wav", "clip_3.wav")]
+    return Sample(
+        id=row["id"],
+        task="starbench/tr",
+        parts=tuple(AudioPart(path=Path(c)) for c in clips),
+        target=ChoiceTarget(answer="A", options=tuple(row["options"])),
+        metadata={"subcat_code": row["subcategory"], "subid": row["subid"], "clip_paths": clips},
+    )
+
+
+@pytest.mark.parametrize(
+    "row", PERMUTATION, ids=[f"{r['id']}-r{r['rotate_id']}" for r in PERMUTATION]
+)
+def test_permutation_matches_upstream(row: dict[str, Any]) -> None:
+    """Our replicate for upstream's run r shows the clips in upstream's order, options unmoved,
+    and the right option is upstream's answer."""
+    sample = _temporal_sample(row)
+    r = row["rotate_id"]
+    replicate = permutation_replicates(sample, r + 1)[r]
+    assert replicate.params["rotate_id"] == r
+    order = [int(k) for k in replicate.params["order"]]
+    assert "-".join(str(k + 1) for k in order) == row["shuffled_seg_order"]
+    seen = present_clips(sample, order)
+    assert isinstance(seen.target, ChoiceTarget)
+    assert list(seen.target.options) == row["shown_options"]
+    assert (
+        seen.target.options[seen.target.option_letters().index(seen.target.answer)]
+        == (row["answer"])
+    )
+    assert seen.target.answer == _letter(row["answer_letter"])
+    shown = [p.path.name for p in seen.parts if isinstance(p, AudioPart)]
+    assert shown == row["audio_paths"]
