@@ -111,7 +111,9 @@ def test_robust_evaluation_off_is_one_upstream_run(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def edition(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return generate_starbench(tmp_path_factory.mktemp("starbench-synth"), n=3, seed=7)
+    return generate_starbench(
+        tmp_path_factory.mktemp("starbench-synth"), n=3, seed=8, room="pyroomacoustics"
+    )
 
 
 def test_generated_edition_is_solved_from_the_signal(edition: Path, tmp_path: Path) -> None:
@@ -164,6 +166,10 @@ def test_spatial_answers_fall_to_chance_without_interaural_cues(
             group = results.find("mono", "default", task, group=f"spatial/{sub}")
             assert group.metrics["AA"].value == pytest.approx(share(sr_meta, same, sub))
             assert group.metrics["AA"].value < 0.9
+        # three tones: with no interaural difference the ranking stays low, middle, high
+        three = results.find("mono", "default", task, group="spatial/relation3")
+        assert three.metrics["AA"].value == pytest.approx(_mono_relation3_share(edition))
+        assert three.metrics["AA"].value < 0.9
         # an approaching or receding source changes level: a monaural cue, still heard
         trajectory = results.find("mono", "default", task, group="spatial/trajectory")
         assert trajectory.metrics["AA"].value >= 0.9
@@ -172,6 +178,74 @@ def test_spatial_answers_fall_to_chance_without_interaural_cues(
     # cues, as in hearing: they survive the downmix, and so do the mono perception families
     for sub in ("pc_sp/elevation", "pc_sp/distance", "pc_nsp/pitch"):
         assert results.find("mono", "default", f"starbench/{sub}").metrics["AA"].value >= 0.9
+
+
+def _mono_relation3_share(edition: Path) -> float:
+    """The share of three-tone items a listener without interaural cues gets right: it ranks
+    the tones low, middle, high (left to right), so it is right when that is the answer."""
+    items = json.loads((edition / "meta_info/holistic_reasoning_spatial.json").read_text())
+    items = [i for i in items if i["sub-category"] == "relation3"]
+    guess = {"leftmost": "the low tone", "rightmost": "the high tone", "middle": "the middle tone"}
+    right = 0
+    for item in items:
+        word = next(w for w in guess if w in item["question"].split("one. ")[1])
+        right += item["answer"] == guess[word]
+    return right / len(items)
+
+
+@pytest.fixture(scope="module")
+def larger(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """12 items per family, the distance family simulated by pyroomacoustics."""
+    return generate_starbench(
+        tmp_path_factory.mktemp("starbench-room"), n=12, seed=11, room="pyroomacoustics"
+    )
+
+
+def test_simulated_room_distance_and_three_tones_are_solved(larger: Path, tmp_path: Path) -> None:
+    assert json.loads((larger / "edition.json").read_text())["room"] == "pyroomacoustics"
+    mono = {"alias": "mono", "provider": "starbench-solver", "init_args": {"downmix": True}}
+    outcome = _run(tmp_path, larger, "pc_sp+sr", ["starbench-solver", mono])
+    results = outcome.results
+    distance = results.find("starbench-solver", "default", "starbench/pc_sp/distance")
+    assert distance.trials == 36 and distance.failed == 0
+    assert distance.metrics["AA"].value >= 0.9, distance.metrics["AA"].value
+    # the DRR is a monaural cue: a mono listener keeps it, in the simulated room too
+    mono_distance = results.find("mono", "default", "starbench/pc_sp/distance")
+    assert mono_distance.metrics["AA"].value >= 0.9
+    three = results.find("starbench-solver", "default", "starbench/sr", group="spatial/relation3")
+    assert three.trials == 36 and three.metrics["AA"].value >= 0.9, three.metrics["AA"].value
+    items = json.loads((larger / "meta_info/holistic_reasoning_spatial.json").read_text())
+    asked = {i["question"].rsplit(" ", 2)[-1] for i in items if i["sub-category"] == "relation3"}
+    assert asked == {"leftmost?", "middle?", "rightmost?"}  # all three questions are generated
+    assert len({i["answer"] for i in items if i["sub-category"] == "relation3"}) == 3
+    chance = results.find("mono", "default", "starbench/sr", group="spatial/relation3")
+    assert chance.metrics["AA"].value == pytest.approx(_mono_relation3_share(larger))
+    assert chance.metrics["AA"].value < 0.9
+
+
+def test_simulated_room_is_deterministic_by_seed(larger: Path, tmp_path: Path) -> None:
+    again = generate_starbench(tmp_path / "again", n=12, seed=11, room="pyroomacoustics")
+    assert _digest(again) == _digest(larger)
+    synthetic = generate_starbench(tmp_path / "synthetic", n=12, seed=11, room="synthetic")
+    assert json.loads((synthetic / "edition.json").read_text())["room"] == "synthetic"
+    rel = "starbench_audios/foundation_perception/distance/synth_pc_distance_0.wav"
+    assert (synthetic / rel).read_bytes() != (larger / rel).read_bytes()
+
+
+def test_room_falls_back_to_synthetic_without_pyroomacoustics(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from omnieval.benchmarks.starbench import room
+
+    assert room.resolve_room("auto") == "pyroomacoustics"  # installed with the test extra
+    monkeypatch.setattr(room, "available", lambda: False)
+    with caplog.at_level("WARNING"):
+        assert room.resolve_room("auto") == "synthetic"
+    assert "pyroomacoustics is not installed" in caplog.text
+    with pytest.raises(ValueError, match="omnieval\\[starbench\\]"):
+        room.resolve_room("pyroomacoustics")
+    with pytest.raises(ValueError, match="room must be one of"):
+        room.resolve_room("anechoic")
 
 
 COMMAND = [sys.executable, "-m", "omnieval.cli", "generate", "starbench"]
@@ -185,9 +259,9 @@ def _digest(root: Path) -> str:
 
 
 def test_cli_generates_a_deterministic_release(tmp_path: Path) -> None:
-    def generate(out: Path, seed: int) -> str:
+    def generate(out: Path, seed: int, *extra: str) -> str:
         subprocess.run(
-            [*COMMAND, "--out", str(out), "--n", "1", "--seed", str(seed)],
+            [*COMMAND, "--out", str(out), "--n", "1", "--seed", str(seed), *extra],
             check=True,
             capture_output=True,
         )
@@ -195,8 +269,12 @@ def test_cli_generates_a_deterministic_release(tmp_path: Path) -> None:
 
     first = generate(tmp_path / "a", 5)
     assert (tmp_path / "a/meta_info/holistic_reasoning_temporal.json").is_file()
+    # the default room is pyroomacoustics when it is installed (the test extra installs it)
+    assert json.loads((tmp_path / "a/edition.json").read_text())["room"] == "pyroomacoustics"
     assert generate(tmp_path / "b", 5) == first
     assert generate(tmp_path / "c", 6) != first
+    assert generate(tmp_path / "d", 5, "--room", "synthetic") != first
+    assert json.loads((tmp_path / "d/edition.json").read_text())["room"] == "synthetic"
 
 
 DEMO = [sys.executable, "-m", "omnieval.cli", "demo", "--benchmark", "starbench"]

@@ -9,11 +9,13 @@ from omnieval import registry
 from omnieval.generators import Generator, GeneratorOption, Progress
 
 
-def write_starbench(out: Path, progress: Progress, n: int = 4, seed: int = 0) -> Path:
+def write_starbench(
+    out: Path, progress: Progress, n: int = 4, seed: int = 0, room: str = "auto"
+) -> Path:
     """A seeded STAR-Bench edition in the release layout (meta_info/ + starbench_audios/)."""
     from omnieval.benchmarks.starbench.synth import generate_starbench
 
-    return generate_starbench(out, n, seed, on_progress=lambda done: progress(done, n))
+    return generate_starbench(out, n, seed, on_progress=lambda done: progress(done, n), room=room)
 
 
 registry.generators.register("starbench")(
@@ -24,6 +26,13 @@ registry.generators.register("starbench")(
         options=(
             GeneratorOption("n", int, 4, "Items per family (perception sub-category, tr, sr)."),
             GeneratorOption("seed", int, 0, "Seed; the same seed gives the same edition."),
+            GeneratorOption(
+                "room",
+                str,
+                "auto",
+                "Distance family's room: pyroomacoustics (image sources, the starbench extra), "
+                "synthetic (numpy only) or auto (pyroomacoustics when installed).",
+            ),
         ),
     )
 )

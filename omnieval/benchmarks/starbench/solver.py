@@ -8,8 +8,9 @@ raw signal, reading only the request (its text and its audio parts, through the 
 | lasts the longest | the audio with the most samples above 5% of its peak |
 | which direction | interaural level difference L - R: > +2 dB left, < -2 dB right, else front |
 | ear level | the candidate notch (3.2 / 4.8 / 6.4 kHz) deepest against its neighbour bands |
-| how far | direct-to-reverberant ratio (5 ms from the onset vs the rest): > 6 dB near, < -6 far |
+| how far | direct-to-reverberant ratio (5 ms from the onset vs the rest): > 5 dB near, < -3.5 far |
 | where is the high tone | the ILD at the high tone's spectral peak minus the low tone's |
+| which of three tones is leftmost ... | the tones ranked by the ILD at their spectral peaks |
 | relative to the listener | RMS of the last third vs the first: > +3 dB closer, < -3 dB away |
 | how does it move | the ILD of the first and last thirds: left then right = left to right ... |
 | clip order | the clips sorted by their spectral peak (the tone rises) |
@@ -35,16 +36,22 @@ from omnieval.benchmarks.starbench.synth import (
     ELEVATIONS,
     RATE,
     RELATIONS,
+    TONES3,
     TRAJECTORIES,
 )
 from omnieval.media import AudioSpec, MediaError, load_audio
 from omnieval.models.base import Model, ModelCapabilities, PermanentModelError
 from omnieval.types import AudioPart, Modality, Request, Response, TextPart
 
-SOLVER_VERSION = "3"
+SOLVER_VERSION = "4"
 _OPTION = re.compile(r"^<([A-Z])>: (.*)$", re.M)
 _CLIP = re.compile(r"clip (\d+):\s*$")
 ILD_THRESHOLD_DB = 2.0
+#: direct-to-reverberant ratio bounds (dB) between near / middle and middle / far: midway between
+#: what both rooms give (synthetic: +12, 0, -12; pyroomacoustics: about +11, 0, -9 with early
+#: reflections within the 5 ms direct window)
+DRR_NEAR_DB = 5.0
+DRR_FAR_DB = -3.5
 
 
 @registry.models.register("starbench-solver")
@@ -88,6 +95,8 @@ class StarbenchSolver(Model):
             choice = _elevation(audios[0])
         elif "how far" in lowered:
             choice = _distance(audios[0])
+        elif "three tones play at once" in lowered:
+            choice = _relation3(*_left_right(audios), lowered.split("<a>:")[0])
         elif "where is the high tone" in lowered:
             left, right = _left_right(audios)
             choice = _relation(left, right)
@@ -213,26 +222,44 @@ def _distance(audio: np.ndarray) -> str:
     tail = float(np.sum(power[onset + int(0.006 * RATE) :]))
     drr = 10 * np.log10((direct + 1e-12) / (tail + 1e-12))
     near, middle, far = list(DISTANCES)
-    return near if drr > 6.0 else far if drr < -6.0 else middle
+    return near if drr > DRR_NEAR_DB else far if drr < DRR_FAR_DB else middle
 
 
-def _relation(left: np.ndarray, right: np.ndarray) -> str:
-    """Compare the interaural level differences at the low and the high tone's peaks."""
+def _tone_ilds(
+    left: np.ndarray, right: np.ndarray, bands: tuple[tuple[float, float], ...]
+) -> list[float]:
+    """The interaural level difference (L - R, dB) at the spectral peak within each band."""
     spec_l = np.abs(np.fft.rfft(left * np.hanning(len(left))))
     spec_r = np.abs(np.fft.rfft(right * np.hanning(len(right))))
     freqs = np.fft.rfftfreq(len(left), 1 / RATE)
     both = spec_l + spec_r
     ild = []
-    for low, high in ((100.0, 800.0), (800.0, 4000.0)):
+    for low, high in bands:
         band = np.flatnonzero((freqs >= low) & (freqs < high))
         peak = band[int(np.argmax(both[band]))]
-        ild.append(20 * np.log10((spec_l[peak] + 1e-12) / (spec_r[peak] + 1e-12)))
+        ild.append(float(20 * np.log10((spec_l[peak] + 1e-12) / (spec_r[peak] + 1e-12))))
+    return ild
+
+
+def _relation(left: np.ndarray, right: np.ndarray) -> str:
+    """Compare the interaural level differences at the low and the high tone's peaks."""
+    ild = _tone_ilds(left, right, ((100.0, 800.0), (800.0, 4000.0)))
     difference = ild[1] - ild[0]  # > 0: the high tone is louder on the left than the low one
     if difference > ILD_THRESHOLD_DB:
         return RELATIONS[0]
     if difference < -ILD_THRESHOLD_DB:
         return RELATIONS[1]
     return RELATIONS[2]
+
+
+def _relation3(left: np.ndarray, right: np.ndarray, question: str) -> str:
+    """Rank the three tones left to right by the ILD at each one's spectral peak (largest
+    L - R first; a stable sort, so with no interaural difference the order is low, middle,
+    high) and pick the leftmost, middle or rightmost."""
+    ild = _tone_ilds(left, right, ((100.0, 500.0), (500.0, 1400.0), (1400.0, 4000.0)))
+    order = sorted(range(3), key=lambda k: -ild[k])
+    rank = 0 if "leftmost" in question else 2 if "rightmost" in question else 1
+    return TONES3[order[rank]]
 
 
 def _trajectory(audio: np.ndarray) -> str:

@@ -64,7 +64,11 @@ TRAJECTORIES = {  # option -> (start, end) distance in metres
     "it moves away from the listener": (1.0, 4.0),
     "it stays at the same distance": (2.0, 2.0),
 }
-SPATIAL_REASONING = ("motion", "relation", "trajectory")
+#: three-source relations: the three tones, low to high
+TONES3 = ("the low tone", "the middle tone", "the high tone")
+#: question word -> the rank of the answer's azimuth, left (0) to right (2)
+POSITIONS3 = {"leftmost": 0, "in the middle": 1, "rightmost": 2}
+SPATIAL_REASONING = ("motion", "relation", "trajectory", "relation3")
 ORDERINGS = [" -> ".join(f"clip {k}" for k in p) for p in itertools.permutations((1, 2, 3))]
 
 
@@ -161,7 +165,23 @@ def in_room(
     return np.stack(ears, axis=1)
 
 
-def _perception_item(rng: np.random.Generator, root: Path, sub: str, n: int) -> dict[str, Any]:
+def _distance_audio(rng: np.random.Generator, distance_m: float, room: str) -> np.ndarray:
+    """A 4 ms click at a random level (+-4 dB) `distance_m` straight ahead in a room:
+    simulated by pyroomacoustics (image sources, a listener placed at random in the room's
+    left part) or the synthetic direct + statistical tail room."""
+    click = _fade(rng.standard_normal(int(0.004 * RATE)), 0.001)
+    click *= 0.2 * 10 ** (float(rng.uniform(-4, 4)) / 20) / np.max(np.abs(click))
+    if room == "pyroomacoustics":
+        from omnieval.benchmarks.starbench.room import in_simulated_room
+
+        listener = (float(rng.uniform(1.5, 2.5)), float(rng.uniform(3.5, 5.5)))
+        return in_simulated_room(click, distance_m, listener, RATE)
+    return in_room(rng, click, distance_m)
+
+
+def _perception_item(
+    rng: np.random.Generator, root: Path, sub: str, n: int, room: str = "synthetic"
+) -> dict[str, Any]:
     folder = f"starbench_audios/foundation_perception/{sub}"
     item_id = f"synth_pc_{sub}_{n}"
     if sub in SPATIAL_PERCEPTION:
@@ -180,9 +200,7 @@ def _perception_item(rng: np.random.Generator, root: Path, sub: str, n: int) -> 
         else:
             options = list(DISTANCES)
             answer = options[int(rng.integers(len(options)))]
-            click = _fade(rng.standard_normal(int(0.004 * RATE)), 0.001)
-            click *= 0.2 * 10 ** (float(rng.uniform(-4, 4)) / 20) / np.max(np.abs(click))
-            audio = in_room(rng, click, DISTANCES[answer])
+            audio = _distance_audio(rng, DISTANCES[answer], room)
             question = "How far from the listener is the sound source?"
         write_wav(root / rel, audio)
         return {
@@ -276,6 +294,24 @@ def _spatial_item(rng: np.random.Generator, root: Path, n: int, sub: str) -> dic
         distance = np.linspace(start_m, end_m, len(burst))
         audio = binaural(burst / distance, float(rng.uniform(-30, 30)))
         question = "How does the sound source move relative to the listener?"
+    elif sub == "relation3":
+        options = list(TONES3)
+        azimuths = [float(a) for a in rng.permutation([-60.0, 0.0, 60.0])]  # low, middle, high
+        position = list(POSITIONS3)[int(rng.integers(len(POSITIONS3)))]
+        answer = TONES3[int(np.argsort(azimuths)[POSITIONS3[position]])]
+        pitches = (
+            float(rng.uniform(250, 350)),
+            float(rng.uniform(700, 900)),
+            float(rng.uniform(1800, 2400)),
+        )
+        audio = sum(
+            (binaural(tone(hz, 0.6, 0.15), az) for hz, az in zip(pitches, azimuths, strict=True)),
+            np.zeros((int(0.6 * RATE), 2)),
+        )
+        question = (
+            "Three tones play at once from three loudspeakers: a low, a middle and a high one. "
+            f"Which tone is {'the ' if position != 'in the middle' else ''}{position}?"
+        )
     else:
         options = list(RELATIONS)
         answer = options[int(rng.integers(len(options)))]
@@ -312,18 +348,24 @@ def generate_starbench(
     n: int = 4,
     seed: int = 0,
     on_progress: Callable[[int], None] | None = None,
+    room: str = "auto",
 ) -> Path:
     """`n` items per family (each perception sub-category, temporal, each spatial reasoning
-    sub-category) under `out`."""
+    sub-category) under `out`. `room` renders the distance family: `pyroomacoustics`
+    (image-source simulation, the `starbench` extra), `synthetic` (numpy only) or `auto` (the
+    first when importable); the choice is recorded in `edition.json`."""
     if n < 1:
         raise ValueError("n must be at least 1")
+    from omnieval.benchmarks.starbench.room import resolve_room
+
+    room = resolve_room(room)
     rng = np.random.default_rng(seed)
     perception: dict[str, list[dict[str, Any]]] = {sub: [] for sub in PERCEPTION}
     temporal: list[dict[str, Any]] = []
     spatial: list[dict[str, Any]] = []
     for k in range(n):
         for sub in PERCEPTION:
-            perception[sub].append(_perception_item(rng, out, sub, k))
+            perception[sub].append(_perception_item(rng, out, sub, k, room))
         temporal.append(_temporal_item(rng, out, k))
         spatial += [_spatial_item(rng, out, k, sub) for sub in SPATIAL_REASONING]
         if on_progress:
@@ -344,6 +386,6 @@ def generate_starbench(
     for name, items in files.items():
         (meta / name).write_text(json.dumps(items, indent=1), encoding="utf-8")
     (out / "edition.json").write_text(
-        json.dumps({"generator": "starbench", "n": n, "seed": seed}), encoding="utf-8"
+        json.dumps({"generator": "starbench", "n": n, "seed": seed, "room": room}), encoding="utf-8"
     )
     return out
