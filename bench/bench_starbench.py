@@ -1,11 +1,12 @@
 """The generated STAR-Bench edition: generation time and `starbench-solver` throughput.
 
-    python bench/bench_starbench.py [--spatial 1000] [--seed 0]
+    python bench/bench_starbench.py [--spatial 1000] [--seed 0] [--room auto|synthetic|...]
 
 Generates an edition with at least `--spatial` spatial items (azimuth, elevation and distance
-perception; motion, relation and trajectory reasoning: six per round, so `--spatial / 6`
-rounded up per family; non-spatial perception and temporal items are written too) into a
-temporary directory and times it. Then runs `starbench-solver` through the whole harness
+perception; motion, relation, trajectory and three-source relation reasoning: seven per round,
+so `--spatial / 7` rounded up per family; non-spatial perception and temporal items are written
+too; the distance family in the default room, pyroomacoustics when installed) into a temporary
+directory and times it. Then runs `starbench-solver` through the whole harness
 (`api.evaluate`, robust evaluation off: one trial per item, journal and report included) on the
 spatial datasets `pc_sp` and `sr` and reports items per second. Targets (issue #9): 1,000
 spatial items in under 2 minutes on 2 cores; the solver at >= 50 items/s. The figures go to
@@ -15,6 +16,7 @@ docs/performance.md; nothing here is a unit test.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import tempfile
@@ -36,17 +38,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--spatial", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--room", default="auto", choices=["auto", "pyroomacoustics", "synthetic"])
     args = parser.parse_args()
     families = len(SPATIAL_PERCEPTION) + len(SPATIAL_REASONING)
     per_family = max(1, -(-args.spatial // families))  # rounded up
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "edition"
         started = time.perf_counter()
-        generate_starbench(out, per_family, args.seed)
+        generate_starbench(out, per_family, args.seed, room=args.room)
         generated = time.perf_counter() - started
         files = sum(1 for p in out.rglob("*.wav"))
         spatial = per_family * families
         print(f"cpus: {os.cpu_count()}")
+        room = json.loads((out / "edition.json").read_text())["room"]
+        print(f"room: {room}")
         print(
             f"generate: {spatial} spatial items ({per_family} per family, {files} wav files in "
             f"all) in {generated:.2f} s = {spatial / generated:.0f} spatial items/s"

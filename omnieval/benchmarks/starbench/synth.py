@@ -1,4 +1,5 @@
-"""A generated STAR-Bench edition in the release layout, numpy only, deterministic by seed.
+"""A generated STAR-Bench edition in the release layout, deterministic by seed (numpy; the room
+simulation of the distance family by pyroomacoustics when installed).
 
 Families (each item's answer is decidable from the signal; `starbench-solver` decides it):
 
@@ -9,22 +10,26 @@ Families (each item's answer is decidable from the signal; `starbench-solver` de
 | `pc_nsp` | duration | 3 mono tones | which audio lasts the longest |
 | `pc_sp` | azimuth | 1 binaural burst (ITD + ILD) | left, front or right |
 | `pc_sp` | elevation | 1 binaural burst, pinna-like spectral notch | above, level, below |
-| `pc_sp` | distance | 1 binaural click in a room (direct 1/r + tail) | near, middle, far |
+| `pc_sp` | distance | 1 two-ear click in a room (image sources or 1/r + tail) | near ... far |
 | `pc` | all of the above | | |
 | `tr*` | OSM, ISSE, TAO, DSS, ETC (cycling) | a rising glide in 3 clips | the clips' order |
 | `sr*` | motion | 1 binaural burst panned over time | left to right, right to left or in front |
 | `sr*` | relation | a low and a high tone at once, each at an azimuth | high vs low: L, R, same |
 | `sr*` | trajectory | 1 binaural burst whose distance changes (1/r) | closer, away, same |
+| `sr*` | relation3 | low, middle and high tones at once at -60, 0, +60 deg | left/mid/rightmost |
 
 Binaural rendering is a far-field approximation: an interaural time difference of up to 0.6 ms
 (Woodworth) and an interaural level difference of up to 8 dB at 90 degrees; no head-related
 transfer function. Elevation is a monaural cue, as the pinna's is: a spectral notch whose
 centre rises with elevation (3.2 kHz below, 4.8 kHz at ear level, 6.4 kHz above), the same at
-both ears. Distance is rendered as in a room: the direct sound falls as 1/r while the
-reverberant tail (exponentially decaying noise, RT60 0.4 s, independent at each ear) keeps the
-same energy, so the direct-to-reverberant ratio falls 6 dB per doubling of distance; the source
-level is randomised by +-4 dB so that loudness alone does not tell the distance. No image
-sources, no pyroomacoustics (numpy only).
+both ears. Distance is rendered in a room, chosen by `room` and recorded in `edition.json`:
+`pyroomacoustics` (the default when installed; `room.py`, the `starbench` extra) simulates a
+12 x 9 x 3.5 m shoebox (RT60 0.4 s) by image sources up to order 10, heard by two microphones
+18 cm apart at a listener placed at random in the room's left part, the source straight
+ahead; `synthetic` (numpy only) is a direct sound at 1/r and a reverberant tail
+(exponentially decaying noise, RT60 0.4 s, independent at each ear) of constant energy. In both
+the direct-to-reverberant ratio falls with distance, and the source level is randomised by
++-4 dB so that loudness alone does not tell the distance.
 """
 
 from __future__ import annotations
