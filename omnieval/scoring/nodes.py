@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Literal
 
 from omnieval.scoring.items import BenchmarkAggregation, Item, TaskAggregation, summarize_items
 from omnieval.scoring.stats import z_critical
@@ -74,52 +75,76 @@ def _node(
     if isinstance(node, Formula):
         if missing:
             return None
-        value = float(node.compute({c: picked[c][1].value for c in present}))
-        return NodeResult(
-            model=model,
-            condition=condition,
-            benchmark="",
-            node=node.name,
-            level=node.level,
-            mode="formula",
-            metric=node.spec.name,
-            value=MetricValue(value=value, n=0, method="formula", kind=node.spec.kind),
-            children={c: 1.0 for c in present},
+        result = float(node.compute({c: picked[c][1].value for c in present}))
+        computed: Computed | None = (
+            "formula",
+            node.spec.name,
+            MetricValue(value=result, n=0, method="formula", kind=node.spec.kind),
+            {c: 1.0 for c in present},
         )
+    elif node.mode == "micro":
+        computed = _micro(node, present, picked, leaves, items, specs, replicated, model, condition)
+    else:
+        computed = _macro(node, present, picked)
+    if computed is None:
+        return None
+    mode, metric, value, weights = computed
+    return NodeResult(
+        model=model,
+        condition=condition,
+        benchmark="",
+        node=node.name,
+        level=node.level,
+        mode=mode,
+        metric=metric,
+        value=value,
+        children=weights,
+        missing=missing,
+    )
+
+
+#: (mode, metric name, value, child -> weight) of one node
+Computed = tuple[Literal["macro", "micro", "formula"], str, MetricValue, dict[str, float]]
+
+
+def _micro(
+    node: Node,
+    present: list[str],
+    picked: dict[str, tuple[str, MetricValue]],
+    leaves: dict[str, list[str]],
+    items: dict[tuple[str, str, str], dict[str, Item]],
+    specs: dict[str, TaskAggregation],
+    replicated: dict[str, bool],
+    model: str,
+    condition: str,
+) -> Computed | None:
+    """Pool the items of every task below the node (its children share one metric)."""
     metric_names = {picked[c][0] for c in present}
-    if node.mode == "micro":
-        if len(metric_names) != 1:
-            raise TreeError(
-                f"micro node {node.name!r} pools children with different metrics "
-                f"{sorted(metric_names)}"
-            )
-        metric = metric_names.pop()
-        pooled: list[Item] = []
-        weights: dict[str, float] = {}
-        for child in present:
-            for leaf in leaves.get(child, []):
-                leaf_items = list(items.get((model, condition, leaf), {}).values())
-                pooled += leaf_items
-                weights[child] = weights.get(child, 0.0) + len(leaf_items)
-        leaf0 = leaves[present[0]][0]
-        spec_outputs = {n: (s, r) for n, s, r in specs[leaf0].outputs(replicated[leaf0])}
-        metric_spec, reducer = spec_outputs.get(metric, (MetricSpec(name=metric), None))
-        pooled_value = summarize_items(metric, metric_spec, reducer, pooled)
-        if pooled_value is None:
-            return None
-        total = sum(weights.values()) or 1.0
-        return NodeResult(
-            model=model,
-            condition=condition,
-            benchmark="",
-            node=node.name,
-            level=node.level,
-            mode="micro",
-            metric=metric,
-            value=pooled_value,
-            children={c: w / total for c, w in weights.items()},
-            missing=missing,
+    if len(metric_names) != 1:
+        raise TreeError(
+            f"micro node {node.name!r} pools children with different metrics {sorted(metric_names)}"
         )
+    metric = metric_names.pop()
+    pooled: list[Item] = []
+    weights: dict[str, float] = {}
+    for child in present:
+        for leaf in leaves.get(child, []):
+            leaf_items = list(items.get((model, condition, leaf), {}).values())
+            pooled += leaf_items
+            weights[child] = weights.get(child, 0.0) + len(leaf_items)
+    leaf0 = leaves[present[0]][0]
+    spec_outputs = {n: (s, r) for n, s, r in specs[leaf0].outputs(replicated[leaf0])}
+    metric_spec, reducer = spec_outputs.get(metric, (MetricSpec(name=metric), None))
+    pooled_value = summarize_items(metric, metric_spec, reducer, pooled)
+    if pooled_value is None:
+        return None
+    total = sum(weights.values()) or 1.0
+    return "micro", metric, pooled_value, {c: w / total for c, w in weights.items()}
+
+
+def _macro(node: Node, present: list[str], picked: dict[str, tuple[str, MetricValue]]) -> Computed:
+    """The equal-weight mean of the children, its interval from their standard errors."""
+    metric_names = {picked[c][0] for c in present}
     values = [picked[c][1] for c in present]
     k = len(values)
     mean = sum(v.value for v in values) / k
@@ -132,27 +157,17 @@ def _node(
     z = z_critical()
     low, high = (mean - z * stderr, mean + z * stderr) if stderr is not None else (None, None)
     kinds = {v.kind for v in values}
-    metric = metric_names.pop() if len(metric_names) == 1 else "macro"
-    return NodeResult(
-        model=model,
-        condition=condition,
-        benchmark="",
-        node=node.name,
-        level=node.level,
-        mode="macro",
-        metric=node.metric or metric,
-        value=MetricValue(
-            value=mean,
-            n=sum(v.n for v in values),
-            ci_low=low,
-            ci_high=high,
-            stderr=stderr,
-            method="macro-normal",
-            kind=kinds.pop() if len(kinds) == 1 else None,
-        ),
-        children={c: 1.0 / k for c in present},
-        missing=missing,
+    metric = node.metric or (metric_names.pop() if len(metric_names) == 1 else "macro")
+    value = MetricValue(
+        value=mean,
+        n=sum(v.n for v in values),
+        ci_low=low,
+        ci_high=high,
+        stderr=stderr,
+        method="macro-normal",
+        kind=kinds.pop() if len(kinds) == 1 else None,
     )
+    return "macro", metric, value, {c: 1.0 / k for c in present}
 
 
 def _pick(
