@@ -2,100 +2,20 @@
 
 from __future__ import annotations
 
-import inspect
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.text import Text
-from typer.core import TyperGroup
 
 from omnieval import __version__, registry
-
-if TYPE_CHECKING:
-    from omnieval.generators import Generator
-
-#: exit codes: 0 success, 1 doctor found problems, 2 a user error (config, data, pre-flight),
-#: 3 the run finished but some trials failed (unless --allow-failures), 130 / 143 interrupted
-EXIT_USAGE = 2
-EXIT_TRIALS_FAILED = 3
-
-
-class GeneratorGroup(TyperGroup):
-    """`omnieval generate <name>`: one subcommand per registered generator (plugins given with
-    `--plugin` before the name are imported first)."""
-
-    def list_commands(self, ctx: Any) -> list[str]:
-        _import_generate_plugins(ctx)
-        return registry.generators.names()
-
-    def get_command(self, ctx: Any, cmd_name: str) -> Any:
-        _import_generate_plugins(ctx)
-        if cmd_name not in registry.generators:
-            return None
-        return _generator_command(registry.generators.get(cmd_name))
-
-
-def _import_generate_plugins(ctx: Any) -> None:
-    _import_plugins(ctx.params.get("plugin"))
-
-
-def _import_plugins(modules: list[str] | None) -> list[str] | None:
-    from omnieval.config import load_plugins
-
-    load_plugins(modules or ())
-    return modules
-
-
-def _generator_command(generator: Generator) -> Any:
-    """A Typer command for a registered generator: `--out` plus the generator's options."""
-    params = [
-        inspect.Parameter(
-            "out",
-            inspect.Parameter.KEYWORD_ONLY,
-            annotation=Annotated[
-                Path,
-                typer.Option(help="Output directory (the benchmark's layout is written inside)."),
-            ],
-        )
-    ]
-    for option in generator.options:
-        kind = option.type if option.default is not None else option.type | None
-        params.append(
-            inspect.Parameter(
-                option.name,
-                inspect.Parameter.KEYWORD_ONLY,
-                default=option.default,
-                annotation=Annotated[kind, typer.Option(option.flag, help=option.help)],
-            )
-        )
-
-    def callback(out: Path, **options: Any) -> None:
-        from rich.progress import Progress, TaskID
-
-        with Progress(console=console) as progress:
-            bar: list[TaskID] = []
-
-            def advance(done: int, total: int) -> None:
-                if not bar:
-                    bar.append(progress.add_task(f"generating {generator.name}", total=total))
-                progress.update(bar[0], completed=done, total=total)
-
-            try:
-                path = generator.generate(out, advance, **options)
-            except (TypeError, ValueError) as err:
-                raise _fail(f"generate {generator.name}: {err}") from None
-        console.print(f"wrote {path}", markup=False, highlight=False)
-
-    callback.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
-    callback.__annotations__ = {p.name: p.annotation for p in params}
-    single = typer.Typer(add_completion=False)
-    single.command(name=generator.name, help=generator.summary)(callback)
-    return typer.main.get_command(single)
-
+from omnieval.cli_generate import generate_app
+from omnieval.cli_output import EXIT_TRIALS_FAILED, EXIT_USAGE, console
+from omnieval.cli_output import error as _error
+from omnieval.cli_output import fail as _fail
 
 app = typer.Typer(
     name="omnieval",
@@ -104,29 +24,11 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-generate_app = typer.Typer(
-    cls=GeneratorGroup,
-    help="Write a generated (synthetic, seeded) edition of a benchmark with a registered "
-    "generator: omnieval generate NAME --out DIR [options].",
-    no_args_is_help=True,
-)
 app.add_typer(generate_app, name="generate")
-
-console = Console(stderr=True, soft_wrap=True)
 
 
 def _csv(value: str | None) -> list[str] | None:
     return [v.strip() for v in value.split(",") if v.strip()] if value else None
-
-
-def _error(message: str) -> None:
-    """One `error: ...` line on stderr; the message is printed as is (never read as markup)."""
-    console.print(Text.assemble(("error:", "bold red"), " ", message), highlight=False)
-
-
-def _fail(message: str) -> typer.Exit:
-    _error(message)
-    return typer.Exit(code=EXIT_USAGE)
 
 
 ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="YAML run configuration.")]
@@ -397,25 +299,6 @@ def doctor(
     console.print(verdict, style="bold red" if problems else "bold green")
     if problems:
         raise typer.Exit(code=1)
-
-
-@generate_app.callback()
-def generate_group(
-    plugin: Annotated[
-        list[str] | None,
-        typer.Option(
-            help="Module to import first, registering more generators (repeatable).",
-            is_eager=True,  # before --help, so that the help lists the plugin's generators
-            callback=_import_plugins,
-        ),
-    ] = None,
-) -> None:
-    """Write a generated (synthetic, seeded) edition of a benchmark with a registered generator.
-
-    `omnieval generate --help` lists the generators; `omnieval generate NAME --help` their
-    options. A plugin module that registers a generator is named before the generator:
-    `omnieval generate --plugin my_generators mine --out DIR`.
-    """
 
 
 @app.command()
