@@ -110,6 +110,10 @@ def evaluate_config(
     console = console or Console(stderr=True)
     out = out or Console()
     show = config.progress if show is None else show
+    if config.probe:
+        from omnieval.probe.run import probe_models  # the probe is itself a run through here
+
+        probe_models(config, redactor, models, console)
     with (
         signals.terminate_as_interrupt() as received,
         rundir.locked(config.run_dir),
@@ -119,6 +123,8 @@ def evaluate_config(
             state = asyncio.run(execute_async(config, redactor, models, console, force))
             with bulk_objects():
                 results = write_outputs(state, out, show=show)
+            if results.probe:
+                rundir.note_probe_in_manifest(config.run_dir, results.probe)
         except KeyboardInterrupt:
             raise signals.interrupted(config.run_dir, received) from None
     return RunOutcome.of(state, results)

@@ -13,9 +13,10 @@ from rich.text import Text
 
 from omnieval import __version__, registry
 from omnieval.cli_generate import generate_app
-from omnieval.cli_output import EXIT_TRIALS_FAILED, EXIT_USAGE, console
+from omnieval.cli_output import EXIT_PROBE_FAILED, EXIT_TRIALS_FAILED, EXIT_USAGE, console
 from omnieval.cli_output import error as _error
 from omnieval.cli_output import fail as _fail
+from omnieval.cli_probe import probe_command
 
 app = typer.Typer(
     name="omnieval",
@@ -25,6 +26,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(generate_app, name="generate")
+app.command("probe")(probe_command)
 
 
 def _csv(value: str | None) -> list[str] | None:
@@ -145,6 +147,12 @@ def run(
             "--allow-failures", help="Exit 0 even when trials failed (otherwise exit code 3)."
         ),
     ] = False,
+    probe: Annotated[
+        bool, typer.Option("--probe", help="Run the wiring probe on every model first.")
+    ] = False,
+    allow_unreached: Annotated[
+        bool, typer.Option("--allow-unreached", help="Go on when a probe path does not reach.")
+    ] = False,
     env_file: EnvOpt = None,
     models_file: ModelsFileOpt = None,
 ) -> None:
@@ -152,7 +160,8 @@ def run(
 
     Progress and messages go to stderr; the leaderboard and the run directory to stdout. Exit
     codes: 0 done, 2 a user error or a failed pre-flight, 3 some trials failed (see run.log;
-    --allow-failures exits 0), 130 / 143 interrupted by Ctrl-C / SIGTERM (rerun to resume).
+    --allow-failures exits 0), 4 the wiring probe (--probe) found an input that does not reach a
+    model, 130 / 143 interrupted by Ctrl-C / SIGTERM (rerun to resume).
     """
     from omnieval.api import evaluate_config
     from omnieval.config import ReplicateSpec, load_run_config
@@ -177,6 +186,10 @@ def run(
         overrides["progress"] = False
     if no_preflight:
         overrides["preflight"] = False
+    if probe:
+        overrides["probe"] = True
+    if allow_unreached:
+        overrides["probe_allow_unreached"] = True
     resolved, redactor = load_run_config(config, overrides, env_file, models_file)
     if task_list or variant_list or replicate_spec:
         for spec in resolved.benchmarks:
@@ -456,6 +469,7 @@ def main() -> None:
     from omnieval.config import ConfigError
     from omnieval.models.base import PreflightError
     from omnieval.models.serve.run import ModelLoadError
+    from omnieval.probe import ProbeFailedError
     from omnieval.registry import RegistryError
     from omnieval.runner.journal import JournalError
     from omnieval.runner.rundir import RunLockedError
@@ -466,6 +480,9 @@ def main() -> None:
     except RunInterrupted as err:
         console.print(str(err), markup=False, highlight=False)
         sys.exit(err.exit_code)
+    except ProbeFailedError as err:
+        _error(str(err))
+        sys.exit(EXIT_PROBE_FAILED)
     except (
         ConfigError,
         DatasetError,

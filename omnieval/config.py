@@ -128,6 +128,10 @@ class RunConfig(BaseModel):
     doctor: bool = True
     #: ask every model before any trial whether it can answer (endpoints, extras, credentials)
     preflight: bool = True
+    #: run the wiring probe (omnieval.probe) for every model before the benchmarks
+    probe: bool = False
+    #: go on even when a declared input does not reach a model (probe verdict "does not reach")
+    probe_allow_unreached: bool = False
     progress: bool = True
 
     @property
@@ -229,6 +233,7 @@ BUILTIN_ALIASES: dict[str, dict[str, Any]] = {
     "oracle": {"provider": "oracle"},
     "vsync-solver": {"provider": "vsync-solver"},
     "starbench-solver": {"provider": "starbench-solver"},
+    "probe-solver": {"provider": "probe-solver"},
 }
 
 

@@ -95,6 +95,9 @@ class TransportPolicy(Frozen):
     max_frames: int = Field(default=8, ge=1)
     frame_max_side: int | None = Field(default=512, ge=1)
     jpeg_quality: int = Field(default=85, ge=1, le=100)
+    #: put a "Frame at 1.00 s:" text part before each frame (false: the images alone, which
+    #: loses when things happened; the wiring probe's timing path catches it)
+    frame_timestamps: bool = True
     transcript_segment_s: float = Field(default=2.0, gt=0)
     asr: dict[str, Any] | None = None
 
@@ -157,6 +160,8 @@ class TransportPolicy(Frozen):
                 "max_side": self.frame_max_side,
                 "jpeg_quality": self.jpeg_quality,
             }
+            if not self.frame_timestamps:  # only when off, so existing fingerprints keep
+                out["frames"]["timestamps"] = False
         if self.video == "native":
             out["video_native"] = {
                 "url": self.video_url_mode,
@@ -428,9 +433,11 @@ class MediaPreparer:
             name=_name(part.path),
             window=_window(window),
             timestamps=[round(float(t), 3) for t in frames.timestamps],
+            **({} if self.policy.frame_timestamps else {"timestamps_sent": False}),
         )
         for image, t in zip(frames.images, frames.timestamps, strict=True):
-            out.parts.append(text_part(f"Frame at {float(t):.2f} s:"))
+            if self.policy.frame_timestamps:
+                out.parts.append(text_part(f"Frame at {float(t):.2f} s:"))
             jpeg = encode_jpeg(np.asarray(image), self.policy.jpeg_quality)
             out.parts.append(image_part(jpeg, "image/jpeg"))
 

@@ -7,6 +7,8 @@ table in the terminal and as markdown in leaderboard.md.
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.console import Console
 from rich.table import Table
 
@@ -328,6 +330,36 @@ def _totals_line(results: RunResults, terminal: bool = False) -> str:
     return line if terminal else line + "."
 
 
+PROBE_HEADER = ("model", "path", "declared", "sent", "correct", "verdict")
+
+
+def probe_lines(results: RunResults) -> list[str]:
+    """The wiring probe's verdicts (omnieval.probe) as a markdown section, if the run has them."""
+    rows: list[tuple[str, ...]] = [
+        (
+            f"`{alias}`",
+            str(row.get("path")),
+            str(row.get("declared")),
+            str(row.get("sent")),
+            f"{row.get('correct')}/{row.get('n')} (chance {float(row.get('chance', 0)):.2f})",
+            str(row.get("verdict")) + (f": {row['why']}" if row.get("why") else ""),
+        )
+        for alias, paths in results.probe.items()
+        for row in paths
+    ]
+    if not rows:
+        return []
+    return ["", "## Wiring probe", "", _markdown_table(PROBE_HEADER, rows)]
+
+
+def probe_summary(alias: str, rows: list[dict[str, Any]]) -> str:
+    """One line: how many probe paths reach the model, and which do not."""
+    reach = [r for r in rows if r.get("verdict") == "reaches"]
+    other = [f"{r.get('path')} ({r.get('verdict')})" for r in rows if r not in reach]
+    line = f"wiring probe {alias}: {len(reach)}/{len(rows)} paths reach"
+    return line + (f"; not: {', '.join(other)}" if other else "")
+
+
 def render_markdown(results: RunResults, records: list[TrialRecord]) -> str:
     parts = [
         f"# Leaderboard: {results.run}",
@@ -355,6 +387,7 @@ def render_markdown(results: RunResults, records: list[TrialRecord]) -> str:
     scoring = scoring_lines(results)
     if scoring:
         parts += ["", "## Scoring", ""] + [f"- {line}" for line in scoring]
+    parts += probe_lines(results)
     if results.models:
         parts += ["", "## Models", ""]
         parts += [f"- `{alias}`: {model_summary(fp)}" for alias, fp in results.models.items()]
@@ -419,5 +452,7 @@ def print_leaderboard(results: RunResults, records: list[TrialRecord], console: 
             markup=False,
             highlight=False,
         )
+    for alias, rows in results.probe.items():
+        console.print(f"  {probe_summary(alias, rows)}", markup=False, highlight=False)
     for line in failure_lines(records, limit=5):
         console.print(f"  failed: {line}", style="red", markup=False, highlight=False)

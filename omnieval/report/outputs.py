@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Any
+
 from rich.console import Console
 
 from omnieval.report.exports import write_samples_jsonl
@@ -45,7 +49,20 @@ def build_results(state: RunState) -> RunResults:
         tasks=tasks,
         groups=summary.groups,
         nodes=summary.nodes,
+        probe=probe_verdicts(state.run_dir),
     )
+
+
+def probe_verdicts(run_dir: Path) -> dict[str, list[dict[str, Any]]]:
+    """The wiring probe's rows per model from the run's probe.json (empty when not probed)."""
+    path = run_dir / rundir.PROBE
+    if not path.is_file():
+        return {}
+    content = json.loads(path.read_text(encoding="utf-8"))
+    return {
+        alias: list(entry.get("paths", []))
+        for alias, entry in (content.get("models") or {}).items()
+    }
 
 
 def write_outputs(state: RunState, console: Console, show: bool = True) -> RunResults:

@@ -64,6 +64,8 @@ class RunResults(BaseModel):
     groups: list[GroupResult]
     #: aggregation nodes above tasks (category, stage, overall, formulas)
     nodes: list[NodeResult] = []
+    #: alias -> the wiring probe's verdict rows (omnieval.probe), when the run was probed
+    probe: dict[str, list[dict[str, Any]]] = {}
 
     def overall(self) -> list[GroupResult]:
         return [g for g in self.groups if g.group == "overall"]

@@ -25,6 +25,8 @@ RESULTS = "results.json"
 SAMPLES = "samples.jsonl"
 LEADERBOARD = "leaderboard.md"
 LOG = "run.log"
+#: the wiring probe's verdicts (omnieval.probe), when the run was probed
+PROBE = "probe.json"
 
 
 class RunLockedError(RuntimeError):
@@ -112,6 +114,16 @@ def update_manifest(run_dir: Path, data: dict[str, Any]) -> None:
     tmp = run_dir / (MANIFEST + ".tmp")
     tmp.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
     os.replace(tmp, run_dir / MANIFEST)
+
+
+def note_probe_in_manifest(run_dir: Path, probe: dict[str, list[dict[str, Any]]]) -> None:
+    """Keep the wiring probe's verdict per model and path in the manifest (`probe:`)."""
+    manifest = read_manifest(run_dir)
+    manifest["probe"] = {
+        alias: {str(row.get("path")): str(row.get("verdict")) for row in rows}
+        for alias, rows in probe.items()
+    }
+    update_manifest(run_dir, manifest)
 
 
 def read_manifest(run_dir: Path) -> dict[str, Any]:
