@@ -93,7 +93,14 @@ def probe_model(
         journal.close()
     report = ProbeReport(
         alias=spec.alias,
-        rows=tuple(verdicts(outcome.records, declared_inputs(built), requests)),
+        rows=tuple(
+            verdicts(
+                outcome.records,
+                declared_inputs(built),
+                requests,
+                has_transport="transport" in built.fingerprint(),
+            )
+        ),
         run_dir=outcome.run_dir,
     )
     write_probe_file(outcome.run_dir, [report])

@@ -71,15 +71,17 @@ def verdicts(
     records: Iterable[TrialRecord],
     declared: frozenset[Modality],
     requests: Mapping[str, dict[str, Any]] | None = None,
+    has_transport: bool = False,
 ) -> list[PathVerdict]:
     """The probe table for one model's probe records (see the module docstring); `requests`
-    gives the journaled compact request per trial key for records read without theirs."""
+    gives the journaled compact request per trial key for records read without theirs;
+    `has_transport`: the model sends requests over a wire (its fingerprint has a transport)."""
     by_path: dict[str, list[TrialRecord]] = {}
     for record in records:
         if record.trial.task.startswith(TASK_PREFIX):
             by_path.setdefault(record.trial.task[len(TASK_PREFIX) :], []).append(record)
     return [
-        _verdict(path, by_path[path.name], declared, requests or {})
+        _verdict(path, by_path[path.name], declared, requests or {}, has_transport)
         for path in PATHS
         if path.name in by_path
     ]
@@ -90,6 +92,7 @@ def _verdict(
     records: Sequence[TrialRecord],
     declared: frozenset[Modality],
     requests: Mapping[str, dict[str, Any]],
+    has_transport: bool,
 ) -> PathVerdict:
     correct = sum(1 for r in records if _correct(r))
     n = len(records)
@@ -100,7 +103,7 @@ def _verdict(
     if missing:
         declared_text += f" (not {', '.join(missing)})"
     renderings = [_rendering(r, requests.get(r.trial.key)) for r in records]
-    sent = _sent(renderings)
+    sent = _sent(renderings, has_transport)
 
     def row(verdict: str, why: str = "") -> PathVerdict:
         return PathVerdict(
@@ -166,7 +169,7 @@ def _policy_loss(path: ProbePath, renderings: Sequence[dict[str, Any] | None]) -
     return "; ".join(dict.fromkeys(reasons))
 
 
-def _sent(renderings: Sequence[dict[str, Any] | None]) -> str:
+def _sent(renderings: Sequence[dict[str, Any] | None], has_transport: bool) -> str:
     """A short account of what the transport sent for the path (its first trial's)."""
     for rendering in renderings:
         if rendering is None:
@@ -184,7 +187,7 @@ def _sent(renderings: Sequence[dict[str, Any] | None]) -> str:
                 else:
                     bits.append(f"{key}: {entry.get('sent')}")
         return "; ".join(dict.fromkeys(bits)) or "text only"
-    return IN_PROCESS
+    return "text only" if has_transport else IN_PROCESS
 
 
 def table_rows(rows: Sequence[PathVerdict]) -> list[list[str]]:
