@@ -352,6 +352,26 @@ def probe_lines(results: RunResults) -> list[str]:
     return ["", "## Wiring probe", "", _markdown_table(PROBE_HEADER, rows)]
 
 
+def acuity_lines(results: RunResults) -> list[str]:
+    """PSS and JND in ms (95% bootstrap intervals) per model, condition and task."""
+
+    def ms(value: float | None, ci: tuple[float, float] | None, sign: str) -> str:
+        if value is None:
+            return "n/a"
+        interval = f" [{ci[0]:{sign}.0f}, {ci[1]:{sign}.0f}]" if ci else ""
+        return f"{value:{sign}.0f} ms{interval}"
+
+    return [
+        f"{a.model} / {a.condition} / {a.task}: "
+        + (
+            f"{a.note}"
+            if a.pss_ms is None
+            else f"PSS {ms(a.pss_ms, a.pss_ci, '+')}, JND {ms(a.jnd_ms, a.jnd_ci, '')}"
+        )
+        for a in results.acuity
+    ]
+
+
 def probe_summary(alias: str, rows: list[dict[str, Any]]) -> str:
     """One line: how many probe paths reach the model, and which do not."""
     reach = [r for r in rows if r.get("verdict") == "reaches"]
@@ -388,6 +408,9 @@ def render_markdown(results: RunResults, records: list[TrialRecord]) -> str:
     if scoring:
         parts += ["", "## Scoring", ""] + [f"- {line}" for line in scoring]
     parts += probe_lines(results)
+    acuity = acuity_lines(results)
+    if acuity:
+        parts += ["", "## Temporal acuity", ""] + [f"- {line}" for line in acuity]
     if results.models:
         parts += ["", "## Models", ""]
         parts += [f"- `{alias}`: {model_summary(fp)}" for alias, fp in results.models.items()]
@@ -454,5 +477,7 @@ def print_leaderboard(results: RunResults, records: list[TrialRecord], console: 
         )
     for alias, rows in results.probe.items():
         console.print(f"  {probe_summary(alias, rows)}", markup=False, highlight=False)
+    for line in acuity_lines(results):
+        console.print(f"  temporal acuity {line}", markup=False, highlight=False)
     for line in failure_lines(records, limit=5):
         console.print(f"  failed: {line}", style="red", markup=False, highlight=False)

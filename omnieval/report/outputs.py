@@ -8,7 +8,11 @@ from typing import Any
 
 from rich.console import Console
 
+from omnieval.report.acuity import temporal_acuity
 from omnieval.report.exports import write_samples_jsonl
+from omnieval.report.html.page import write_report
+from omnieval.report.ratings import rating_summary
+from omnieval.report.tables import write_sample_tables
 from omnieval.report.leaderboard import print_leaderboard, render_markdown
 from omnieval.report.results import RunResults, TaskInfo, totals_of, write_results
 from omnieval.runner import rundir
@@ -50,6 +54,8 @@ def build_results(state: RunState) -> RunResults:
         groups=summary.groups,
         nodes=summary.nodes,
         probe=probe_verdicts(state.run_dir),
+        acuity=temporal_acuity(state.records, state.samples, seed=state.seed),
+        human_ratings=rating_summary(state.run_dir),
     )
 
 
@@ -72,8 +78,10 @@ def write_outputs(state: RunState, console: Console, show: bool = True) -> RunRe
     write_samples_jsonl(
         state.run_dir / rundir.SAMPLES, state.records, state.samples, state.request_bodies
     )
+    write_sample_tables(state.run_dir, state.records)
     leaderboard = render_markdown(results, state.records)
     (state.run_dir / rundir.LEADERBOARD).write_text(leaderboard, encoding="utf-8")
+    write_report(state.run_dir, results, state.samples)
     if show:
         print_leaderboard(results, state.records, console)
         console.print(f"run directory: {state.run_dir}")

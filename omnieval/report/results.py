@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from omnieval.report.acuity import AcuityResult
 from omnieval.types import GroupResult, MetricSpec, NodeResult, Outcome, TrialRecord
 
 RESULTS_SCHEMA = "omnieval.results/2"
@@ -66,6 +67,10 @@ class RunResults(BaseModel):
     nodes: list[NodeResult] = []
     #: alias -> the wiring probe's verdict rows (omnieval.probe), when the run was probed
     probe: dict[str, list[dict[str, Any]]] = {}
+    #: temporal acuity (psychometric fit of "in sync" answers against the offset; acuity.py)
+    acuity: list[AcuityResult] = []
+    #: human ratings (omnieval rate): rater, model, task, condition, mean (1-5), n
+    human_ratings: list[dict[str, Any]] = []
 
     def overall(self) -> list[GroupResult]:
         return [g for g in self.groups if g.group == "overall"]

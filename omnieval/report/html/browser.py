@@ -1,0 +1,134 @@
+"""The per-sample browser's data: one compact row per trial, prompts and media deduplicated.
+
+Rows come from `samples.jsonl` (what the run exported); media paths come from the benchmark's
+samples (their parts), referenced by a URL the caller chooses: a path relative to the report
+(default), a data URL (`--embed-media`), or a server route (`omnieval rate`).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import mimetypes
+import os
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from omnieval.types import Sample
+
+RESPONSE_LIMIT = 2000
+COLUMNS = (
+    "key",
+    "model",
+    "task",
+    "sample_id",
+    "condition",
+    "replicate",
+    "outcome",
+    "rule",
+    "extraction",
+    "ok",
+    "scores",
+    "response",
+    "prompt",
+    "media",
+    "artifacts",
+    "error",
+    "answer",
+)
+
+#: path -> the URL the page uses for it
+MediaUrl = Callable[[Path], str]
+
+
+def relative_url(base: Path) -> MediaUrl:
+    def url(path: Path) -> str:
+        return Path(os.path.relpath(path, base)).as_posix()
+
+    return url
+
+
+def embedded_url(path: Path) -> str:
+    mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    try:
+        data = base64.b64encode(path.read_bytes()).decode("ascii")
+    except OSError:
+        return ""
+    return f"data:{mime};base64,{data}"
+
+
+def read_sample_rows(path: Path) -> Iterable[dict[str, Any]]:
+    with path.open(encoding="utf-8") as lines:
+        for line in lines:
+            if line.strip():
+                yield json.loads(line)
+
+
+def media_entries(sample: Sample | None, url: MediaUrl) -> list[dict[str, str]]:
+    if sample is None:
+        return []
+    found = []
+    for part in sample.parts:
+        path = getattr(part, "path", None)
+        if path is None:
+            continue
+        found.append({"kind": part.kind, "name": Path(path).name, "src": url(Path(path))})
+    return found
+
+
+def browser_data(
+    rows: Iterable[dict[str, Any]],
+    samples: Mapping[str, Mapping[str, Sample]],
+    run_dir: Path,
+    url: MediaUrl,
+) -> dict[str, Any]:
+    """{columns, rows, prompts, media} for the page's JavaScript (see the module docstring)."""
+    prompts: list[str] = []
+    prompt_index: dict[str, int] = {}
+    media: list[list[dict[str, str]]] = []
+    media_index: dict[tuple[str, str], int] = {}
+    out_rows = []
+    for row in rows:
+        request = row.get("request") or {}
+        text = "\n\n".join(p["text"] for p in request.get("parts", []) if "text" in p)
+        if text not in prompt_index:
+            prompt_index[text] = len(prompts)
+            prompts.append(text)
+        where = (row["task"], row["sample_id"])
+        if where not in media_index:
+            sample = samples.get(row["task"], {}).get(row["sample_id"])
+            media_index[where] = len(media)
+            media.append(media_entries(sample, url))
+        artifacts = [
+            {
+                "kind": a.get("kind", "file"),
+                "name": a.get("name", ""),
+                "src": url(run_dir / a["path"]) if a.get("path") else "",
+            }
+            for a in row.get("artifacts") or []
+        ]
+        target = row.get("target") or {}
+        response = row.get("response") or ""
+        out_rows.append(
+            [
+                row["key"],
+                row["model"],
+                row["task"],
+                row["sample_id"],
+                row["condition"],
+                row.get("replicate") or "",
+                row["outcome"],
+                row.get("extraction_rule") or "",
+                row.get("extraction"),
+                row.get("extraction_ok"),
+                row.get("scores") or {},
+                response[:RESPONSE_LIMIT] + ("…" if len(response) > RESPONSE_LIMIT else ""),
+                prompt_index[text],
+                media_index[where],
+                artifacts,
+                row.get("error") or row.get("scoring_error") or "",
+                target.get("answer") if isinstance(target, dict) else None,
+            ]
+        )
+    return {"columns": list(COLUMNS), "rows": out_rows, "prompts": prompts, "media": media}

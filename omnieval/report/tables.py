@@ -1,0 +1,98 @@
+"""samples.csv and samples.parquet: one flat row per trial beside samples.jsonl.
+
+Columns: key, model, task, sample_id, condition, replicate, status, outcome, response, error,
+extraction, extraction_rule, extraction_ok, one `score.<metric>` column per metric, scoring_error,
+latency_s, attempts. Parquet is written when `pyarrow` is installed (extra `report`); CSV always.
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from omnieval.types import TrialRecord
+
+CSV_NAME = "samples.csv"
+PARQUET_NAME = "samples.parquet"
+BASE_COLUMNS = (
+    "key",
+    "model",
+    "task",
+    "sample_id",
+    "condition",
+    "replicate",
+    "status",
+    "outcome",
+    "response",
+    "error",
+    "extraction",
+    "extraction_rule",
+    "extraction_ok",
+)
+TAIL_COLUMNS = ("scoring_error", "latency_s", "attempts")
+
+
+def flat_rows(records: Sequence[TrialRecord]) -> tuple[list[str], list[dict[str, Any]]]:
+    """The column names and one flat dict per trial."""
+    metrics = sorted({m for r in records if r.score for m in r.score.values})
+    columns = [*BASE_COLUMNS, *(f"score.{m}" for m in metrics), *TAIL_COLUMNS]
+    rows = []
+    for record in records:
+        trial, response, extraction = record.trial, record.response, record.extraction
+        row: dict[str, Any] = {
+            "key": trial.key,
+            "model": trial.model,
+            "task": trial.task,
+            "sample_id": trial.sample_id,
+            "condition": trial.condition,
+            "replicate": trial.replicate or None,
+            "status": response.status.value,
+            "outcome": record.outcome.value,
+            "response": response.text,
+            "error": response.error,
+            "extraction": extraction.value if extraction else None,
+            "extraction_rule": extraction.rule if extraction else None,
+            "extraction_ok": extraction.ok if extraction else None,
+            "scoring_error": record.score.error if record.score else None,
+            "latency_s": round(response.latency_s, 6),
+            "attempts": response.attempts,
+        }
+        values = record.score.values if record.score else {}
+        for metric in metrics:
+            row[f"score.{metric}"] = values.get(metric)
+        rows.append(row)
+    return columns, rows
+
+
+def write_sample_tables(run_dir: Path, records: Sequence[TrialRecord]) -> list[Path]:
+    """Write samples.csv (and samples.parquet with pyarrow); return the paths written."""
+    columns, rows = flat_rows(records)
+    written = [_write_csv(run_dir / CSV_NAME, columns, rows)]
+    if importlib.util.find_spec("pyarrow") is not None:
+        written.append(_write_parquet(run_dir / PARQUET_NAME, columns, rows))
+    return written
+
+
+def _write_csv(path: Path, columns: list[str], rows: list[dict[str, Any]]) -> Path:
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.DictWriter(out, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)
+    os.replace(tmp, path)
+    return path
+
+
+def _write_parquet(path: Path, columns: list[str], rows: list[dict[str, Any]]) -> Path:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table({name: [row.get(name) for row in rows] for name in columns})
+    tmp = path.with_name(path.name + ".tmp")
+    pq.write_table(table, tmp)
+    os.replace(tmp, path)
+    return path
