@@ -17,6 +17,7 @@ from omnieval.cli_output import EXIT_PROBE_FAILED, EXIT_TRIALS_FAILED, EXIT_USAG
 from omnieval.cli_output import error as _error
 from omnieval.cli_output import fail as _fail
 from omnieval.cli_probe import probe_command
+from omnieval.cli_report import compare_command, leaderboard_command, rate_command, report_command
 
 app = typer.Typer(
     name="omnieval",
@@ -27,6 +28,10 @@ app = typer.Typer(
 )
 app.add_typer(generate_app, name="generate")
 app.command("probe")(probe_command)
+app.command("report")(report_command)
+app.command("compare")(compare_command)
+app.command("leaderboard")(leaderboard_command)
+app.command("rate")(rate_command)
 
 
 def _csv(value: str | None) -> list[str] | None:

@@ -32,7 +32,7 @@ def test_without_apt_get_it_names_what_is_missing_and_fails(tmp_path: Path) -> N
         cwd=tmp_path,
     )
     assert done.returncode == 1, done.stdout + done.stderr
-    assert "missing programs the tests need: ffmpeg espeak-ng" in done.stderr
+    assert "missing programs the tests need: ffmpeg espeak-ng chromium" in done.stderr
     assert "no apt-get here" in done.stderr
     assert "pytest" not in done.stdout  # stopped before the test run
 

@@ -244,9 +244,14 @@ def temporal_acuity(
             points = acuity_of(answers, seed, 0)[0]
             results.append(
                 AcuityResult(
-                    model=model, condition=condition, task=task, points=points,
-                    pss_ms=None, jnd_ms=None, note=problem,
-                )  # fmt: skip
+                    model=model,
+                    condition=condition,
+                    task=task,
+                    points=points,
+                    pss_ms=None,
+                    jnd_ms=None,
+                    note=problem,
+                )
             )
             continue
         points, fit, pss_ci, jnd_ci = acuity_of(answers, seed, bootstrap)

@@ -112,7 +112,7 @@ def merged_rows(loaded: dict[Path, RunResults]) -> list[dict[str, Any]]:
                         "unsupported": group.unsupported,
                     }
                 )
-    rows.sort(key=lambda r: (r["task"], r["condition"], r["metric"], -(r["value"] or 0.0)))
+    rows.sort(key=lambda r: (r["task"], r["condition"], r["metric"], -float(r["value"] or 0.0)))
     return rows
 
 

@@ -11,10 +11,10 @@ from rich.console import Console
 from omnieval.report.acuity import temporal_acuity
 from omnieval.report.exports import write_samples_jsonl
 from omnieval.report.html.page import write_report
-from omnieval.report.ratings import rating_summary
-from omnieval.report.tables import write_sample_tables
 from omnieval.report.leaderboard import print_leaderboard, render_markdown
+from omnieval.report.ratings import rating_summary
 from omnieval.report.results import RunResults, TaskInfo, totals_of, write_results
+from omnieval.report.tables import write_sample_tables
 from omnieval.runner import rundir
 from omnieval.runner.run import RunState
 from omnieval.scoring.aggregate import aggregate

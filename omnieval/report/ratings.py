@@ -8,6 +8,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from omnieval.report.results import RunResults, read_results, write_results
 from omnieval.runner import rundir
 from omnieval.runner.ratings import ROLE
 
@@ -45,3 +46,13 @@ def rating_summary(run_dir: Path) -> list[dict[str, Any]]:
         }
         for (rater, model, task, condition), values in sorted(cells.items())
     ]
+
+
+def refresh_ratings(run_dir: Path) -> RunResults:
+    """Put the journal's current human ratings into the run's results.json; return it."""
+    results = read_results(run_dir / rundir.RESULTS)
+    ratings = rating_summary(run_dir)
+    if ratings != results.human_ratings:
+        results = results.model_copy(update={"human_ratings": ratings})
+        write_results(run_dir / rundir.RESULTS, results)
+    return results

@@ -28,9 +28,7 @@ class RatingError(ValueError):
 
 def check_rater(name: str) -> str:
     if not _RATER.match(name):
-        raise RatingError(
-            f"rater name {name!r}: use 1-64 letters, digits, '_', '.', '@' or '-'"
-        )
+        raise RatingError(f"rater name {name!r}: use 1-64 letters, digits, '_', '.', '@' or '-'")
     return name
 
 

@@ -45,14 +45,14 @@ def score_bars(results: RunResults) -> list[str]:
         row, left, plot = 22, 220, 360
         height = row * len(bars) + 40
         body = [f'<text x="4" y="14" class="title">{_esc(task)}: {_esc(metric)}</text>']
-        for i, (label, value, low, high) in enumerate(bars):
+        for i, (label, score, low, high) in enumerate(bars):
             y = 26 + i * row
-            width = max(0.0, value / top * plot)
+            width = max(0.0, score / top * plot)
             colour = PALETTE[i % len(PALETTE)]
             body.append(f'<text x="{left - 6}" y="{y + 13}" text-anchor="end">{_esc(label)}</text>')
             body.append(
                 f'<rect x="{left}" y="{y + 2}" width="{width:.1f}" height="{row - 8}" '
-                f'fill="{colour}" opacity="0.8"><title>{_esc(label)}: {value:.4g}</title></rect>'
+                f'fill="{colour}" opacity="0.8"><title>{_esc(label)}: {score:.4g}</title></rect>'
             )
             if low is not None and high is not None:
                 x0, x1 = left + low / top * plot, left + high / top * plot
@@ -60,7 +60,7 @@ def score_bars(results: RunResults) -> list[str]:
                 body.append(
                     f'<line x1="{x0:.1f}" x2="{x1:.1f}" y1="{mid}" y2="{mid}" class="whisker"/>'
                 )
-            body.append(f'<text x="{left + width + 4:.1f}" y="{y + 13}">{value:.3g}</text>')
+            body.append(f'<text x="{left + width + 4:.1f}" y="{y + 13}">{score:.3g}</text>')
         charts.append(_svg(left + plot + 60, height, "".join(body), f"scores for {task}"))
     return charts
 
@@ -87,7 +87,9 @@ def ablation_deltas(results: RunResults) -> list[str]:
         row, left, half = 22, 240, 160
         body = [f'<text x="4" y="14" class="title">{_esc(task)}: change against {base}</text>']
         zero = left + half
-        body.append(f'<line x1="{zero}" x2="{zero}" y1="20" y2="{26 + row * len(bars)}" class="axis"/>')
+        body.append(
+            f'<line x1="{zero}" x2="{zero}" y1="20" y2="{26 + row * len(bars)}" class="axis"/>'
+        )
         for i, (label, delta) in enumerate(bars):
             y = 26 + i * row
             width = min(1.0, abs(delta)) * half
@@ -149,7 +151,9 @@ def aa_acr(results: RunResults) -> list[str]:
             continue
         aa, acr = (group.metrics.get(name) for name in info.display[:2])
         if aa is not None and acr is not None:
-            points.append((f"{group.model} · {group.condition} · {group.task}", aa.value, acr.value))
+            points.append(
+                (f"{group.model} · {group.condition} · {group.task}", aa.value, acr.value)
+            )
     if not points:
         return []
     size, pad = 300, 40
@@ -175,17 +179,18 @@ def acuity_curves(results: Sequence[AcuityResult]) -> list[str]:
     for result in results:
         by_task[result.task].append(result)
     charts = []
+    width, height, pad = 520, 260, 44
+
+    def sy(y: float) -> float:
+        return height - pad - y * (height - 2 * pad)
+
     for task, found in sorted(by_task.items()):
         offsets = [p.offset_ms for r in found for p in r.points]
         low, high = min(offsets), max(offsets)
         span = (high - low) or 1.0
-        width, height, pad = 520, 260, 44
 
         def sx(x: float, low: float = low, span: float = span) -> float:
             return pad + (x - low) / span * (width - 2 * pad)
-
-        def sy(y: float) -> float:
-            return height - pad - y * (height - 2 * pad)
 
         body = [
             f'<text x="4" y="14" class="title">{_esc(task)}: share answered "in sync"</text>',
@@ -194,7 +199,9 @@ def acuity_curves(results: Sequence[AcuityResult]) -> list[str]:
             "audio offset (ms, + = audio late)</text>",
         ]
         for tick in (low, (low + high) / 2, high):
-            body.append(f'<text x="{sx(tick):.1f}" y="{sy(0) + 14}" text-anchor="middle">{tick:+.0f}</text>')
+            body.append(
+                f'<text x="{sx(tick):.1f}" y="{sy(0) + 14}" text-anchor="middle">{tick:+.0f}</text>'
+            )
         for i, result in enumerate(found):
             colour = PALETTE[i % len(PALETTE)]
             for point in result.points:
