@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from omnieval.cli_output import console, fail
+
+if TYPE_CHECKING:
+    from omnieval.types import Sample
 
 RunArg = Annotated[Path, typer.Argument(help="A run directory.", exists=True, file_okay=False)]
 
@@ -30,9 +34,13 @@ def report_command(
 
     if not (run / rundir.RESULTS).is_file():
         raise fail(f"{run} has no {rundir.RESULTS}: not a finished run directory")
-    samples, problem = run_samples(run)
-    if problem:
-        console.print(f"warning: {problem}", markup=False, highlight=False)
+
+    def samples() -> Mapping[str, Mapping[str, Sample]]:
+        found, problem = run_samples(run)
+        if problem:
+            console.print(f"warning: {problem}", markup=False, highlight=False)
+        return found
+
     results = refresh_ratings(run)
     path = write_report(run, results, samples, embed_media, out)
     print(path)

@@ -132,7 +132,7 @@ def test_leaderboard_merges_runs_and_refuses_different_fingerprints(tmp_path: Pa
     assert {r["model"] for r in rows} == {"random", "oracle"}
     assert "<table>" in merge_leaderboards([a.run_dir, b.run_dir], "html")
     other = run_mcq(tmp_path, "c", ["random"], questions, prompt="{question}\n{options}\nLetter:")
-    with pytest.raises(MergeError, match="task 'mcq/default' differs.*fingerprint.prompt"):
+    with pytest.raises(MergeError, match=r"task 'mcq/default' differs.*fingerprint\.prompt"):
         merge_leaderboards([a.run_dir, other.run_dir])
     done = subprocess.run(
         [sys.executable, "-m", "omnieval.cli", "leaderboard", str(a.run_dir), str(other.run_dir)],
@@ -169,7 +169,9 @@ def test_vsync_solver_jnd_is_below_the_smallest_offset_step(tmp_path: Path) -> N
             "name": "acuity",
             "output": str(tmp_path / "runs"),
             "progress": False,
-            "benchmarks": [{"name": "vsync", "args": {"data_dir": str(edition)}, "conditions": ["avt"]}],
+            "benchmarks": [
+                {"name": "vsync", "args": {"data_dir": str(edition)}, "conditions": ["avt"]}
+            ],
             "models": ["vsync-solver"],
         }
     )

@@ -12,7 +12,7 @@ from __future__ import annotations
 import html
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -65,7 +65,12 @@ def _numeric(cell: object) -> bool:
 
 
 def _json_script(data: Any) -> str:
-    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=str)
+    """JSON for a <script> element: valid (no NaN: scores never hold one, anything else that
+    does is cleaned to null) and unable to close the element early."""
+    try:
+        text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    except ValueError:
+        text = json.dumps(_clean(data), ensure_ascii=False, separators=(",", ":"), default=str)
     return text.replace("</", "<\\/")
 
 
@@ -159,7 +164,7 @@ def render_report(
         f'<section id="{ident}"><h2>{html.escape(name)}</h2>{content}</section>'
         for ident, name, content in sections
     )
-    data = {"run": results.run, "browser": _clean(browser) if browser else None}
+    data = {"run": results.run, "browser": browser}
     if rating is not None:
         data["rating"] = dict(rating)
     meta = (
@@ -179,6 +184,11 @@ def render_report(
     )
 
 
+def _has_media(row: Mapping[str, Any]) -> bool:
+    parts = (row.get("request") or {}).get("parts") or []
+    return any("kind" in part for part in parts)
+
+
 def _samples_section() -> str:
     columns = ("model", "task", "sample", "condition", "outcome", "extraction", "rule", "scores")
     head = "".join(f"<th>{c}</th>" for c in columns)
@@ -191,18 +201,26 @@ def _samples_section() -> str:
     )
 
 
+SamplesSource = (
+    Mapping[str, Mapping[str, Sample]] | Callable[[], Mapping[str, Mapping[str, Sample]]]
+)
+
+
 def write_report(
     run_dir: Path,
     results: RunResults,
-    samples: Mapping[str, Mapping[str, Sample]],
+    samples: SamplesSource,
     embed_media: bool = False,
     out: Path | None = None,
 ) -> Path:
-    """Write report.html (or `out`) from the run's results and samples.jsonl."""
+    """Write report.html (or `out`) from the run's results and samples.jsonl. `samples` gives
+    the media paths; a callable is only called when some trial had media."""
     target = out or run_dir / REPORT
     url: MediaUrl = embedded_url if embed_media else relative_url(target.parent.resolve())
     rows_path = run_dir / rundir.SAMPLES
-    rows = read_sample_rows(rows_path) if rows_path.is_file() else iter(())
+    rows = list(read_sample_rows(rows_path)) if rows_path.is_file() else []
+    if callable(samples):
+        samples = samples() if any(_has_media(row) for row in rows) else {}
     browser = browser_data(rows, samples, run_dir.resolve(), url)
     page = render_report(results, browser, ratings=results.human_ratings)
     tmp = target.with_name(target.name + ".tmp")
