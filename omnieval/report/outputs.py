@@ -10,7 +10,7 @@ from rich.console import Console
 
 from omnieval.report.acuity import temporal_acuity
 from omnieval.report.exports import write_samples_jsonl
-from omnieval.report.html.page import write_report
+from omnieval.report.html.page import REPORT, write_report
 from omnieval.report.leaderboard import print_leaderboard, render_markdown
 from omnieval.report.ratings import rating_summary
 from omnieval.report.results import RunResults, TaskInfo, totals_of, write_results
@@ -85,4 +85,5 @@ def write_outputs(state: RunState, console: Console, show: bool = True) -> RunRe
     if show:
         print_leaderboard(results, state.records, console)
         console.print(f"run directory: {state.run_dir}")
+        console.print(f"report: {state.run_dir / REPORT} (open it in a browser)")
     return results

@@ -158,7 +158,7 @@ def render_report(
         ]
         sections.append(("ratings", "Human ratings", _table(header_r, rows_r, "ratings-table")))
     if browser is not None:
-        sections.append(("samples", "Samples", _samples_section()))
+        sections.append(("browser", "Samples", _samples_section()))
     nav = "".join(f'<a href="#{ident}">{html.escape(name)}</a>' for ident, name, _ in sections)
     body = "".join(
         f'<section id="{ident}"><h2>{html.escape(name)}</h2>{content}</section>'
