@@ -229,6 +229,9 @@ BUILTIN_ALIASES: dict[str, dict[str, Any]] = {
     "oracle": {"provider": "oracle"},
     "vsync-solver": {"provider": "vsync-solver"},
     "starbench-solver": {"provider": "starbench-solver"},
+    "oracle-video": {"provider": "oracle-video"},
+    "still": {"provider": "still"},
+    "wrong-move": {"provider": "wrong-move"},
 }
 
 

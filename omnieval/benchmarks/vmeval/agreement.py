@@ -41,10 +41,9 @@ class Agreement:
         return (self.observed - pe) / (1 - pe)
 
     def table(self) -> dict[str, dict[str, int]]:
-        return {
-            "verifier solved": {"judge success": self.both, "judge failure": self.verifier_only},
-            "verifier not solved": {"judge success": self.judge_only, "judge failure": self.neither},
-        }
+        solved = {"judge success": self.both, "judge failure": self.verifier_only}
+        unsolved = {"judge success": self.judge_only, "judge failure": self.neither}
+        return {"verifier solved": solved, "verifier not solved": unsolved}
 
 
 def agreement(pairs: Iterable[tuple[bool, bool]]) -> Agreement:

@@ -98,8 +98,9 @@ class Board(abc.ABC):
         state: State = {}
         distance: dict[str, float] = {}
         for slot, labels, stack in self._templates:
-            s = SCALE
-            patch = small[slot.y // s : (slot.y + slot.h) // s, slot.x // s : (slot.x + slot.w) // s]
+            y0, y1 = slot.y // SCALE, (slot.y + slot.h) // SCALE
+            x0, x1 = slot.x // SCALE, (slot.x + slot.w) // SCALE
+            patch = small[y0:y1, x0:x1]
             diff = stack - patch.reshape(1, -1)
             rms = np.sqrt(np.einsum("ij,ij->i", diff, diff) / diff.shape[1])
             best = int(np.argmin(rms))

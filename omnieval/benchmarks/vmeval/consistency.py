@@ -128,7 +128,9 @@ def outliers(frame_means: np.ndarray, threshold: float = 2.0) -> list[int]:
     return [i for i, s in enumerate(frame_means) if (mean - s) / std > threshold]
 
 
-def weights(frame_means: np.ndarray, outlier_indices: Sequence[int], temporal: float) -> list[float]:
+def weights(
+    frame_means: np.ndarray, outlier_indices: Sequence[int], temporal: float
+) -> list[float]:
     n = len(frame_means)
     if n == 0:
         return []

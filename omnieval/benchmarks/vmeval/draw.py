@@ -44,7 +44,9 @@ def as_array(image: Image.Image) -> np.ndarray:
     return np.asarray(image, dtype=np.uint8).copy()
 
 
-def digit(draw: ImageDraw.ImageDraw, value: int, box: tuple[int, int, int, int], color: Color) -> None:
+def digit(
+    draw: ImageDraw.ImageDraw, value: int, box: tuple[int, int, int, int], color: Color
+) -> None:
     """A seven-segment digit inside box (x0, y0, x1, y1)."""
     x0, y0, x1, y1 = box
     w, h = x1 - x0, y1 - y0

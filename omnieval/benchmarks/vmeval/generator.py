@@ -9,7 +9,9 @@ from omnieval import registry
 from omnieval.generators import Generator, GeneratorOption, Progress
 
 
-def write_vmeval(out: Path, progress: Progress, n: int = 2, seed: int = 0, domains: str = "all") -> Path:
+def write_vmeval(
+    out: Path, progress: Progress, n: int = 2, seed: int = 0, domains: str = "all"
+) -> Path:
     """A seeded edition: `n` tasks per domain with solution videos, in upstream's layout."""
     from omnieval.benchmarks.vmeval.synth import generate_vmeval, resolve_domains
 

@@ -38,7 +38,7 @@ TASK_GUIDANCE: dict[str, str] = {
     "object_permanence_task": "Verify that the object(s) remain unchanged in position, color, and shape, and the occluder is moved out of the frame.",  # noqa: E501
     "light_sequence_task": "Verify that the correct lights are on and all other lights are off in the final frame.",  # noqa: E501
     "tower_of_hanoi_task": "Check if exactly one disk moved between frames. Verify the move is legal (top disk moved to empty peg or larger disk). Compare final disk positions to expected.",  # noqa: E501
-    "dice_2d_task": "Verify that the final frame shows the correct opposite face of the dice. On a standard dice, opposite faces sum to 7 (1↔6, 2↔5, 3↔4). Award 1 point if the shown face matches the expected opposite face, 0 otherwise.",  # noqa: E501, RUF001
+    "dice_2d_task": "Verify that the final frame shows the correct opposite face of the dice. On a standard dice, opposite faces sum to 7 (1↔6, 2↔5, 3↔4). Award 1 point if the shown face matches the expected opposite face, 0 otherwise.",  # noqa: E501
     "symmetry_completion_task": "Verify that the right half of the grid in the final frame is correctly mirrored from the left half, creating a symmetric pattern. Check that all missing cells have been filled correctly to complete the vertical symmetry.",  # noqa: E501
     "nonogram_task": "Verify that all cells in the final frame are correctly filled according to the row and column hints. Check that the filled cells match the expected pattern and that all hints are satisfied. Each row and column must have the correct sequence of filled blocks as indicated by the hints.",  # noqa: E501
 }

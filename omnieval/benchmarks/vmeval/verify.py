@@ -63,4 +63,6 @@ def load_metadata(question_dir: Path) -> dict[str, Any]:
 
 def verifiable(meta: dict[str, Any] | None) -> bool:
     """Whether a question's metadata is one of ours (generated, with an exact verifier)."""
-    return bool(meta) and meta.get("generator") == "omnieval" and meta.get("domain") in DOMAINS
+    if not meta:
+        return False
+    return meta.get("generator") == "omnieval" and meta.get("domain") in DOMAINS

@@ -61,7 +61,7 @@ def final_score(rule: str, scores: Sequence[int], weights: Sequence[float]) -> i
     if rule == "weighted_average":
         total = sum(weights)
         average = sum(s * w for s, w in zip(scores, weights, strict=True)) / total if total else 0
-        return max(1, min(5, int(round(average))))
+        return max(1, min(5, round(average)))  # Python round: half to even, as upstream
     if rule == "max_score":
         return max(scores)
     if rule == "min_score":

@@ -5,6 +5,7 @@ move is the smallest disk's first move to the other peg, after which the video s
 
 from __future__ import annotations
 
+import itertools
 import random
 from functools import lru_cache
 
@@ -131,7 +132,7 @@ class TowerOfHanoi(Domain):
                 return Verdict(False, f"a disk floats above an empty level on peg {NAMES[p]}")
             pegs.append(stack[:height])
         for p, stack in enumerate(pegs):
-            if any(a < b for a, b in zip(stack, stack[1:], strict=False)):
+            if any(a < b for a, b in itertools.pairwise(stack)):
                 return Verdict(False, f"a larger disk lies on a smaller one on peg {NAMES[p]}")
         seen = sorted(d for stack in pegs for d in stack)
         if seen != list(range(1, disks + 1)):

@@ -152,7 +152,7 @@ class Maze(Domain):
         return states
 
     def solution(self, meta: Meta) -> list[State]:
-        return self._painted(meta, [tuple(p) for p in meta["solution_path"]])  # type: ignore[misc]
+        return self._painted(meta, [(p[0], p[1]) for p in meta["solution_path"]])
 
     def wrong(self, meta: Meta) -> list[State]:
         grid = meta["grid"]
