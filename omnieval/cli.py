@@ -16,6 +16,7 @@ from omnieval.cli_generate import generate_app
 from omnieval.cli_output import EXIT_TRIALS_FAILED, EXIT_USAGE, console
 from omnieval.cli_output import error as _error
 from omnieval.cli_output import fail as _fail
+from omnieval.cli_vmeval import vmeval_app
 
 app = typer.Typer(
     name="omnieval",
@@ -25,6 +26,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(generate_app, name="generate")
+app.add_typer(vmeval_app, name="vmeval")
 
 
 def _csv(value: str | None) -> list[str] | None:
