@@ -58,7 +58,12 @@ def agreement(
     for column in ("model", "n", "solved & success", "solved & failure", "unsolved & success",
                    "unsolved & failure", "agreement", "Cohen's kappa"):
         table.add_column(column)
-    for model, agree in by_model(rows).items():
+    from omnieval.benchmarks.vmeval.agreement import agreement as pooled
+
+    per_model = by_model(rows)
+    if len(per_model) > 1:
+        per_model["all"] = pooled((row.solved, row.judge_success) for row in rows)
+    for model, agree in per_model.items():
         table.add_row(
             model, str(agree.n), str(agree.both), str(agree.verifier_only),
             str(agree.judge_only), str(agree.neither), f"{agree.observed:.3f}",

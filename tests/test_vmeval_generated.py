@@ -122,8 +122,9 @@ def test_generator_noise_is_tolerated_but_a_changed_state_is_not(edition: Path) 
 def test_same_seed_same_puzzles(tmp_path: Path, edition: Path) -> None:
     again = generate_vmeval(tmp_path / "again", n=1, seed=3, domains="maze,chess")
     for domain in ("maze", "chess"):
-        a = json.loads((edition / f"{domain}_task/{domain}_0000/question_metadata.json").read_text())
-        b = json.loads((again / f"{domain}_task/{domain}_0000/question_metadata.json").read_text())
+        name = f"{domain}_task/{domain}_0000/question_metadata.json"
+        a = json.loads((edition / name).read_text())
+        b = json.loads((again / name).read_text())
         assert a == b
 
 
