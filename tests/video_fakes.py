@@ -74,6 +74,16 @@ class VideoAPIFake(LoopbackServer):
     def root(self) -> str:
         return f"http://{HOST}:{self.port}"
 
+    def submits_ids(self) -> set[str]:
+        """Every job id handed out (Veo's as the operation's last path segment)."""
+        with self.lock:
+            return set(self.jobs) | {
+                f"projects/p/locations/us-central1/publishers/google/models/"
+                f"{job.body.get('model')}/operations/{job_id}"
+                for job_id, job in self.jobs.items()
+                if job.api == "veo"
+            }
+
     def release(self) -> None:
         with self.lock:
             self._released = True

@@ -138,8 +138,7 @@ class VideoGenerator(Model):
             limit = self.polling.timeout_s
             if limit is not None and time.monotonic() - started >= limit:
                 raise PermanentModelError(
-                    f"{self.name} job {decode_job(job)[0]} did not finish within "
-                    f"{limit:g} s"
+                    f"{self.name} job {decode_job(job)[0]} did not finish within {limit:g} s"
                 )
             await asyncio.sleep(interval)
             interval = min(self.polling.max_poll_interval_s, interval * 1.5)

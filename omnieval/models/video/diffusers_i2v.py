@@ -6,6 +6,9 @@ wrappers): frame count, export fps, guidance, steps and output size.
 | family | pipeline | frames | fps | guidance | steps | size (WxH) |
 |---|---|---|---|---|---|---|
 | `ltx-video` | LTXImageToVideoPipeline | 161 (8k+1) | 24 | 3.0 | 50 | 704x480 |
+| `ltx-2` | LTX2ImageToVideoPipeline | 121 (8k+1) | 24 | 3.0 | 30 | 768x512 |
+| `hunyuan-video-i2v` | HunyuanVideoImageToVideoPipeline | 129 (4k+1) | 24 | 1.0 | 50 | 1280x720 |
+| `sana-video` | SanaImageToVideoPipeline | 81 (4k+1) | 16 | 4.5 | 50 | 832x480 |
 | `cogvideox-i2v` | CogVideoXImageToVideoPipeline | 49 (fixed) | 8 | 6.0 | 50 | 720x480 |
 | `cogvideox1.5-i2v` | CogVideoXImageToVideoPipeline | 81 (16k+1) | 16 | 6.0 | 50 | 1360x768 |
 | `wan-i2v` | WanImageToVideoPipeline | 81 (4k+1) | 16 | 5.0 | 50 | ~480x832, image aspect |
@@ -58,13 +61,37 @@ class Family:
     multiple: int = 16  # width and height are multiples of this
     by_area: bool = False  # size follows the image's aspect ratio at the given area
     uses_prompt: bool = True
+    frame_rate_arg: bool = False  # the pipeline takes the fps as `frame_rate` (LTX)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
 FAMILIES: dict[str, Family] = {
     "ltx-video": Family(
-        "LTXImageToVideoPipeline", 161, 24, 3.0, 50, (704, 480), frame_step=8, multiple=32
+        "LTXImageToVideoPipeline",
+        161,
+        24,
+        3.0,
+        50,
+        (704, 480),
+        frame_step=8,
+        multiple=32,
+        frame_rate_arg=True,
     ),
+    "ltx-2": Family(
+        "LTX2ImageToVideoPipeline",
+        121,
+        24,
+        3.0,
+        30,
+        (768, 512),
+        frame_step=8,
+        multiple=32,
+        frame_rate_arg=True,
+    ),
+    "hunyuan-video-i2v": Family(
+        "HunyuanVideoImageToVideoPipeline", 129, 24, 1.0, 50, (1280, 720), frame_step=4
+    ),
+    "sana-video": Family("SanaImageToVideoPipeline", 81, 16, 4.5, 50, (832, 480), frame_step=4),
     "cogvideox-i2v": Family(
         "CogVideoXImageToVideoPipeline", 49, 8, 6.0, 50, (720, 480), fixed_frames=True
     ),
@@ -187,7 +214,7 @@ def plan_call(
         kwargs["prompt"] = spec.prompt
         if spec.negative_prompt is not None:
             kwargs["negative_prompt"] = spec.negative_prompt
-    if family.pipeline == "LTXImageToVideoPipeline":
+    if family.frame_rate_arg:
         kwargs["frame_rate"] = fps
     for key, value in family.extra.items():
         kwargs[key] = overrides.get(key, value)

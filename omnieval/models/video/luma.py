@@ -25,7 +25,7 @@ from typing import Any
 from omnieval import registry
 from omnieval.models.base import PermanentModelError, PreflightError
 from omnieval.models.video.base import ContentRefused, VideoGenerator, sdk_error
-from omnieval.models.video.media import download, image_size
+from omnieval.models.video.media import download, image_size, without_query
 from omnieval.models.video.spec import FirstFrame, VideoSpec, job_failed, refusal, video_response
 from omnieval.types import Modality, Response
 
@@ -212,7 +212,7 @@ class LumaVideo(VideoGenerator):
             job_id=provider_id,
             submitted_at=submitted_at,
             settings=settings,
-            extra_meta={"video_url": str(video)},
+            extra_meta={"video_url": without_query(str(video))},
         )
 
     def _error(self, err: Exception, what: str) -> Exception:

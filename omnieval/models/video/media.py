@@ -7,6 +7,7 @@ import base64
 import io
 from collections.abc import Sequence
 from fractions import Fraction
+from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 import av
@@ -84,6 +85,13 @@ def frames_to_mp4(frames: Sequence[np.ndarray], fps: int, crf: int = 18) -> byte
             container.mux(stream.encode(frame))
         container.mux(stream.encode(None))
     return out.getvalue()
+
+
+def without_query(url: str) -> str:
+    """A download URL without its query string and fragment (signed URLs carry their token
+    there); what is recorded in metadata."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
 
 
 async def download(url: str, provider: str, timeout_s: float = 300.0) -> bytes:

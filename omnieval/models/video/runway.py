@@ -15,7 +15,7 @@ from typing import Any
 from omnieval import registry
 from omnieval.models.base import PermanentModelError, PreflightError
 from omnieval.models.video.base import ContentRefused, VideoGenerator, sdk_error
-from omnieval.models.video.media import data_uri, download, fitted_png, image_size
+from omnieval.models.video.media import data_uri, download, fitted_png, image_size, without_query
 from omnieval.models.video.spec import VideoSpec, job_failed, refusal, video_response
 from omnieval.types import Modality, Response
 
@@ -165,7 +165,7 @@ class RunwayVideo(VideoGenerator):
             job_id=provider_id,
             submitted_at=submitted_at,
             settings=settings,
-            extra_meta={"video_url": str(task.output[0])},
+            extra_meta={"video_url": without_query(str(task.output[0]))},
         )
 
     def _error(self, err: Exception, what: str) -> Exception:

@@ -11,6 +11,7 @@ the API requires (upstream resizes and pads the same way, in memory).
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 from omnieval import registry
@@ -59,6 +60,19 @@ def nearest_size(resolution: tuple[int, int] | None, allowed: list[str] | None) 
         return abs(w / h - ratio), abs(w * h - resolution[0] * resolution[1])
 
     return min(allowed, key=distance)
+
+
+def _served_meta(video: Any) -> dict[str, Any]:
+    """What the server reported: its `seconds`, plus, from `omnieval serve`, the hosted
+    generator's own artifact metadata (`omnieval_meta`) under `served`."""
+    meta: dict[str, Any] = {"provider_seconds": getattr(video, "seconds", None)}
+    served = (getattr(video, "model_extra", None) or {}).get("omnieval_meta")
+    if isinstance(served, dict):
+        meta["served"] = served
+        for key in ("fps", "width", "height", "frames", "duration_s"):
+            if served.get(key) is not None:
+                meta.setdefault(key, served[key])
+    return meta
 
 
 @registry.models.register("openai-video")
@@ -114,6 +128,12 @@ class SoraVideo(VideoGenerator):
                 raise PreflightError(
                     "the openai-video provider needs `pip install openai`"
                 ) from err
+            if self.base_url and "api.openai.com" not in self.base_url:
+                # the SDK warns that OpenAI's own Sora API shuts down; other servers speaking
+                # the protocol (omnieval serve) are not concerned
+                warnings.filterwarnings(
+                    "ignore", message="The Sora API is scheduled", category=DeprecationWarning
+                )
             self._client = openai.AsyncOpenAI(
                 api_key=self._api_key or "none",
                 base_url=self.base_url,
@@ -194,7 +214,7 @@ class SoraVideo(VideoGenerator):
             job_id=provider_id,
             submitted_at=submitted_at,
             settings=settings,
-            extra_meta={"provider_seconds": getattr(video, "seconds", None)},
+            extra_meta=_served_meta(video),
         )
 
     def _error(self, err: Exception, what: str) -> Exception:

@@ -197,8 +197,8 @@ def video_response(
         "finished_at": iso_utc(finished),
         "generation_s": None if submitted_at is None else round(finished - submitted_at, 3),
         "request": settings,
-        **describe_video(data if data is not None else source),
         **(extra_meta or {}),
+        **describe_video(data if data is not None else source),  # read from the video wins
     }
     artifact = Artifact(
         name=VIDEO_NAME, kind="video", mime="video/mp4", data=data, source=source, meta=meta
