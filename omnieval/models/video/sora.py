@@ -43,7 +43,7 @@ def nearest_seconds(duration_s: float | None, allowed: list[str] | None) -> str:
     if duration_s is None:
         return DEFAULT_SECONDS if not allowed or DEFAULT_SECONDS in allowed else allowed[0]
     if not allowed:
-        return str(round(duration_s))
+        return f"{duration_s:g}"
     return min(allowed, key=lambda s: (abs(float(s) - duration_s), -float(s)))
 
 
