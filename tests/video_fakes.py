@@ -16,6 +16,7 @@ is None). Prompts steer outcomes: `REFUSE` -> the job ends refused by the provid
 rejected (HTTP 400, moderation). `script[kind]` (kind `submit`, `poll` or `download`) lists
 HTTP statuses for the next requests of that kind (`0` = stall for `stall_s`, then answer).
 Counters: `submits[prompt]`, `polls[id]`, `downloads[id]`; `bodies` records each submit.
+A finished job serves `videos[prompt]` when given (real videos), else `fake_video(prompt)`.
 """
 
 from __future__ import annotations
@@ -54,8 +55,10 @@ class VideoAPIFake(LoopbackServer):
         job_s: float | None = 0.0,
         script: dict[str, list[int]] | None = None,
         stall_s: float = 3.0,
+        videos: dict[str, bytes] | None = None,
     ) -> None:
         super().__init__(LoopbackConfig())
+        self.videos = dict(videos or {})  # prompt -> the video served for it
         self.job_s = job_s
         self.script = {k: list(v) for k, v in (script or {}).items()}
         self.stall_s = stall_s
@@ -143,7 +146,9 @@ class VideoAPIFake(LoopbackServer):
             job = self.jobs.get(job_id)
             if job is not None:
                 self.downloads[job_id] += 1
-        return None if job is None else fake_video(job.prompt)
+        if job is None:
+            return None
+        return self.videos.get(job.prompt) or fake_video(job.prompt)
 
     @staticmethod
     def _error(status: int, message: str, code: str | None = None) -> web.Response:
