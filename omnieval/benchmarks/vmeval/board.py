@@ -83,14 +83,26 @@ class Board(abc.ABC):
 
     # ------------------------------------------------------------------ reading
 
+    def cache_key(self) -> tuple[object, ...]:
+        """What the board's drawing depends on (its public settings): boards with equal keys
+        share their comparison templates."""
+        settings = sorted((k, v) for k, v in vars(self).items() if not k.startswith("_"))
+        return (type(self).__qualname__, tuple(settings))
+
     @cached_property
     def _templates(self) -> list[tuple[Slot, tuple[str, ...], np.ndarray]]:
-        out = []
-        for slot in self.slots():
-            labels = tuple(self.labels(slot))
-            stack = np.stack([_pool(self.tile(label, slot)) for label in labels])
-            out.append((slot, labels, stack.reshape(len(labels), -1)))
-        return out
+        key = self.cache_key()
+        cached = _TEMPLATES.get(key)
+        if cached is None:
+            cached = []
+            for slot in self.slots():
+                labels = tuple(self.labels(slot))
+                stack = np.stack([_pool(self.tile(label, slot)) for label in labels])
+                cached.append((slot, labels, stack.reshape(len(labels), -1)))
+            if len(_TEMPLATES) >= _TEMPLATE_CACHE_SIZE:
+                _TEMPLATES.pop(next(iter(_TEMPLATES)))
+            _TEMPLATES[key] = cached
+        return cached
 
     def read(self, frame: np.ndarray) -> Reading:
         """Each slot's nearest label in `frame` (any size; resized to the canvas)."""
@@ -109,12 +121,16 @@ class Board(abc.ABC):
         return Reading(state, distance)
 
 
+_TEMPLATES: dict[tuple[object, ...], list[tuple[Slot, tuple[str, ...], np.ndarray]]] = {}
+_TEMPLATE_CACHE_SIZE = 256
+
+
 def _pool(image: np.ndarray) -> np.ndarray:
     """Average-pool by SCALE, as float32 (the comparison form of a tile)."""
     h, w, c = image.shape
     s = SCALE
-    pooled = image.reshape(h // s, s, w // s, s, c).astype(np.float32).mean(axis=(1, 3))
-    return pooled
+    summed = image.reshape(h // s, s, w // s, s, c).sum(axis=(1, 3), dtype=np.float32)
+    return summed / np.float32(s * s)
 
 
 def to_comparison(frame: np.ndarray) -> np.ndarray:

@@ -10,14 +10,19 @@ from omnieval.generators import Generator, GeneratorOption, Progress
 
 
 def write_vmeval(
-    out: Path, progress: Progress, n: int = 2, seed: int = 0, domains: str = "all"
+    out: Path,
+    progress: Progress,
+    n: int = 2,
+    seed: int = 0,
+    domains: str = "all",
+    workers: int = 1,
 ) -> Path:
     """A seeded edition: `n` tasks per domain with solution videos, in upstream's layout."""
     from omnieval.benchmarks.vmeval.synth import generate_vmeval, resolve_domains
 
     total = n * len(resolve_domains(domains))
     return generate_vmeval(
-        out, n, seed, domains, on_progress=lambda done: progress(done, total)
+        out, n, seed, domains, on_progress=lambda done: progress(done, total), workers=workers
     )
 
 
@@ -36,6 +41,7 @@ registry.generators.register("vmeval")(
                 "Comma-separated domains (chess, maze, sudoku, rotation, sliding_puzzle, "
                 "tower_of_hanoi, counting_objects, object_subtraction, shape_sorter) or all.",
             ),
+            GeneratorOption("workers", int, 1, "Processes (the edition does not depend on it)."),
         ),
     )
 )

@@ -16,7 +16,8 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -78,20 +79,30 @@ def write_task(root: Path, domain: str, index: int, seed: int) -> Path:
     return out
 
 
+def _write_job(job: tuple[Path, str, int, int]) -> Path:
+    return write_task(*job)
+
+
 def generate_vmeval(
     out: Path,
     n: int = 2,
     seed: int = 0,
     domains: str | Sequence[str] | None = None,
     on_progress: Callable[[int], None] | None = None,
+    workers: int = 1,
 ) -> Path:
-    """`n` tasks per domain under `out` (the questions directory)."""
+    """`n` tasks per domain under `out` (the questions directory), on `workers` processes
+    (each task is seeded by itself, so the edition does not depend on `workers`)."""
     out.mkdir(parents=True, exist_ok=True)
-    done = 0
-    for domain in resolve_domains(domains):
-        for index in range(n):
-            write_task(out, domain, index, seed)
-            done += 1
+    jobs = [(out, domain, index, seed) for domain in resolve_domains(domains) for index in range(n)]
+    if workers <= 1:
+        done_paths: Iterable[Path] = map(_write_job, jobs)
+        for done, _ in enumerate(done_paths, 1):
+            if on_progress is not None:
+                on_progress(done)
+        return out
+    with ProcessPoolExecutor(workers) as pool:
+        for done, _ in enumerate(pool.map(_write_job, jobs, chunksize=8), 1):
             if on_progress is not None:
                 on_progress(done)
     return out

@@ -58,13 +58,13 @@ def read_video(path: Path, keep_last: int | None = None) -> DecodedVideo:
     try:
         with av.open(str(path)) as container:
             stream = container.streams.video[0]
-            stream.thread_type = "AUTO"
             rate = stream.average_rate or stream.guessed_rate or 0
-            frames: list[np.ndarray] = []
+            decoded: list[av.VideoFrame] = []
             for frame in container.decode(stream):
-                frames.append(frame.to_ndarray(format="rgb24"))
-                if keep_last is not None and len(frames) > keep_last:
-                    frames.pop(0)
+                decoded.append(frame)
+                if keep_last is not None and len(decoded) > keep_last:
+                    decoded.pop(0)  # only the frames kept are converted to RGB
+            frames = [frame.to_ndarray(format="rgb24") for frame in decoded]
     except (av.error.FFmpegError, IndexError) as err:
         raise VideoReadError(f"cannot decode video {path}: {err}") from err
     if not frames:
