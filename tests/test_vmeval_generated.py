@@ -3,6 +3,7 @@ lower-resolution re-encodes; the export in upstream's layout read back by upstre
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -165,3 +166,25 @@ def test_export_is_read_back_by_upstreams_rules(run: RunOutcome, tmp_path: Path)
                 assert verdict.solved == (meta["omnieval"]["scores"]["solved"] == 1.0)
                 seen += 1
     assert seen == len(MODELS) * len(DOMAINS)
+
+
+def test_rescore_reverifies_the_stored_videos(run: RunOutcome, tmp_path: Path) -> None:
+    import shutil
+
+    from omnieval import api
+
+    again = api.rescore(run.run_dir, console=Console(file=io.StringIO()))
+    before = {r.trial.key: r.score for r in run.records}
+    after = {r.trial.key: r.score for r in again.records}
+    assert after == before and len(after) == len(MODELS) * len(DOMAINS)
+    assert all(s is not None and s.error is None for s in after.values())
+    # the verifier really reads the stored files: swap one oracle video for the still one
+    oracle = next(r for r in run.records if r.trial.model == "oracle-video")
+    still = next(r for r in run.records if r.trial.model == "still"
+                 and r.trial.sample_id == oracle.trial.sample_id)
+    copy = shutil.copytree(run.run_dir, tmp_path / "copy")
+    target = copy / str(oracle.response.artifacts[0].path)
+    target.write_bytes((copy / str(still.response.artifacts[0].path)).read_bytes())
+    swapped = api.rescore(copy, console=Console(file=io.StringIO()))
+    score = next(r.score for r in swapped.records if r.trial.key == oracle.trial.key)
+    assert score is not None and score.values["solved"] == 0.0
