@@ -104,6 +104,23 @@ def test_lossy_lower_resolution_reencodes_are_still_solved(edition: Path, tmp_pa
         assert verdict.solved, (q.id, verdict)
 
 
+def test_a_letterboxed_widescreen_video_is_read_in_its_centre(
+    edition: Path, tmp_path: Path
+) -> None:
+    """Provider clients letterbox the square first frame into the model's 16:9 size; a video
+    that keeps that framing is read from its centred square."""
+    for domain in ("chess", "maze"):
+        q = discover(edition).questions[domain][0]
+        assert q.ground_truth_video is not None and q.metadata is not None
+        frames = []
+        for frame in read_video(q.ground_truth_video).frames:
+            wide = np.full((256, 456, 3), 255, np.uint8)
+            wide[:, 100:356] = frame
+            frames.append(wide)
+        video = write_video(tmp_path / f"{domain}.mp4", frames, crf=28, size=(320, 180))
+        assert verify_video(domain, q.metadata, video).solved
+
+
 def test_generator_noise_is_tolerated_but_a_changed_state_is_not(edition: Path) -> None:
     rng = np.random.default_rng(0)
     q = discover(edition).questions["sudoku"][0]

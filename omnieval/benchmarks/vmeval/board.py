@@ -134,7 +134,13 @@ def _pool(image: np.ndarray) -> np.ndarray:
 
 
 def to_comparison(frame: np.ndarray) -> np.ndarray:
-    """A frame in comparison form: resized to the canvas, then pooled by SCALE."""
+    """A frame in comparison form: its centred square (a square puzzle letterboxed into a 16:9
+    video, as the provider clients send it, sits there), resized to the canvas, pooled."""
+    h, w = frame.shape[:2]
+    if h != w:
+        side = min(h, w)
+        top, left = (h - side) // 2, (w - side) // 2
+        frame = np.ascontiguousarray(frame[top : top + side, left : left + side])
     if frame.shape[:2] != (CANVAS, CANVAS):
         resized = Image.fromarray(frame).resize((CANVAS, CANVAS), Image.Resampling.BILINEAR)
         frame = np.asarray(resized)
