@@ -67,6 +67,21 @@ def test_keyframes_and_hybrid_match_upstream() -> None:
     assert picks == [(24, False), (30, True), (32, False), (36, False), (47, False)]
 
 
+@pytest.mark.parametrize("strategy", ["uniform", "keyframe", "hybrid"])
+def test_sampling_a_video_file_streams_the_same_frames(strategy: str, tmp_path: Path) -> None:
+    from omnieval.benchmarks.vmeval.video import read_video, write_video
+
+    big = [np.repeat(np.repeat(f, 2, axis=0), 2, axis=1) for f in FRAMES]
+    path = write_video(tmp_path / "v.mp4", big, fps=8)
+    decoded = read_video(path)
+    expected = sampling.sample_indices(decoded.frames, decoded.fps, n=5, strategy=strategy)
+    sampled = sampling.sample_video(path, n=5, strategy=strategy)
+    assert [(f.index, f.is_keyframe) for f in sampled] == expected
+    for frame in sampled:
+        assert np.array_equal(frame.image, decoded.frames[frame.index])
+        assert frame.timestamp == frame.index / 8
+
+
 def test_grey_levels_are_opencvs() -> None:
     rng = np.random.default_rng(1)
     image = rng.integers(0, 256, (64, 80, 3), dtype=np.uint8)

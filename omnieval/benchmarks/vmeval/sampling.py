@@ -17,13 +17,14 @@ Grey levels are OpenCV's fixed-point BT.601 conversion, so the keyframes are ups
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import av
 import numpy as np
 
-from omnieval.benchmarks.vmeval.video import read_video
+from omnieval.benchmarks.vmeval.video import VideoReadError
 
 STRATEGIES = ("uniform", "keyframe", "hybrid")
 
@@ -62,17 +63,21 @@ def uniform_indices(start: int, total: int, n: int) -> list[int]:
 
 
 def detect_keyframes(
-    grays: Sequence[np.ndarray], start: int, threshold: float = 30.0, min_interval: int = 5
+    grays: Iterable[np.ndarray], start: int, threshold: float = 30.0, min_interval: int = 5
 ) -> list[int]:
-    """Keyframe indices among window frames `grays` (frame `start + i` is `grays[i]`)."""
+    """Keyframe indices among window frames `grays` (frame `start + i` is the i-th), read once
+    in order (only the previous frame is kept)."""
     found: list[int] = []
     last = -min_interval
-    for i in range(1, len(grays)):
+    previous: np.ndarray | None = None
+    for i, current in enumerate(grays):
         index = start + i
-        diff = np.abs(grays[i].astype(np.int16) - grays[i - 1].astype(np.int16))
-        if float(np.mean(diff)) > threshold and index - last >= min_interval:
-            found.append(index)
-            last = index
+        if previous is not None:
+            diff = np.abs(current.astype(np.int16) - previous.astype(np.int16))
+            if float(np.mean(diff)) > threshold and index - last >= min_interval:
+                found.append(index)
+                last = index
+        previous = current
     return found
 
 
@@ -130,13 +135,55 @@ def sample_indices(
     return hybrid_indices(start, total, n, keys)
 
 
+def _decoded(path: Path) -> Iterator[av.VideoFrame]:
+    try:
+        with av.open(str(path)) as container:
+            yield from container.decode(container.streams.video[0])
+    except (av.error.FFmpegError, IndexError) as err:
+        raise VideoReadError(f"cannot decode video {path}: {err}") from err
+
+
+def _rate(path: Path) -> float:
+    try:
+        with av.open(str(path)) as container:
+            stream = container.streams.video[0]
+            return float(stream.average_rate or stream.guessed_rate or 0)
+    except (av.error.FFmpegError, IndexError) as err:
+        raise VideoReadError(f"cannot decode video {path}: {err}") from err
+
+
 def sample_video(
     path: Path, n: int = 5, last_seconds: float = 3.0, strategy: str = "hybrid"
 ) -> list[SampledFrame]:
-    video = read_video(path)
-    picks = sample_indices(video.frames, video.fps, n, last_seconds, strategy)
+    """`sample_indices` on a video file without holding it in memory: one pass counts the
+    frames, one converts only the window's frames to grey (keyframe strategies), one keeps the
+    chosen frames."""
+    if strategy not in STRATEGIES:
+        raise ValueError(f"unknown sampling strategy {strategy!r}; use one of {STRATEGIES}")
+    fps = _rate(path)
+    total = sum(1 for _ in _decoded(path))
+    if total == 0 or fps <= 0:
+        raise VideoReadError(f"video {path} has no frames or no frame rate")
+    start = window_start(total, fps, last_seconds)
+    if strategy == "uniform":
+        picks = [(i, False) for i in uniform_indices(start, total, n)]
+    else:
+        grays = (
+            gray(frame.to_ndarray(format="rgb24"))
+            for i, frame in enumerate(_decoded(path))
+            if i >= start
+        )
+        keys = detect_keyframes(grays, start)
+        if strategy == "keyframe":
+            picks = [(i, True) for i in keyframe_indices(keys, total, n)]
+        else:
+            picks = hybrid_indices(start, total, n, keys)
+    wanted = {i for i, _ in picks}
+    images = {
+        i: frame.to_ndarray(format="rgb24")
+        for i, frame in enumerate(_decoded(path))
+        if i in wanted
+    }
     return [
-        SampledFrame(video.frames[i], i, i / video.fps, key)
-        for i, key in picks
-        if 0 <= i < len(video.frames)
+        SampledFrame(images[i], i, i / fps, key) for i, key in picks if i in images
     ]
