@@ -22,12 +22,16 @@ def export(
         Path | None,
         typer.Option(help="The questions directory (default: the run's vmeval data_dir)."),
     ] = None,
+    evaluations: Annotated[
+        Path | None,
+        typer.Option(help="Also write judged trials' GPT4OEvaluator.json files here."),
+    ] = None,
 ) -> None:
     """Copy each answered vmeval trial into VMEvalKit's output layout with its metadata.json."""
     from omnieval.report.vmeval_export import export_run
 
     try:
-        summary = export_run(run_dir, out, questions)
+        summary = export_run(run_dir, out, questions, evaluations)
     except (FileNotFoundError, ValueError) as err:
         raise fail(str(err)) from None
     console.print(

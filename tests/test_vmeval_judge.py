@@ -362,6 +362,25 @@ def test_agreement_is_in_results_and_shown(
     assert "wrong-move" in text and "without reaching the goal" in text
 
 
+def test_judged_trials_export_upstreams_score_files(
+    judged: tuple[Path, RunOutcome, ScriptedVLM], tmp_path: Path
+) -> None:
+    from omnieval.report.vmeval_export import export_run
+
+    _, outcome, _ = judged
+    evaluations = tmp_path / "evaluations"
+    export_run(outcome.run_dir, tmp_path / "outputs", evaluations=evaluations)
+    files = sorted(evaluations.rglob("GPT4OEvaluator.json"))
+    assert len(files) == len(outcome.records)
+    for path in files:  # upstream's summary reads model/task_type/task_id/GPT4OEvaluator.json
+        model, task_type, task_id = path.relative_to(evaluations).parts[:3]
+        data = json.loads(path.read_text())
+        assert data["metadata"]["model_name"] == model and data["metadata"]["task_id"] == task_id
+        assert data["metadata"]["task_type"] == task_type
+        assert data["result"]["evaluation_type"] == "final_frame_comparison"
+        assert data["result"]["solution_correctness_score"] == (1 if model == "still" else 5)
+
+
 def test_multiframe_judge_votes_over_sampled_frames(tmp_path: Path) -> None:
     generate_vmeval(tmp_path / "q", n=1, seed=2, domains="rotation")
     with ScriptedVLM() as server:

@@ -13,6 +13,8 @@
 image_path, question_id, task_category), `output` (video_path, video_url, generation_id),
 `paths` and `question_data` (upstream's task record), with null values left out as upstream did;
 an `omnieval` block adds the trial key, the video's sha256 and the trial's scores and verdict.
+With `evaluations`, judged trials also get upstream's score file
+`<evaluations>/<model>/<domain>_task/<task_id>/GPT4OEvaluator.json` (`metadata` + `result`).
 Only answered trials are exported (upstream removes a failed task's folder); files are copied,
 never moved, and a trial already exported with the same video is left as it is.
 """
@@ -23,6 +25,7 @@ import json
 import os
 import shutil
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -70,8 +73,11 @@ def _copy(src: Path, dst: Path) -> None:
     os.replace(tmp, dst)
 
 
-def export_run(run_dir: Path, out: Path, questions: Path | None = None) -> ExportSummary:
-    """Write every answered vmeval trial of `run_dir` under `out` in upstream's layout."""
+def export_run(
+    run_dir: Path, out: Path, questions: Path | None = None, evaluations: Path | None = None
+) -> ExportSummary:
+    """Write every answered vmeval trial of `run_dir` under `out` in upstream's layout; with
+    `evaluations`, also each judged trial's score file in upstream's evaluation layout."""
     questions = questions or questions_dir_of(run_dir)
     journal = Journal(run_dir / rundir.JOURNAL)
     try:
@@ -92,7 +98,54 @@ def export_run(run_dir: Path, out: Path, questions: Path | None = None) -> Expor
             summary.exported += 1
         else:
             summary.unchanged += 1
+        if evaluations is not None:
+            _write_evaluation(evaluations, record)
     return summary
+
+
+def _write_evaluation(root: Path, record: TrialRecord) -> None:
+    """`<root>/<model>/<domain>_task/<task_id>/GPT4OEvaluator.json` as upstream's evaluators
+    write it (single-frame: `final_frame_comparison`; multi-frame: `multi_frame_voting`)."""
+    detail = record.extraction.value if record.extraction is not None else None
+    judge = detail.get("judge") if isinstance(detail, dict) else None
+    if not isinstance(judge, dict) or record.score is None or record.score.error is not None:
+        return
+    domain = record.trial.task.removeprefix("vmeval/")
+    if judge.get("protocol") == "single":
+        result: dict[str, Any] = {
+            "solution_correctness_score": judge["solution_correctness_score"],
+            "explanation": judge.get("explanation", ""),
+            "evaluation_type": "final_frame_comparison",
+            "status": "completed",
+        }
+    else:
+        result = {
+            key: judge[key]
+            for key in (
+                "final_score", "confidence", "agreement_ratio", "needs_review",
+                "voting_method", "vote_distribution", "frame_results", "consistency", "config",
+            )
+            if key in judge
+        }
+        result["solution_correctness_score"] = judge.get("final_score")
+        result["stability_score"] = judge.get("consistency", {}).get("stability_score")
+        result.update(evaluation_type="multi_frame_voting", status="completed")
+    payload = {
+        "metadata": {
+            "evaluator": "GPT4OEvaluator",
+            "timestamp": datetime.now(timezone.utc).isoformat(),
+            "model_name": record.trial.model,
+            "task_type": f"{domain}_task",
+            "task_id": record.trial.sample_id,
+        },
+        "result": result,
+    }
+    target = root / record.trial.model / f"{domain}_task" / record.trial.sample_id
+    target.mkdir(parents=True, exist_ok=True)
+    path = target / "GPT4OEvaluator.json"
+    tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
+    tmp.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
 
 
 def _export_one(run_dir: Path, out: Path, questions: Path, record: TrialRecord) -> bool:
