@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from omnieval.media.encode import encode_png
+from omnieval.models.base import PermanentModelError
 from omnieval.models.serve import BackgroundServer
 from omnieval.models.serve.app import ServeOptions, create_app
 from omnieval.models.video.diffusers_i2v import (
@@ -34,8 +35,16 @@ TINY = {"num_frames": 3, "num_inference_steps": 1, "decode_chunk_size": 3}
 
 @pytest.fixture(scope="module")
 def svd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DiffusersImageToVideo]:
-    path = save_tiny_svd(tmp_path_factory.mktemp("tiny-svd") / "svd")
-    yield DiffusersImageToVideo(family="svd", model_path=str(path), overrides=TINY)
+    import torch
+
+    # a tiny model on a shared 2-core machine: one thread is ~10x faster than torch's default
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        path = save_tiny_svd(tmp_path_factory.mktemp("tiny-svd") / "svd")
+        yield DiffusersImageToVideo(family="svd", model_path=str(path), overrides=TINY)
+    finally:
+        torch.set_num_threads(threads)
 
 
 def frame_png() -> bytes:
@@ -180,5 +189,5 @@ def test_resolution_and_overrides_replace_the_defaults() -> None:
 
 def test_missing_checkpoints_fail_the_trial_with_the_path(tmp_path: Path) -> None:
     model = DiffusersImageToVideo(family="svd", model_path=str(tmp_path / "absent"))
-    with pytest.raises(Exception, match="absent"):
+    with pytest.raises(PermanentModelError, match="cannot load StableVideoDiffusionPipeline"):
         asyncio.run(model.generate(svd_request()))

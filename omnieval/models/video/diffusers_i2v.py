@@ -337,7 +337,12 @@ class DiffusersImageToVideo(Model):
         import torch
         from PIL import Image
 
-        pipe = self.load()
+        try:
+            pipe = self.load()
+        except (OSError, ValueError) as err:
+            raise PermanentModelError(
+                f"cannot load {self.family.pipeline} from {self.model_path!r}: {err}"
+            ) from None
         width, height = plan.size
         conditioning = Image.fromarray(letterbox(image, width, height))
         generator = None
