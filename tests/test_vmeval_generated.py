@@ -137,6 +137,21 @@ def test_generator_noise_is_tolerated_but_a_changed_state_is_not(edition: Path) 
     assert not verdict.solved and "match no known drawing" in verdict.reason
 
 
+def test_bad_inputs_name_the_question_and_file(edition: Path, tmp_path: Path) -> None:
+    from omnieval.benchmarks.vmeval.verify import MetadataError
+    from omnieval.benchmarks.vmeval.video import VideoReadError
+
+    q = discover(edition).questions["maze"][0]
+    assert q.metadata is not None and q.ground_truth_video is not None
+    broken = {k: v for k, v in q.metadata.items() if k != "grid"}
+    with pytest.raises(MetadataError, match="maze question maze_0000: its question_metadata"):
+        verify_video("maze", broken, q.ground_truth_video)
+    garbage = tmp_path / "video.mp4"
+    garbage.write_bytes(b"not a video")
+    with pytest.raises(VideoReadError, match=r"cannot decode video .*video\.mp4"):
+        verify_video("maze", q.metadata, garbage)
+
+
 def test_same_seed_same_puzzles(tmp_path: Path, edition: Path) -> None:
     again = generate_vmeval(tmp_path / "again", n=1, seed=3, domains="maze,chess")
     for domain in ("maze", "chess"):

@@ -46,8 +46,19 @@ def verify_frame(domain: str, meta: dict[str, Any], frame: np.ndarray) -> Verdic
     return task.check(meta, reading.state)
 
 
+class MetadataError(ValueError):
+    """A generated question's metadata does not describe its domain's puzzle."""
+
+
 def verify_video(domain: str, meta: dict[str, Any], video: Path) -> Verdict:
-    return verify_frame(domain, meta, final_image(last_frames(video, FRAMES)))
+    frame = final_image(last_frames(video, FRAMES))  # VideoReadError names the file
+    try:
+        return verify_frame(domain, meta, frame)
+    except (KeyError, TypeError, IndexError, ValueError) as err:
+        raise MetadataError(
+            f"{domain} question {meta.get('id', '?')}: its question_metadata.json does not "
+            f"describe a {domain} puzzle ({type(err).__name__}: {err})"
+        ) from err
 
 
 def load_metadata(question_dir: Path) -> dict[str, Any]:
