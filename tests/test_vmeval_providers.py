@@ -200,6 +200,17 @@ def test_luma_takes_the_first_frame_url_from_an_uploader_hook(
     assert "?" not in response.artifacts[0].meta["video_url"]
 
 
+def test_a_luma_uploader_named_as_module_function_is_loaded_and_its_answer_checked(
+    fake: VideoAPIFake, frame: Path
+) -> None:
+    model = build("luma", fake, uploader="tests.video_fakes:s3_uri_uploader")
+    with pytest.raises(PermanentModelError, match="returned 's3://frames/.*not a URL"):
+        run(generate_and_close(model, request(frame, "luma bad uploader")))
+    assert fake.submits["luma bad uploader"] == 0
+    with pytest.raises(ValueError, match="module:function"):
+        build("luma", fake, uploader="no_colon")
+
+
 def test_luma_refuses_to_start_without_a_way_to_publish_the_first_frame() -> None:
     with pytest.raises(ValueError, match="public URL"):
         LumaVideo(api_key="k")

@@ -411,3 +411,8 @@ def submitted_json(fake: VideoAPIFake) -> str:
         return value
 
     return json.dumps([clean(b) for b in fake.bodies], indent=1, default=str)
+
+
+def s3_uri_uploader(data: bytes, name: str, sha256: str) -> str:
+    """A Luma uploader that makes a common mistake: an object-store URI, not a public URL."""
+    return f"s3://frames/{sha256}.png"
