@@ -204,7 +204,7 @@ def test_a_luma_uploader_named_as_module_function_is_loaded_and_its_answer_check
     fake: VideoAPIFake, frame: Path
 ) -> None:
     model = build("luma", fake, uploader="tests.video_fakes:s3_uri_uploader")
-    with pytest.raises(PermanentModelError, match="returned 's3://frames/.*not a URL"):
+    with pytest.raises(PermanentModelError, match=r"returned 's3://frames/.*not a URL"):
         run(generate_and_close(model, request(frame, "luma bad uploader")))
     assert fake.submits["luma bad uploader"] == 0
     with pytest.raises(ValueError, match="module:function"):
