@@ -43,7 +43,7 @@ def best_ratio(width: int, height: int, ratios: list[str]) -> str:
 def nearest_duration(duration_s: float | None, durations: list[int]) -> int:
     if duration_s is None:
         return durations[0]
-    return min(durations, key=lambda d: (abs(d - duration_s), d))
+    return min(durations, key=lambda d: (abs(d - duration_s), -d))
 
 
 @registry.models.register("runway")
