@@ -137,6 +137,33 @@ def test_generator_noise_is_tolerated_but_a_changed_state_is_not(edition: Path) 
     assert not verdict.solved and "match no known drawing" in verdict.reason
 
 
+def test_last_frames_of_a_long_video_seek_to_its_tail(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import av
+
+    from omnieval.benchmarks.vmeval import video as video_module
+
+    path = tmp_path / "long.mp4"
+    with av.open(str(path), "w", format="mp4") as container:  # 10 s, a keyframe every 2 s
+        stream = container.add_stream("libx264", rate=24)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        stream.options = {"crf": "10", "g": "48"}
+        for i in range(240):
+            image = np.full((48, 64, 3), i, np.uint8)
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
+        container.mux(stream.encode(None))
+    whole = read_video(path).frames
+
+    def no_full_decode(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the whole video was decoded")
+
+    monkeypatch.setattr(video_module, "read_video", no_full_decode)
+    tail = video_module.last_frames(path, 3)
+    assert len(whole) == 240
+    assert all(np.array_equal(a, b) for a, b in zip(tail, whole[-3:], strict=True))
+
+
 def test_bad_inputs_name_the_question_and_file(edition: Path, tmp_path: Path) -> None:
     from omnieval.benchmarks.vmeval.verify import MetadataError
     from omnieval.benchmarks.vmeval.video import VideoReadError

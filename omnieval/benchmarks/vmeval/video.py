@@ -72,5 +72,34 @@ def read_video(path: Path, keep_last: int | None = None) -> DecodedVideo:
     return DecodedVideo(frames, float(rate))
 
 
+#: how far before the end `last_frames` seeks (then decodes forward from the keyframe before it)
+TAIL_SECONDS = 1.0
+
+
 def last_frames(path: Path, count: int = 3) -> list[np.ndarray]:
+    """The last `count` frames as RGB. A long video is not decoded from its start: the reader
+    seeks to the keyframe before its last second and decodes from there (a video whose tail
+    yields fewer frames than asked is decoded whole)."""
+    try:
+        with av.open(str(path)) as container:
+            stream = container.streams.video[0]
+            duration = (
+                float(stream.duration * stream.time_base)
+                if stream.duration is not None and stream.time_base is not None
+                else None
+            )
+            if duration is None or duration <= 2 * TAIL_SECONDS or stream.time_base is None:
+                tail: list[av.VideoFrame] = []
+            else:
+                target = int((duration - TAIL_SECONDS) / stream.time_base)
+                container.seek(target, stream=stream, backward=True, any_frame=False)
+                tail = []
+                for frame in container.decode(stream):
+                    tail.append(frame)
+                    if len(tail) > count:
+                        tail.pop(0)
+    except (av.error.FFmpegError, IndexError) as err:
+        raise VideoReadError(f"cannot decode video {path}: {err}") from err
+    if len(tail) == count:
+        return [frame.to_ndarray(format="rgb24") for frame in tail]
     return read_video(path, keep_last=count).frames
