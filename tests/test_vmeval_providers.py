@@ -300,6 +300,19 @@ def test_transient_poll_and_download_errors_are_retried_by_the_job_driver(
         assert server.submits[prompt] == 1 and jobs.count() == 0
 
 
+def test_in_process_generation_also_rides_out_transient_poll_errors(frame: Path) -> None:
+    """`generate` (used by `omnieval serve` and the Python API) retries polls like the runner."""
+    with VideoAPIFake(job_s=0.0, script={"poll": [503, 502, 429]}) as server:
+        response = run(generate_and_close(build("luma", server), request(frame, "in process")))
+        assert response.status is TrialStatus.OK, response.error
+        assert server.submits["in process"] == 1
+    with (
+        VideoAPIFake(job_s=0.0, script={"poll": [503] * 10}) as server,
+        pytest.raises(TransientModelError),
+    ):
+        run(generate_and_close(build("luma", server), request(frame, "always down")))
+
+
 @pytest.mark.parametrize("name", PROVIDERS)
 def test_submit_errors_map_to_transient_or_permanent(name: str, frame: Path) -> None:
     async def submit_twice(model: Model) -> list[Exception]:

@@ -29,6 +29,7 @@ from omnieval.models.video.spec import REFUSAL_FINISH, VideoSpec
 from omnieval.types import Modality, Request, Response, TrialStatus
 
 _SEP = "|"
+MAX_POLL_ERRORS = 10  # transient poll errors in a row before `generate` gives up
 
 
 class ContentRefused(PermanentModelError):
@@ -124,15 +125,26 @@ class VideoGenerator(Model):
         return await self._status(provider_id, settings, submitted_at)
 
     async def generate(self, request: Request) -> Response:
-        """Submit and poll in-process (no journal): backoff x1.5 up to the cap, then a timeout."""
+        """Submit and poll in-process (no journal): backoff x1.5 up to the cap, transient poll
+        errors retried (up to `MAX_POLL_ERRORS` in a row), then a timeout. A transient submit
+        error is raised for the caller's retry policy."""
         try:
             job = await self.submit(request)
         except ContentRefused as err:
             return refused_response(err)
         started = time.monotonic()
         interval = self.polling.poll_interval_s
+        errors = 0
         while True:
-            response = await self.poll(job)
+            try:
+                response = await self.poll(job)
+            except TransientModelError:
+                errors += 1
+                if errors >= MAX_POLL_ERRORS:
+                    raise
+                response = None
+            else:
+                errors = 0
             if response is not None:
                 return response
             limit = self.polling.timeout_s
