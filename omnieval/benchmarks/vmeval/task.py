@@ -159,6 +159,10 @@ class VMEvalTask(Task):
     def samples(self) -> Sequence[Sample]:
         return self._samples
 
+    def groups(self, sample: Sample) -> list[str]:
+        """None: a task is one domain already (its category group would repeat the task)."""
+        return []
+
     def build_request(self, sample: Sample, condition: str) -> Request:
         self.check_conditions([condition])
         extra = {k: v for k, v in self.generation.items() if v is not None}
