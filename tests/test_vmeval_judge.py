@@ -217,7 +217,30 @@ def test_agreement_and_kappa() -> None:
     assert agreement([(True, True)] * 4).kappa == 1.0
 
 
+#: upstream's GPT4OEvaluator.create_prompt("chess_task") at ae2e8dc, written out by hand
+CHESS_SYSTEM_PROMPT = (
+    "You are evaluating video generation models.\n"
+    "                Compare the final frame of the generated video with the expected ground"
+    " truth final frame.\n"
+    "\n"
+    "                Rate solution correctness on a 1-5 scale:\n"
+    "                1: Completely wrong - no understanding of task\n"
+    "                2: Mostly incorrect - minimal progress toward solution\n"
+    "                3: Partially correct - about half the expected solution\n"
+    "                4: Mostly correct - close to expected result with minor errors\n"
+    "                5: Perfect - matches expected result\n"
+    "\n"
+    "                Check if the final board position matches the expected position after"
+    " the correct move.\n"
+    "\n"
+    '                Respond in JSON: {"solution_correctness_score": <1-5>, "explanation":'
+    ' "<brief explanation>"}\n'
+    "                "
+)
+
+
 def test_prompt_and_reading_are_upstreams() -> None:
+    assert system_prompt("chess_task") == CHESS_SYSTEM_PROMPT
     text = system_prompt("sudoku_task")
     assert text.startswith("You are evaluating video generation models.\n" + " " * 16 + "Compare")
     assert "\n" + " " * 16 + "Check if the numbers placed in the final frame match" in text
