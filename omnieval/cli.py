@@ -18,6 +18,7 @@ from omnieval.cli_output import error as _error
 from omnieval.cli_output import fail as _fail
 from omnieval.cli_probe import probe_command
 from omnieval.cli_report import compare_command, leaderboard_command, rate_command, report_command
+from omnieval.cli_vmeval import vmeval_app
 
 app = typer.Typer(
     name="omnieval",
@@ -32,6 +33,7 @@ app.command("report")(report_command)
 app.command("compare")(compare_command)
 app.command("leaderboard")(leaderboard_command)
 app.command("rate")(rate_command)
+app.add_typer(vmeval_app, name="vmeval")
 
 
 def _csv(value: str | None) -> list[str] | None:
@@ -327,29 +329,34 @@ def demo(
     n: Annotated[
         int | None,
         typer.Option(
-            help="Samples in the edition (vsync: 40; starbench: 2 per family). Without "
-            "--benchmark it sizes the V-SYNC edition; STAR-Bench keeps 2 per family."
+            help="Samples in the edition (vsync: 40; starbench: 2 per family; vmeval: 1 per "
+            "domain). Without --benchmark it sizes the V-SYNC edition only."
         ),
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the editions.")] = 0,
     benchmark: Annotated[
-        str, typer.Option(help="all (every built benchmark), vsync or starbench.")
+        str, typer.Option(help="all (every built benchmark), vsync, starbench or vmeval.")
     ] = "all",
 ) -> None:
     """The main job, offline: generate small editions of every built benchmark, evaluate their
     reference models and print a leaderboard per benchmark. V-SYNC: random, constant,
     vsync-solver under avt / vt / at. STAR-Bench: 2 items per family under circular evaluation
-    (random, constant, starbench-solver). `--benchmark vsync|starbench` runs one."""
-    from omnieval.demo import run_demo, run_starbench_demo
+    (random, constant, starbench-solver). VMEvalKit: 1 generated task per domain, verified
+    (oracle-video, still, wrong-move). `--benchmark vsync|starbench|vmeval` runs one."""
+    from omnieval.demo import run_demo, run_starbench_demo, run_vmeval_demo
 
-    if benchmark not in ("all", "vsync", "starbench"):
-        raise _fail(f"demo --benchmark must be all, vsync or starbench, not {benchmark!r}")
+    if benchmark not in (choices := ("all", "vsync", "starbench", "vmeval")):
+        raise _fail(f"demo --benchmark must be one of {', '.join(choices)}, not {benchmark!r}")
     if benchmark in ("all", "vsync"):
         run_demo(out, n=n or 40, seed=seed, console=console)
     if benchmark == "starbench":
         run_starbench_demo(out, n=n or 2, seed=seed, console=console)
     elif benchmark == "all":
         run_starbench_demo(out, n=2, seed=seed, console=console)
+    if benchmark == "vmeval":
+        run_vmeval_demo(out, n=n or 1, seed=seed, console=console)
+    elif benchmark == "all":
+        run_vmeval_demo(out, n=1, seed=seed, console=console)
 
 
 @app.command()

@@ -234,6 +234,9 @@ BUILTIN_ALIASES: dict[str, dict[str, Any]] = {
     "vsync-solver": {"provider": "vsync-solver"},
     "starbench-solver": {"provider": "starbench-solver"},
     "probe-solver": {"provider": "probe-solver"},
+    "oracle-video": {"provider": "oracle-video"},
+    "still": {"provider": "still"},
+    "wrong-move": {"provider": "wrong-move"},
 }
 
 

@@ -72,6 +72,37 @@ def run_starbench_demo(
     return evaluate_config(config, redactor, console=console)
 
 
+VMEVAL_DEMO_MODELS = ("oracle-video", "still", "wrong-move")
+
+
+def run_vmeval_demo(
+    out: Path, n: int = 1, seed: int = 0, console: Console | None = None
+) -> RunOutcome:
+    """A generated VMEvalKit edition (`n` tasks per domain, with solution videos) scored by the
+    exact verifier for the reference video models (oracle-video, still, wrong-move)."""
+    from omnieval.benchmarks.vmeval.synth import generate_vmeval
+
+    console = console or Console(stderr=True)
+    edition = out / "vmeval-synth"
+    facts = edition / "edition.json"
+    wanted = {"generator": "vmeval", "n": n, "seed": seed}
+    if not (facts.is_file() and json.loads(facts.read_text(encoding="utf-8")) == wanted):
+        console.print(f"generating a VMEvalKit edition (n={n} per domain, seed={seed})")
+        generate_vmeval(edition, n, seed)
+        facts.write_text(json.dumps(wanted), encoding="utf-8")
+    config, redactor = resolve_run_config(
+        {
+            "name": f"vmeval-demo-n{n}-seed{seed}",
+            "output": str(out / "runs"),
+            "seed": seed,
+            "benchmarks": [{"name": "vmeval", "args": {"data_dir": str(edition)}}],
+            "models": list(VMEVAL_DEMO_MODELS),
+        },
+        where="demo",
+    )
+    return evaluate_config(config, redactor, console=console)
+
+
 def run_demo(out: Path, n: int = 40, seed: int = 0, console: Console | None = None) -> RunOutcome:
     console = console or Console(stderr=True)
     edition = ensure_vsync_edition(out / "vsync-synth", n, seed, console)

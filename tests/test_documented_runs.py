@@ -78,8 +78,12 @@ def test_demo_end_to_end_then_the_rerun_runs_nothing(
     first = omnieval(["demo", "--out", str(tmp_path / "demo")], subprocess_env, tmp_path)
     assert first.returncode == 0, first.stderr[-3000:]
     runs = sorted(p.name for p in (tmp_path / "demo" / "runs").iterdir())
-    # one invocation covers every built benchmark: V-SYNC and a small STAR-Bench edition
-    assert runs == ["starbench-demo-n2-seed0", "vsync-demo-n40-seed0"]
+    # one invocation covers every built benchmark: V-SYNC and small STAR-Bench and VMEvalKit
+    # editions
+    assert runs == ["starbench-demo-n2-seed0", "vmeval-demo-n1-seed0", "vsync-demo-n40-seed0"]
+    vm_dir = tmp_path / "demo" / "runs" / "vmeval-demo-n1-seed0"
+    # 9 generated domains x (oracle-video, still, wrong-move)
+    assert totals(vm_dir)["trials"] == 27 and totals(vm_dir)["failed"] == 0
     run_dir = tmp_path / "demo" / "runs" / "vsync-demo-n40-seed0"
     star_dir = tmp_path / "demo" / "runs" / "starbench-demo-n2-seed0"
     assert "vsync-solver" in first.stdout and "starbench-solver" in first.stdout
@@ -111,6 +115,7 @@ def test_demo_end_to_end_then_the_rerun_runs_nothing(
     assert planned_lines(star_dir)[-1] == "planned 198 trials, 198 already journaled"
     assert journal_keys(star_dir) == star_keys
     assert read_results(star_dir / "results.json") == star_results
+    assert planned_lines(vm_dir)[-1] == "planned 27 trials, 27 already journaled"
 
 
 # --------------------------------------------------------------------------- lock

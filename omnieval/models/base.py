@@ -39,6 +39,16 @@ class PreflightError(Exception):
 OutputKind = Literal["text", "masks", "video"]
 
 
+class JobPolling(Frozen):
+    """How the runner polls a `jobs` model's provider jobs (omnieval.runner.jobs): the first
+    wait, the cap the wait grows to (x1.5 per poll), and how long after its submission a job is
+    abandoned (None: never)."""
+
+    poll_interval_s: float = 2.0
+    max_poll_interval_s: float = 30.0
+    timeout_s: float | None = 3600.0
+
+
 class ModelCapabilities(Frozen):
     """What a model accepts and produces, and how hard it may be driven.
 
@@ -81,6 +91,10 @@ class Model(abc.ABC):
     async def poll(self, job_id: str) -> Response | None:
         """The finished job's response, or None while it is still running."""
         raise NotImplementedError(f"{self.name} does not run provider jobs")
+
+    def job_polling(self) -> JobPolling:
+        """Poll timing for this model's provider jobs (models with `jobs`)."""
+        return JobPolling()
 
     async def preflight(  # noqa: B027 - optional hook, a no-op by default
         self, inputs: frozenset[Modality] = frozenset(Modality)

@@ -128,6 +128,7 @@ class Executor:
             replicate=planned.replicate,
             request=request,
             model=self._fingerprints.get(planned.trial.model, {}),
+            run_dir=getattr(self.artifacts, "run_dir", None),
         )
 
     async def _run_one(self, planned: PlannedTrial, model: Model, policy: RetryPolicy) -> None:

@@ -41,7 +41,17 @@ def job_runner(journal: Journal) -> JobRunner:
     pending = PendingJobs(journal.connection)
 
     async def run(model: Model, request: Request, trial_key: str, policy: RetryPolicy) -> Response:
-        return await generate_with_job(model, request, trial_key, pending, submit_policy=policy)
+        timing = model.job_polling()
+        return await generate_with_job(
+            model,
+            request,
+            trial_key,
+            pending,
+            poll_interval_s=timing.poll_interval_s,
+            timeout_s=timing.timeout_s,
+            max_poll_interval_s=timing.max_poll_interval_s,
+            submit_policy=policy,
+        )
 
     return run
 

@@ -13,6 +13,8 @@ Routes (all but `/health` need `Authorization: Bearer <key>` when an API key is 
   `use_audio`); answers `{"status": "success", "answer": ...}` or `{"status": "error", ...}`.
 - `GET /health`: `{status, model_loaded, model}` (503 while loading or after a failed load).
 - `GET /stats`: batching counters.
+- `POST /v1/videos`, `GET /v1/videos/{id}[/content]`: OpenAI's videos API over a video
+  generator (`videos.py`, docs/vmeval-providers.md).
 
 Errors use OpenAI's shape, `{"error": {"message", "type", "param", "code"}}` (V-SYNC's shape on
 `/analyze`): malformed requests 400, unknown model 404, body too large 413, the model's
@@ -57,6 +59,7 @@ from omnieval.models.serve.decode import (
     RequestError,
     decode_chat,
 )
+from omnieval.models.serve.videos import add_video_routes
 from omnieval.types import AudioPart, Part, Request, TextPart, VideoPart
 from omnieval.types import Response as ModelResponse
 
@@ -209,6 +212,7 @@ def create_app(
         try:
             yield
         finally:
+            await videos.close()
             await served.stop()
 
     app = FastAPI(
@@ -219,6 +223,7 @@ def create_app(
         openapi_url=None,
     )
     app.state.served = served
+    videos = add_video_routes(app, served)  # /v1/videos (serve/videos.py)
     app.add_middleware(_Guard, api_key=options.api_key, max_body_bytes=options.max_body_bytes)
 
     @app.exception_handler(StarletteHTTPException)
