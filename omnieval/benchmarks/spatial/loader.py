@@ -169,7 +169,10 @@ def split_options(raw: list[Any], where: str) -> tuple[tuple[str, ...], bool]:
     texts = [str(o) for o in raw]
     matches = [_LETTERED.match(t) for t in texts]
     expected = [chr(ord("A") + i) for i in range(len(texts))]
-    if texts and all(m is not None and m.group(1) == e for m, e in zip(matches, expected, strict=True)):
+    lettered = all(
+        m is not None and m.group(1) == e for m, e in zip(matches, expected, strict=True)
+    )
+    if texts and lettered:
         return tuple(m.group(2).strip() for m in matches if m is not None), True
     if not texts:
         raise DatasetError(f"{where}: no options")

@@ -19,6 +19,7 @@ turns stored or in-flight artifacts back into arrays.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import re
@@ -169,7 +170,12 @@ def artifact_reader(run_dir: Path | None) -> ReadBytes:
         relative = PurePosixPath(artifact.path)
         if relative.is_absolute() or ".." in relative.parts:
             raise MaskFormatError(f"artifact {artifact.name!r}: path {artifact.path!r} escapes")
-        return (Path(run_dir) / Path(*relative.parts)).read_bytes()
+        data = (Path(run_dir) / Path(*relative.parts)).read_bytes()
+        if artifact.sha256 is not None and hashlib.sha256(data).hexdigest() != artifact.sha256:
+            raise MaskFormatError(
+                f"artifact {artifact.name!r}: {artifact.path} does not match its sha256"
+            )
+        return data
 
     return read
 
@@ -222,3 +228,19 @@ def object_masks(masks: MaskSet, obj: str) -> dict[int, np.ndarray]:
     if len(masks) == 1:
         return next(iter(masks.values()))
     return {}
+
+
+def artifact_refs(artifacts: Iterable[Artifact]) -> list[dict[str, Any]]:
+    """Small, journal-safe references to mask artifacts (name, stored path, sha256)."""
+    return [
+        {"name": a.name, "path": a.path, "sha256": a.sha256}
+        for a in artifacts
+        if a.kind == "mask" or a.name.startswith("masks/") or a.mime.startswith("image/")
+    ]
+
+
+def from_refs(refs: Iterable[dict[str, Any]]) -> list[Artifact]:
+    return [
+        Artifact(name=str(r["name"]), path=r.get("path"), sha256=r.get("sha256"), kind="mask")
+        for r in refs
+    ]

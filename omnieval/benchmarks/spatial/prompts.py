@@ -16,7 +16,10 @@ QA_INSTRUCTION = "Answer with the option's letter from the given choices directl
 
 
 def qa_text(question: str, target: ChoiceTarget) -> str:
-    lines = [f"{letter}. {text}" for letter, text in zip(target.option_letters(), target.options, strict=True)]
+    lines = [
+        f"{letter}. {text}"
+        for letter, text in zip(target.option_letters(), target.options, strict=True)
+    ]
     return f"{question}\n" + "\n".join(lines) + f"\n{QA_INSTRUCTION}"
 
 
