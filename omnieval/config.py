@@ -229,6 +229,8 @@ BUILTIN_ALIASES: dict[str, dict[str, Any]] = {
     "oracle": {"provider": "oracle"},
     "vsync-solver": {"provider": "vsync-solver"},
     "starbench-solver": {"provider": "starbench-solver"},
+    "spatial-solver": {"provider": "spatial-solver"},
+    "empty-masks": {"provider": "empty-masks"},
 }
 
 

@@ -431,6 +431,8 @@ class TrialContext:
     model: dict[str, Any] = field(default_factory=dict)
     _request: Request | None = field(default=None, repr=False)
     _build_request: Callable[[], Request | None] | None = field(default=None, repr=False)
+    #: the run directory: where stored artifacts are read from (`artifact.path` is relative to it)
+    run_dir: Path | None = None
 
     @classmethod
     def create(
@@ -442,6 +444,7 @@ class TrialContext:
         model: dict[str, Any] | None = None,
         request: Request | None = None,
         build_request: Callable[[], Request | None] | None = None,
+        run_dir: Path | None = None,
     ) -> TrialContext:
         """A context with the request given, or built on first use by `build_request`."""
         return cls(
@@ -452,6 +455,7 @@ class TrialContext:
             model or {},
             request,
             build_request if request is None else None,
+            run_dir,
         )
 
     @property

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from omnieval.benchmarks.base import Task
@@ -43,6 +44,7 @@ def record_context(
     sample: Sample,
     model: dict[str, Any],
     generation: GenerationParams,
+    run_dir: Path | None = None,
 ) -> TrialContext:
     """The trial's context rebuilt from the journal; its request is rebuilt on first use."""
     replicate = replicate_from_journal(record.trial.replicate, record.replicate_params)
@@ -61,6 +63,7 @@ def record_context(
         replicate=replicate,
         model=model,
         build_request=rebuild,
+        run_dir=run_dir,
     )
 
 
@@ -71,6 +74,7 @@ async def rescore_records(
     models: dict[str, dict[str, Any]],
     generation: GenerationParams,
     judges: JudgeClient,
+    run_dir: Path | None = None,
 ) -> RescoreOutcome:
     outcome = RescoreOutcome()
     waiting: list[tuple[str, Task, TrialContext, TrialRecord]] = []
@@ -84,7 +88,9 @@ async def rescore_records(
         if record.response.status is not TrialStatus.OK:
             outcome.updates.append((key, None, None))
             continue
-        ctx = record_context(record, task, sample, models.get(record.trial.model, {}), generation)
+        ctx = record_context(
+            record, task, sample, models.get(record.trial.model, {}), generation, run_dir
+        )
         outcome.marks[key] = scoring_mark(task)
         if needs_await(task):
             waiting.append((key, task, ctx, record))

@@ -256,6 +256,7 @@ async def _rescore_stale(
         {alias: model.fingerprint() for alias, model in plan.models.items()},
         config.generation,
         judges,
+        run_dir=config.run_dir,
     )
     journal.update_scores(outcome.updates, outcome.marks)
     why = (
@@ -312,7 +313,7 @@ async def rescore_journal_async(
         )
         records = list(journal.records(planned_only=False))
         outcome = await rescore_records(
-            records, tasks, samples, model_prints, config.generation, judges
+            records, tasks, samples, model_prints, config.generation, judges, run_dir=run_dir
         )
         changed = journal.update_scores(outcome.updates, outcome.marks)
         if change is not None:  # kept once the journal holds the scores made under them
