@@ -20,6 +20,7 @@ gives the same edition.
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 from collections.abc import Callable
@@ -220,7 +221,7 @@ def _questions(scene: Scene, rng: random.Random, width: int) -> dict[str, Any]:
     )
     by_x = sorted(objs, key=lambda o: _centroid_x(first == o.number - 1))
     left_masks: dict[str, Any] = {}
-    for left, ref in zip(by_x, by_x[1:], strict=False):
+    for left, ref in itertools.pairwise(by_x):
         gap = _centroid_x(first == ref.number - 1) - _centroid_x(first == left.number - 1)
         if gap >= 0.12 * width:
             left_masks[f"leftof_{left.number}"] = _mask_item(
