@@ -44,9 +44,10 @@ class Sa2VA(Model):
     """A Sa2VA checkpoint (see the module docstring; untested here).
 
     `model_path`: a local checkpoint directory or a cached hub id (`ByteDance/Sa2VA-4B`);
-    `task`: `auto` (by the request's spatial kind), `qa` (text) or `mask` (mask artifacts); `text_input`: `tokenizer` for the
-    InternVL-based checkpoints (Sa2VA-1B/4B/8B, Sa2VA-InternVL3-*), `processor` for
-    Sa2VA-Qwen2_5-VL-* and Sa2VA-Qwen3-VL-*; `device`, `dtype`, `use_flash_attn`.
+    `task`: `auto` (by the request's spatial kind), `qa` (text) or `mask` (mask artifacts);
+    `text_input`: `tokenizer` for the InternVL-based checkpoints (Sa2VA-1B/4B/8B,
+    Sa2VA-InternVL3-*), `processor` for Sa2VA-Qwen2_5-VL-* and Sa2VA-Qwen3-VL-*; `device`,
+    `dtype`, `use_flash_attn`.
     """
 
     name = "sa2va"
