@@ -73,6 +73,9 @@ MASK_METRICS = (
     MetricSpec(name="F-decay", kind=MetricKind.CONTINUOUS),
 )
 OVERALL = "spatial:overall"
+#: the per-object (DAVIS) mean of a mask task's J&F, reported next to the per-expression one
+PER_OBJECT = "J&F/object"
+PER_OBJECT_SPEC = MetricSpec(name=PER_OBJECT, kind=MetricKind.BOUNDED, low=0.0, high=1.0)
 
 
 class SpatialQaTask(Task):
@@ -135,12 +138,8 @@ class SpatialMaskTask(Task):
         self.missing_frames = missing_frames
         self.band_threshold = band_threshold
         self.averaging = averaging
-        if averaging == "object":  # the headline is the corpus metric: objects count once
-            self.metrics = ()
-            self.corpus_metrics = (per_object_metric("J&F/object", "J&F"),)
-        else:
-            self.metrics = MASK_METRICS
-            self.corpus_metrics = (per_object_metric("J&F/object", "J&F"),)
+        self.metrics = MASK_METRICS
+        self.corpus_metrics = (per_object_metric(PER_OBJECT, "J&F"),)
 
     def samples(self) -> Sequence[Sample]:
         return self._samples
@@ -193,6 +192,10 @@ class SpatialMaskTask(Task):
             "band_threshold": self.band_threshold,
             "averaging": self.averaging,
         }
+
+
+def _only(values: Mapping[str, float]) -> float:
+    return next(iter(values.values()))
 
 
 def _choice(sample: Sample) -> ChoiceTarget:
@@ -288,11 +291,30 @@ class SpatialBenchmark(Benchmark):
 
     def tree(self) -> list[Node | Formula]:
         """Upstream's Overall: the unweighted mean of the category-level numbers present (QA
-        accuracy and mask J&F of each category, up to six: each is one task here)."""
-        children = tuple(t.name for t in self._tasks)
+        accuracy and mask J&F of each category, up to six: each is one task here). With
+        `averaging: object` each mask task enters through its per-object J&F, a node named
+        `<task>:J&F/object`, so the report says which averaging the Overall used."""
+        nodes: list[Node | Formula] = []
+        children: list[str] = []
+        for task in self._tasks:
+            if self.averaging == "object" and task.output_kind == "masks":
+                name = f"{task.name}:{PER_OBJECT}"
+                nodes.append(
+                    Formula(
+                        name,
+                        (task.name,),
+                        _only,
+                        spec=PER_OBJECT_SPEC,
+                        level="category",
+                        metric=PER_OBJECT,
+                    )
+                )
+                children.append(name)
+            else:
+                children.append(task.name)
         if not children:
             return []
-        return [Node(OVERALL, children, mode="macro", level="overall")]
+        return [*nodes, Node(OVERALL, tuple(children), mode="macro", level="overall")]
 
 
 def categories_covered(tasks: Sequence[str]) -> dict[str, list[str]]:
