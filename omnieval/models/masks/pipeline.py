@@ -49,15 +49,16 @@ DEFAULT_GROUNDING_PROMPT = (
 )
 
 
-def build_grounding_model(spec: str | Mapping[str, Any], models_file: str | None = None) -> Model:
-    """The grounding model from an alias (of `models_file`) or an inline
-    `{provider, init_args}` mapping, built as a run would build it."""
+def build_inner_model(spec: str | Mapping[str, Any], models_file: str | None = None) -> Model:
+    """A model another model composes (the grounding model here, the answering model of
+    `spatial-family`) from an alias (of `models_file`) or an inline `{provider, init_args}`
+    mapping, built as a run would build it."""
     aliases = load_aliases(Path(models_file) if models_file else None, load_environment(None))
     resolved = resolve_model(spec if isinstance(spec, str) else dict(spec), aliases)
     factory = registry.models.get(resolved.provider)
     built = factory(**resolved.init_args)
     if not isinstance(built, Model):
-        raise ValueError(f"grounding provider {resolved.provider!r} built no Model")
+        raise ValueError(f"provider {resolved.provider!r} built no Model")
     return built
 
 
@@ -100,7 +101,7 @@ class GroundedSam2(Model):
             )
         if "{question}" not in grounding_prompt:
             raise ValueError("grounding_prompt must contain {question}")
-        self.grounding = build_grounding_model(grounding, models_file)
+        self.grounding = build_inner_model(grounding, models_file)
         self.sam2_path = sam2_path
         self.device = device
         self.dtype = dtype
