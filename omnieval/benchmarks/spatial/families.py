@@ -15,7 +15,9 @@ Requests are decoded greedily (temperature 0) with the family's token budget; up
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -208,9 +210,16 @@ def pack_video(frames: Sequence[ImagePart], fps: float, directory: Path) -> Path
 
     arrays = [_even(decode_image(f)) for f in frames]
     directory.mkdir(parents=True, exist_ok=True)
-    partial = target.with_suffix(".partial.mp4")
-    _write_mp4(partial, arrays, fps)
-    partial.replace(target)
+    # a private temporary name: trials packing the same frames at once each write their own,
+    # and the last rename wins with identical bytes
+    handle, name = tempfile.mkstemp(prefix=".tmp-", suffix=".mp4", dir=directory)
+    os.close(handle)
+    partial = Path(name)
+    try:
+        _write_mp4(partial, arrays, fps)
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
     return target
 
 
