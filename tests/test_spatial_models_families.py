@@ -288,3 +288,38 @@ def test_family_model_sends_the_format_and_reads_the_answer(
     with pytest.raises(ValueError, match=r"sends the frames as video.*inputs: \[text, image"):
         FamilyPromptModel(model={**inner, "init_args": {"model": "m", "base_url": server.url}},
                           family="qwen2.5-vl")  # fmt: skip
+
+
+# --------------------------------------------------------------------------- shipped file
+
+SHIPPED = Path(__file__).resolve().parents[1] / "omnieval" / "data" / "spatial-models.yaml"
+
+
+def test_shipped_models_file_maps_upstream_models_to_providers() -> None:
+    from omnieval.config import load_aliases, resolve_model
+
+    aliases = load_aliases(Path("spatial"), {})  # `--models-file spatial`
+    entries = yaml.safe_load(SHIPPED.read_text(encoding="utf-8"))["models"]
+    covered: set[str] = set()
+    for alias in entries:
+        spec = resolve_model(alias, aliases)
+        assert spec.provider in registry.models, alias
+        args = spec.init_args
+        if spec.provider == "spatial-family":
+            inner = args["model"]["init_args"]
+            model_id = inner.get("model") or inner.get("model_path")
+            # the family written in the file is the one upstream's rules give its model id
+            assert detect_family(model_id) == args["family"], alias
+            covered.add(args["family"])
+            if args["model"]["provider"] == "openai":  # builds without a call
+                built = registry.models.get("spatial-family")(**args)
+                assert built.capabilities.output == "text"
+        elif spec.provider == "sa2va":
+            covered.add("sa2va")
+            built = registry.models.get("sa2va")(**args)
+            assert built.capabilities.produces("masks") and built.capabilities.produces("text")
+        else:
+            assert spec.provider == "grounded-sam2"
+            built = registry.models.get("grounded-sam2")(**args)  # SAM 2 loads on first use
+            assert built.capabilities.output == "masks"
+    assert covered == UPSTREAM_FAMILIES  # one alias or more for every upstream family
