@@ -52,9 +52,21 @@ def mask_name(obj: str, frame: int) -> str:
     return f"masks/{obj}/{frame:05d}.png"
 
 
+def pil_image() -> Any:
+    """`PIL.Image`, or an ImportError that names the extra to install."""
+    try:
+        from PIL import Image
+    except ImportError as err:
+        raise ImportError(
+            "the spatial benchmark reads and writes images with Pillow: "
+            "pip install 'omnieval[spatial]'"
+        ) from err
+    return Image
+
+
 def encode_png(mask: np.ndarray) -> bytes:
     """A boolean (or 0/nonzero) 2-D mask as an 8-bit greyscale PNG (0 / 255)."""
-    from PIL import Image
+    Image = pil_image()
 
     array = np.asarray(mask)
     if array.ndim != 2:
@@ -66,12 +78,11 @@ def encode_png(mask: np.ndarray) -> bytes:
 
 def decode_image_mask(data: bytes, where: str = "mask") -> np.ndarray:
     """A PNG or JPEG mask as a boolean array (nonzero after conversion to greyscale)."""
-    from PIL import Image, UnidentifiedImageError
-
+    Image = pil_image()
     try:
         with Image.open(io.BytesIO(data)) as image:
             return np.asarray(image.convert("L")) > 0
-    except (UnidentifiedImageError, OSError) as err:
+    except OSError as err:  # PIL's UnidentifiedImageError is an OSError
         raise MaskFormatError(f"{where}: not a readable image ({err})") from err
 
 
