@@ -175,6 +175,22 @@ def test_upstream_config_becomes_a_run_config(tmp_path: Path) -> None:
         model_spec(UpstreamModel(name="Qwen/Qwen3-VL-8B-Instruct", provider="openai"))
 
 
+def test_converter_command_prints_the_run_config(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from omnieval.benchmarks.spatial.model_registry import main
+
+    conf = tmp_path / "config.yaml"
+    conf.write_text(UPSTREAM_CONFIG.format(data="/d", out="/r"), encoding="utf-8")
+    assert main([str(conf), "--name", "vst-run"]) == 0
+    printed = yaml.safe_load(capsys.readouterr().out)
+    assert printed["name"] == "vst-run" and printed["output"] == "/r"
+    assert printed["models"][0]["init_args"]["family"] == "vst"
+    conf.write_text("model: {name: /ckpt/unknown-folder}\n", encoding="utf-8")
+    assert main([str(conf)]) == 2
+    assert "set `alias` to the hub id" in capsys.readouterr().err
+
+
 # --------------------------------------------------------------------------- answers
 
 

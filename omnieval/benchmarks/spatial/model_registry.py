@@ -242,3 +242,33 @@ def upstream_run_config(raw: Mapping[str, Any], name: str | None = None) -> dict
         "benchmarks": [{"name": "spatial", "args": args}],
         "models": [spec],
     }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m omnieval.benchmarks.spatial.model_registry conf/config.yaml > run.yaml`:
+    print the omnieval run config for an upstream (dyn-bench) config file."""
+    import argparse
+    import sys
+
+    import yaml
+
+    parser = argparse.ArgumentParser(
+        prog="python -m omnieval.benchmarks.spatial.model_registry",
+        description="Turn an upstream dyn-bench config.yaml into an omnieval run config.",
+    )
+    parser.add_argument("config", help="upstream conf/config.yaml")
+    parser.add_argument("--name", default=None, help="the run's name")
+    args = parser.parse_args(argv)
+    try:
+        with open(args.config, encoding="utf-8") as handle:
+            raw = yaml.safe_load(handle) or {}
+        converted = upstream_run_config(raw, args.name)
+    except (OSError, ValueError) as err:
+        print(f"error: {args.config}: {err}", file=sys.stderr)
+        return 2
+    yaml.safe_dump(converted, sys.stdout, sort_keys=False)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
