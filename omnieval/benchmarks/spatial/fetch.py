@@ -7,7 +7,7 @@ from omnieval import registry
 from omnieval.fetchers import hub_fetcher
 
 REPO_ID = "LilyYang0504/BenchDatasets"
-LICENCE = "no licence is stated by the dataset card; check it before any use beyond research"
+LICENCE = "not stated in the upstream code repositories: read the dataset card before use"
 
 registry.fetchers.register("spatial")(
     hub_fetcher(
