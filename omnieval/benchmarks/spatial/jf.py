@@ -50,17 +50,16 @@ def tolerance(shape: Sequence[int], bound_th: float = DAVIS_BOUND_TH) -> int:
 
 
 def seg2bmap(mask: np.ndarray) -> np.ndarray:
-    """The thin boundary map of DAVIS (after D. Martin's `seg2bmap`), same size as the mask."""
+    """The thin boundary map of DAVIS (after D. Martin's `seg2bmap`), same size as the mask:
+    a pixel differing from its east, south or south-east neighbour; the last row compares with
+    the east neighbour only, the last column with the south one only; the bottom-right pixel is
+    never boundary."""
     seg = np.asarray(mask, dtype=bool)
-    east = np.zeros_like(seg)
-    south = np.zeros_like(seg)
-    south_east = np.zeros_like(seg)
-    east[:, :-1] = seg[:, 1:]
-    south[:-1, :] = seg[1:, :]
-    south_east[:-1, :-1] = seg[1:, 1:]
-    boundary = (seg ^ east) | (seg ^ south) | (seg ^ south_east)
-    boundary[-1, :] = seg[-1, :] ^ east[-1, :]
-    boundary[:, -1] = seg[:, -1] ^ south[:, -1]
+    boundary = np.empty_like(seg)
+    inner = seg[:-1, :-1]
+    boundary[:-1, :-1] = (inner ^ seg[:-1, 1:]) | (inner ^ seg[1:, :-1]) | (inner ^ seg[1:, 1:])
+    boundary[-1, :-1] = seg[-1, :-1] ^ seg[-1, 1:]
+    boundary[:-1, -1] = seg[:-1, -1] ^ seg[1:, -1]
     boundary[-1, -1] = False
     return boundary
 
@@ -100,6 +99,17 @@ def davis_f_dilation(pred: np.ndarray, gt: np.ndarray, bound_th: float = DAVIS_B
     )
 
 
+def _bbox2(a: np.ndarray, b: np.ndarray) -> tuple[int, int, int, int] | None:
+    """The bounding box (top, bottom, left, right; inclusive) of the union of two masks."""
+    rows = np.flatnonzero(a.any(axis=1) | b.any(axis=1))
+    if rows.size == 0:
+        return None
+    top, bottom = int(rows[0]), int(rows[-1])
+    band_a, band_b = a[top : bottom + 1], b[top : bottom + 1]
+    cols = np.flatnonzero(band_a.any(axis=0) | band_b.any(axis=0))
+    return top, bottom, int(cols[0]), int(cols[-1])
+
+
 def _bbox(mask: np.ndarray) -> tuple[int, int, int, int] | None:
     rows = np.flatnonzero(mask.any(axis=1))
     if rows.size == 0:
@@ -126,12 +136,13 @@ def _matched(points: np.ndarray, others: np.ndarray, shape: tuple[int, int], rad
     pad = radius + 1
     grid = np.zeros((height + 2 * pad, width + 2 * pad + 1), dtype=np.int32)
     grid[others[:, 0] + pad, others[:, 1] + pad + 1] = 1
-    prefix = np.cumsum(grid, axis=1, dtype=np.int32)  # prefix[y, x + 1] = sum of grid[y, :x+1]
+    # prefix[y, x + 1] = pixels of `others` in grid row y up to column x
+    prefix = np.cumsum(grid, axis=1, dtype=np.int32)
     dys, half = _disk_rows(radius)
     rows = points[:, 0:1] + pad + dys[None, :]
     cols = points[:, 1:2] + pad
     counts = prefix[rows, cols + half[None, :] + 1] - prefix[rows, cols - half[None, :]]
-    return int(np.count_nonzero(counts.sum(axis=1)))
+    return int(np.count_nonzero(counts.any(axis=1)))
 
 
 def davis_jf(
@@ -140,15 +151,14 @@ def davis_jf(
     """(J, F) of one frame, DAVIS 2017 definitions, computed on the masks' bounding box."""
     pred = np.asarray(pred, dtype=bool)
     gt = np.asarray(gt, dtype=bool)
-    union = pred | gt
-    box = _bbox(union)
+    box = _bbox2(pred, gt)
     if box is None:
         return 1.0, 1.0
     height, width = gt.shape
     top, bottom = max(box[0] - 1, 0), min(box[1] + 2, height)
     left, right = max(box[2] - 1, 0), min(box[3] + 2, width)
     pred_c, gt_c = pred[top:bottom, left:right], gt[top:bottom, left:right]
-    union_n = int(np.count_nonzero(union[top:bottom, left:right]))
+    union_n = int(np.count_nonzero(pred_c | gt_c))
     j = int(np.count_nonzero(pred_c & gt_c)) / union_n
     # the crop's last row/column is the image's own, or an all-zero margin row/column, so
     # seg2bmap on the crop marks exactly the image's boundary pixels inside it
