@@ -20,6 +20,7 @@ raw answer is kept in the response's `rendering` (`raw_answer`), beside the fami
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -84,8 +85,6 @@ class FamilyPromptModel(Model):
         }
 
     async def generate(self, request: Request) -> Response:
-        import asyncio
-
         try:
             rendered = await asyncio.to_thread(render, self.family, request, self.video_dir)
         except (OSError, ValueError) as err:
