@@ -40,6 +40,12 @@ def per_object_mean(records: Sequence[TrialRecord], metric: str) -> float:
 
 def per_object_metric(name: str, metric: str) -> CorpusMetric:
     return CorpusMetric(
-        spec=MetricSpec(name=name, kind=MetricKind.BOUNDED, low=0.0, high=1.0),
+        spec=MetricSpec(
+            name=name,
+            kind=MetricKind.BOUNDED,
+            low=0.0,
+            high=1.0,
+            description=f"{metric} averaged per object (DAVIS): an object's expressions first",
+        ),
         compute=lambda records: per_object_mean(records, metric),
     )

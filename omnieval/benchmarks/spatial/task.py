@@ -48,7 +48,7 @@ from omnieval.benchmarks.spatial.scoring import (
 from omnieval.scoring.extract import CHOICE_RULES_VERSION
 from omnieval.scoring.extractors import extract_choice
 from omnieval.scoring.metrics import accuracy
-from omnieval.scoring.tree import CorpusMetric, Formula, Node
+from omnieval.scoring.tree import Formula, Node
 from omnieval.types import (
     Artifact,
     ChoiceTarget,
@@ -63,14 +63,21 @@ from omnieval.types import (
     TrialContext,
 )
 
+
+def _bounded(name: str, description: str) -> MetricSpec:
+    return MetricSpec(
+        name=name, kind=MetricKind.BOUNDED, low=0.0, high=1.0, description=description
+    )
+
+
 MASK_METRICS = (
-    MetricSpec(name="J&F", kind=MetricKind.BOUNDED, low=0.0, high=1.0),
-    MetricSpec(name="J", kind=MetricKind.BOUNDED, low=0.0, high=1.0),
-    MetricSpec(name="F", kind=MetricKind.BOUNDED, low=0.0, high=1.0),
-    MetricSpec(name="J-recall", kind=MetricKind.BOUNDED, low=0.0, high=1.0),
-    MetricSpec(name="F-recall", kind=MetricKind.BOUNDED, low=0.0, high=1.0),
-    MetricSpec(name="J-decay", kind=MetricKind.CONTINUOUS),
-    MetricSpec(name="F-decay", kind=MetricKind.CONTINUOUS),
+    _bounded("J&F", "(mean J + mean F) / 2 over the frames shown; averaged per expression"),
+    _bounded("J", "region similarity (IoU, both empty = 1), mean over the frames"),
+    _bounded("F", "boundary F-measure (the `jf` variant), mean over the frames"),
+    _bounded("J-recall", "share of frames with J > 0.5"),
+    _bounded("F-recall", "share of frames with F > 0.5"),
+    MetricSpec(name="J-decay", kind=MetricKind.CONTINUOUS, description="J first - last quarter"),
+    MetricSpec(name="F-decay", kind=MetricKind.CONTINUOUS, description="F first - last quarter"),
 )
 OVERALL = "spatial:overall"
 #: the per-object (DAVIS) mean of a mask task's J&F, reported next to the per-expression one
@@ -333,4 +340,4 @@ def _check(name: str, value: object, allowed: Sequence[object]) -> None:
         raise ValueError(f"spatial {name} must be one of {list(allowed)}, not {value!r}")
 
 
-__all__ = ["CorpusMetric", "SpatialBenchmark", "SpatialMaskTask", "SpatialQaTask"]
+__all__ = ["SpatialBenchmark", "SpatialMaskTask", "SpatialQaTask"]
