@@ -9,10 +9,11 @@ which categories the model covers instead of averaging in zeros.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from omnieval import registry
 from omnieval.benchmarks.base import Benchmark, Task
@@ -69,6 +70,9 @@ def _bounded(name: str, description: str) -> MetricSpec:
         name=name, kind=MetricKind.BOUNDED, low=0.0, high=1.0, description=description
     )
 
+
+if TYPE_CHECKING:
+    from omnieval.scoring.judging import JudgeClient
 
 MASK_METRICS = (
     _bounded("J&F", "(mean J + mean F) / 2 over the frames shown; averaged per expression"),
@@ -171,23 +175,39 @@ class SpatialMaskTask(Task):
     def extract(self, ctx: TrialContext, response: Response) -> Extraction:
         """References to the mask artifacts (never the masks: the journal stays small) and the
         frames they cover; the masks are read from the artifacts when scoring."""
-        frames = sorted(self.predicted(ctx, response.artifacts))
+        return self._extraction(ctx, response, sorted(self.predicted(ctx, response.artifacts)))
+
+    def _extraction(self, ctx: TrialContext, response: Response, frames: list[int]) -> Extraction:
         refs = artifact_refs(response.artifacts)
         value = {"object": ctx.sample.metadata["object"], "frames": frames, "artifacts": refs}
         detail = None if frames else "no mask artifact for the expression's object"
         return Extraction(value=value, rule="mask-artifacts", ok=bool(frames), detail=detail)
 
     def score(self, ctx: TrialContext, extraction: Extraction) -> Score:
+        """J&F of the masks the extraction refers to (stored artifacts, read again)."""
+        refs = (extraction.value or {}).get("artifacts", [])
+        return self.score_masks(ctx, self.predicted(ctx, from_refs(refs)))
+
+    def score_masks(self, ctx: TrialContext, predicted: Mapping[int, Any]) -> Score:
         target = _masks(ctx.sample)
         meta = ctx.sample.metadata
         count = len(meta["frames"])
         truth = ground_truth(target.paths, meta["gt_frames"], count, UPSTREAM_BLANK_SHAPE)
-        refs = (extraction.value or {}).get("artifacts", [])
-        predicted: Mapping[int, Any] = self.predicted(ctx, from_refs(refs))
         values = sequence_scores(
             predicted, truth, self.variant, self.missing_frames, self.band_threshold
         )
         return Score(values=values)
+
+    def evaluate_now(self, ctx: TrialContext, response: Response) -> tuple[Extraction, Score]:
+        """Extraction and score with the masks decoded once (stored or in-flight artifacts)."""
+        predicted = self.predicted(ctx, response.artifacts)
+        return self._extraction(ctx, response, sorted(predicted)), self.score_masks(ctx, predicted)
+
+    async def evaluate(
+        self, ctx: TrialContext, response: Response, judges: JudgeClient
+    ) -> tuple[Extraction, Score]:
+        """Mask scoring runs in a worker thread, off the event loop."""
+        return await asyncio.to_thread(self.evaluate_now, ctx, response)
 
     def reference_answer(self, ctx: TrialContext) -> str:
         return str(ctx.sample.metadata["question"])
