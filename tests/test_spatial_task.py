@@ -71,3 +71,16 @@ def test_bad_settings_are_refused(edition: Path) -> None:
         SpatialBenchmark(edition, jf="toolkit")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="missing_frames"):
         SpatialBenchmark(edition, missing_frames="drop")  # type: ignore[arg-type]
+
+
+def test_mask_task_scores_in_flight_artifacts_and_journals_only_references(edition: Path) -> None:
+    from omnieval.benchmarks.spatial.solver import SpatialSolver
+
+    task = next(t for t in SpatialBenchmark(edition).tasks() if isinstance(t, SpatialMaskTask))
+    sample = task.samples()[0]
+    response = SpatialSolver()._solve(task.build_request(sample, "default"))
+    assert response.artifacts and all(a.data for a in response.artifacts)
+    extraction, score = task.evaluate_now(_ctx(task.name, sample.id, sample), response)
+    assert score.values["J&F"] >= 0.9 and score.values["frames"] == 5
+    assert extraction.ok and extraction.value["frames"] == list(range(5))
+    assert len(extraction.model_dump_json()) < 2000  # references, never mask bytes
