@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -203,7 +204,7 @@ def test_generator_cli_is_deterministic(tmp_path: Path) -> None:
         capture_output=True,
         text=True,
         timeout=120,
-        env={**__import__("os").environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
     )
     assert done.returncode == 0, done.stderr
     again = generate_spatial(tmp_path / "api", n=1, seed=5, frames=3)
