@@ -32,7 +32,7 @@ registry.generators.register("spatial")(
         summary="Generate a seeded spatial QA + mask edition (rendered scenes, exact masks).",
         run=write_spatial,
         options=(
-            GeneratorOption("n", int, 4, "Number of scenes (each gives items of all six tasks)."),
+            GeneratorOption("n", int, 4, "Scenes (QA and mask items in all three categories)."),
             GeneratorOption("seed", int, 0, "Seed; the same seed gives the same edition."),
             GeneratorOption("frames", int, 8, "Frames per scene."),
             GeneratorOption("height", int, 96, "Frame height in pixels."),
