@@ -329,34 +329,30 @@ def demo(
     n: Annotated[
         int | None,
         typer.Option(
-            help="Samples in the edition (vsync: 40; starbench: 2 per family; vmeval: 1 per "
-            "domain). Without --benchmark it sizes the V-SYNC edition only."
+            help="Size of the chosen benchmark's edition (see `omnieval demo --help`). Without "
+            "--benchmark it sizes the V-SYNC edition only."
         ),
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the editions.")] = 0,
     benchmark: Annotated[
-        str, typer.Option(help="all (every built benchmark), vsync, starbench or vmeval.")
+        str, typer.Option(help="all (every built benchmark) or one demo part by name.")
     ] = "all",
 ) -> None:
     """The main job, offline: generate small editions of every built benchmark, evaluate their
-    reference models and print a leaderboard per benchmark. V-SYNC: random, constant,
-    vsync-solver under avt / vt / at. STAR-Bench: 2 items per family under circular evaluation
-    (random, constant, starbench-solver). VMEvalKit: 1 generated task per domain, verified
-    (oracle-video, still, wrong-move). `--benchmark vsync|starbench|vmeval` runs one."""
-    from omnieval.demo import run_demo, run_starbench_demo, run_vmeval_demo
+    reference models and print a leaderboard per benchmark (the parts are listed in
+    omnieval/demo.py `DEMOS`: V-SYNC, STAR-Bench, VMEvalKit, spatial, ...). `--benchmark NAME`
+    runs one part."""
+    from omnieval.demo import DEMOS
 
-    if benchmark not in (choices := ("all", "vsync", "starbench", "vmeval")):
-        raise _fail(f"demo --benchmark must be one of {', '.join(choices)}, not {benchmark!r}")
-    if benchmark in ("all", "vsync"):
-        run_demo(out, n=n or 40, seed=seed, console=console)
-    if benchmark == "starbench":
-        run_starbench_demo(out, n=n or 2, seed=seed, console=console)
-    elif benchmark == "all":
-        run_starbench_demo(out, n=2, seed=seed, console=console)
-    if benchmark == "vmeval":
-        run_vmeval_demo(out, n=n or 1, seed=seed, console=console)
-    elif benchmark == "all":
-        run_vmeval_demo(out, n=1, seed=seed, console=console)
+    if benchmark != "all" and benchmark not in DEMOS:
+        raise _fail(
+            f"demo --benchmark must be all or one of {', '.join(DEMOS)}, not {benchmark!r}"
+        )
+    for name, part in DEMOS.items():
+        if benchmark not in ("all", name):
+            continue
+        sized = n if benchmark == name or (benchmark == "all" and name == "vsync") else None
+        part.run(out, n=sized or part.default_n, seed=seed, console=console)
 
 
 @app.command()

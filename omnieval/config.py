@@ -237,6 +237,8 @@ BUILTIN_ALIASES: dict[str, dict[str, Any]] = {
     "oracle-video": {"provider": "oracle-video"},
     "still": {"provider": "still"},
     "wrong-move": {"provider": "wrong-move"},
+    "spatial-solver": {"provider": "spatial-solver"},
+    "empty-masks": {"provider": "empty-masks"},
 }
 
 

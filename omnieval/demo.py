@@ -5,6 +5,8 @@ modality variants, a leaderboard and a run directory. Offline, CPU only, a few m
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
@@ -123,3 +125,61 @@ def run_demo(out: Path, n: int = 40, seed: int = 0, console: Console | None = No
         where="demo",
     )
     return evaluate_config(config, redactor, console=console)
+
+
+SPATIAL_DEMO_MODELS = ("random", "empty-masks", "spatial-solver", "oracle")
+
+
+def run_spatial_demo(
+    out: Path, n: int = 3, seed: int = 0, console: Console | None = None
+) -> RunOutcome:
+    """A generated spatial edition (`n` rendered scenes) scored for the reference models: QA
+    accuracy and mask J&F (`davis`) per category, and the Overall with each model's coverage
+    (`random` answers no mask task: those are `unsupported` for it)."""
+    from omnieval.benchmarks.spatial.synth import generate_spatial
+
+    console = console or Console(stderr=True)
+    edition = out / "spatial-synth"
+    facts = edition / "GENERATED.json"
+    if not (
+        facts.is_file()
+        and json.loads(facts.read_text(encoding="utf-8")).get("n") == n
+        and json.loads(facts.read_text(encoding="utf-8")).get("seed") == seed
+    ):
+        console.print(f"generating a spatial edition (n={n} scenes, seed={seed})")
+        generate_spatial(edition, n, seed)
+    config, redactor = resolve_run_config(
+        {
+            "name": f"spatial-demo-n{n}-seed{seed}",
+            "output": str(out / "runs"),
+            "seed": seed,
+            "benchmarks": [{"name": "spatial", "args": {"data_dir": str(edition)}}],
+            "models": list(SPATIAL_DEMO_MODELS),
+        },
+        where="demo",
+    )
+    return evaluate_config(config, redactor, console=console)
+
+
+@dataclass(frozen=True)
+class DemoPart:
+    """One benchmark's part of `omnieval demo`: how to run it and its default edition size."""
+
+    run: Callable[..., RunOutcome]
+    default_n: int
+    summary: str
+
+
+#: the parts of `omnieval demo`, in run order (`--benchmark NAME` runs one)
+DEMOS: dict[str, DemoPart] = {
+    "vsync": DemoPart(run_demo, 40, "40 clips; random, constant, vsync-solver; avt / vt / at"),
+    "starbench": DemoPart(
+        run_starbench_demo, 2, "2 items per family, circular; random, constant, starbench-solver"
+    ),
+    "vmeval": DemoPart(
+        run_vmeval_demo, 1, "1 task per domain, verified; oracle-video, still, wrong-move"
+    ),
+    "spatial": DemoPart(
+        run_spatial_demo, 3, "3 rendered scenes; random, empty-masks, spatial-solver, oracle"
+    ),
+}

@@ -78,12 +78,18 @@ def test_demo_end_to_end_then_the_rerun_runs_nothing(
     first = omnieval(["demo", "--out", str(tmp_path / "demo")], subprocess_env, tmp_path)
     assert first.returncode == 0, first.stderr[-3000:]
     runs = sorted(p.name for p in (tmp_path / "demo" / "runs").iterdir())
-    # one invocation covers every built benchmark: V-SYNC and small STAR-Bench and VMEvalKit
-    # editions
-    assert runs == ["starbench-demo-n2-seed0", "vmeval-demo-n1-seed0", "vsync-demo-n40-seed0"]
+    # one invocation covers every built benchmark
+    assert runs == [
+        "spatial-demo-n3-seed0",
+        "starbench-demo-n2-seed0",
+        "vmeval-demo-n1-seed0",
+        "vsync-demo-n40-seed0",
+    ]
     vm_dir = tmp_path / "demo" / "runs" / "vmeval-demo-n1-seed0"
     # 9 generated domains x (oracle-video, still, wrong-move)
     assert totals(vm_dir)["trials"] == 27 and totals(vm_dir)["failed"] == 0
+    spatial = read_results(tmp_path / "demo" / "runs" / "spatial-demo-n3-seed0" / "results.json")
+    assert spatial.node("spatial-solver", "default", "spatial:overall").value.value >= 0.9
     run_dir = tmp_path / "demo" / "runs" / "vsync-demo-n40-seed0"
     star_dir = tmp_path / "demo" / "runs" / "starbench-demo-n2-seed0"
     assert "vsync-solver" in first.stdout and "starbench-solver" in first.stdout

@@ -61,9 +61,14 @@ class ModelCapabilities(Frozen):
 
     inputs: frozenset[Modality] = Field(default_factory=lambda: frozenset({Modality.TEXT}))
     output: OutputKind = "text"
+    #: further kinds the model can produce (a mask model that also answers questions in text)
+    also_produces: frozenset[OutputKind] = frozenset()
     max_concurrency: int = 8
     reads_target: bool = False
     jobs: bool = False
+
+    def produces(self, kind: str) -> bool:
+        return kind == self.output or kind in self.also_produces
 
 
 class Model(abc.ABC):

@@ -40,6 +40,7 @@ from omnieval.models.base import (
     ModelCapabilities,
     ModelError,
     ModelUnreachableError,
+    OutputKind,
     PermanentModelError,
     PreflightError,
     TransientModelError,
@@ -119,7 +120,9 @@ class OpenAIChat(Model):
       endpoint's long Retry-After reaches the runner, whose own cap fails the trial;
     - `deployment`: a name to fingerprint instead of the endpoint hosts, so replicas can be added
       or removed without changing trial keys;
-    - `cache_dir`: the media cache (default `~/.cache/omnieval/media`).
+    - `cache_dir`: the media cache (default `~/.cache/omnieval/media`);
+    - `output`, `also_produces`: what the served model produces (`text`; `masks` for a mask
+      model behind `omnieval serve`, whose masks arrive as artifacts).
     """
 
     name = "openai"
@@ -143,6 +146,8 @@ class OpenAIChat(Model):
         deployment: str | None = None,
         cache_dir: str | None = None,
         transcriber: TranscriberLike | None = None,
+        output: OutputKind = "text",
+        also_produces: Sequence[OutputKind] = (),
     ) -> None:
         urls = [*([base_url] if base_url else []), *(base_urls or [])]
         if not urls:
@@ -170,7 +175,10 @@ class OpenAIChat(Model):
             raise ValueError(str(err)) from None
         self.inputs = declared | {Modality.TEXT}
         self.capabilities = ModelCapabilities(
-            inputs=self.inputs, max_concurrency=max_concurrency * len(self.base_urls)
+            inputs=self.inputs,
+            max_concurrency=max_concurrency * len(self.base_urls),
+            output=output,
+            also_produces=frozenset(also_produces),
         )
         sent_headers = dict(headers or {})
         if api_key:

@@ -147,7 +147,7 @@ class Executor:
             await self.finish(planned, response, None)
             return
         needed, produced = planned.task.output_kind, model.capabilities.output
-        if needed != produced and not model.capabilities.reads_target:
+        if not model.capabilities.produces(needed) and not model.capabilities.reads_target:
             response = Response(
                 status=TrialStatus.UNSUPPORTED,
                 error=f"model produces {produced}; task {planned.task.name} needs {needed}",
