@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rich.console import Console
 
+from omnieval import registry
 from omnieval.report.exports import write_samples_jsonl
 from omnieval.report.leaderboard import print_leaderboard, render_markdown
 from omnieval.report.results import RunResults, TaskInfo, totals_of, write_results
@@ -57,7 +58,21 @@ def write_outputs(state: RunState, console: Console, show: bool = True) -> RunRe
     )
     leaderboard = render_markdown(results, state.records)
     (state.run_dir / rundir.LEADERBOARD).write_text(leaderboard, encoding="utf-8")
+    for name, text in benchmark_files(results).items():
+        (state.run_dir / name).write_text(text, encoding="utf-8")
     if show:
         print_leaderboard(results, state.records, console)
         console.print(f"run directory: {state.run_dir}")
     return results
+
+
+def benchmark_files(results: RunResults) -> dict[str, str]:
+    """Files the run's benchmarks add to its directory (`Benchmark.report_files`)."""
+    files: dict[str, str] = {}
+    for name in sorted({info.benchmark for info in results.tasks.values()}):
+        if name not in registry.benchmarks:
+            continue
+        hook = getattr(registry.benchmarks.get(name), "report_files", None)
+        if callable(hook):
+            files.update(hook(results))
+    return files

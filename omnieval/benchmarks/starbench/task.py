@@ -238,6 +238,13 @@ class StarBenchmark(Benchmark):
     def tasks(self) -> list[Task]:
         return [task for _, tasks in self._layout for task in tasks]
 
+    @classmethod
+    def report_files(cls, results: Any) -> dict[str, str]:
+        """Upstream's run summary with its `Samples` column (`summary.py`)."""
+        from omnieval.benchmarks.starbench.summary import report_files
+
+        return report_files(results)
+
     def tree(self) -> list[Node | Formula]:
         """Perception: macro over all sub-categories (upstream's Total) and, as formulas, over
         each category's sub-categories (upstream's By Category); reasoning: the task's own
