@@ -32,6 +32,7 @@ from omnieval.benchmarks.starbench.extract import (
 )
 from omnieval.benchmarks.starbench.loader import Dataset, load_items, resolve_datasets
 from omnieval.benchmarks.starbench.prompts import (
+    FAMILY_KEY,
     channel_audios,
     labelled_audios,
     question_text,
@@ -121,7 +122,7 @@ class StarTask(Task):
             parts = [*channel_audios(audios[0]), TextPart(text=text)]
         else:
             parts = [*labelled_audios(audios), TextPart(text=text)]
-        return Request(parts=tuple(parts))
+        return Request(parts=tuple(parts), metadata={FAMILY_KEY: self.dataset.family})
 
     # ------------------------------------------------------------------ circular evaluation
 
