@@ -101,15 +101,19 @@ def onset_rate(audio: np.ndarray) -> float:
 
 
 def itd_s(left: np.ndarray, right: np.ndarray) -> float:
-    size = 1 << int(np.ceil(np.log2(2 * len(left))))
+    """The lag maximising the phase-transform cross-correlation (200 Hz-4 kHz), interpolated
+    eight-fold (a 7.8 us grid) by zero-padding the weighted cross-spectrum."""
+    size = 1 << int(np.ceil(np.log2(len(left))))
     cross = np.fft.rfft(left, size) * np.conj(np.fft.rfft(right, size))
     freqs = np.fft.rfftfreq(size, 1 / RATE)
     band = (freqs >= 200) & (freqs <= 4000)
-    weighted = cross[band] / (np.abs(cross[band]) + 1e-12)
-    lags = np.arange(-0.9e-3, 0.9e-3, 5e-6)
-    # G(f) = L conj(R) = |R|^2 exp(-j w itd): maximal at lag = itd
-    score = np.real(np.exp(2j * np.pi * np.outer(lags, freqs[band])) @ weighted)
-    return float(lags[int(np.argmax(score))])
+    weighted = np.where(band, cross / (np.abs(cross) + 1e-12), 0)
+    # G(f) = L conj(R) = |R|^2 exp(-j w itd): the correlation peaks at lag = +itd
+    upsample = 8
+    correlation = np.fft.irfft(weighted, size * upsample)
+    reach = int(np.ceil(0.9e-3 * RATE * upsample))
+    values = np.concatenate([correlation[-reach:], correlation[: reach + 1]])
+    return float((int(np.argmax(values)) - reach) / (RATE * upsample))
 
 
 def lateral(left: np.ndarray, right: np.ndarray) -> float:

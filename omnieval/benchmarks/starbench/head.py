@@ -52,29 +52,37 @@ def lateral_from_itd(itd_s: float) -> float:
     return float(np.interp(itd_s, itds, grid))
 
 
-def shadow(freqs: np.ndarray, angle_to_ear_deg: float) -> np.ndarray:
+def shadow(freqs: np.ndarray, angle_to_ear_deg: float | np.ndarray) -> np.ndarray:
     """Brown-Duda head-shadow response at `freqs` for a source `angle_to_ear_deg` from the
-    ear's axis (0: on the ear's side, 180: opposite)."""
+    ear's axis (0: on the ear's side, 180: opposite); arrays of both broadcast."""
     alpha = (1 + ALPHA_MIN / 2) + (1 - ALPHA_MIN / 2) * np.cos(
         np.radians(angle_to_ear_deg) / np.radians(THETA_MIN_DEG) * np.pi
     )
-    w = 2 * np.pi * freqs / (2 * SPEED_OF_SOUND / HEAD_RADIUS_M)
-    return (1 + 1j * alpha * w) / (1 + 1j * w)
+    w = 2 * np.pi * np.asarray(freqs) / (2 * SPEED_OF_SOUND / HEAD_RADIUS_M)
+    return np.asarray((1 + 1j * alpha * w) / (1 + 1j * w))
+
+
+def _interaural(freq_hz: float, laterals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The model's (ILD dB, IPD radians unwrapped) at one frequency for each lateral angle."""
+    left = shadow(np.full(len(laterals), freq_hz), 90.0 + laterals)
+    right = shadow(np.full(len(laterals), freq_hz), 90.0 - laterals)
+    theta = np.radians(laterals)
+    itd = HEAD_RADIUS_M / SPEED_OF_SOUND * (theta + np.sin(theta))
+    ild = 20 * np.log10(np.abs(left) / np.abs(right))
+    ipd = -2 * np.pi * freq_hz * itd + (np.angle(left) - np.angle(right))
+    return ild, ipd
 
 
 def ild_db(freq_hz: float, lateral: float) -> float:
     """The model's interaural level difference L - R (dB) at one frequency."""
-    f = np.array([freq_hz])
-    left = shadow(f, 90.0 + lateral)
-    right = shadow(f, 90.0 - lateral)
-    return float(20 * np.log10(np.abs(left[0]) / np.abs(right[0])))
+    return float(_interaural(freq_hz, np.array([lateral]))[0][0])
 
 
 def lateral_from_ild(freq_hz: float, ild: float) -> float:
     """The lateral angle (degrees) whose model ILD at `freq_hz` is `ild`, searched between
     -70 and +70 degrees, where the model's ILD falls monotonically with the lateral angle."""
     grid = np.linspace(-70.0, 70.0, 281)
-    values = np.array([ild_db(freq_hz, g) for g in grid])
+    values = _interaural(freq_hz, grid)[0]
     return float(np.interp(-ild, -values, grid))
 
 
@@ -82,11 +90,7 @@ def ipd_rad(freq_hz: float, lateral: float) -> float:
     """The model's interaural phase difference, phase(L) - phase(R) (radians, unwrapped): the
     ITD's and the head shadow's (whose phase lead at the near ear adds to the delay, so a
     sphere's low-frequency ITD exceeds Woodworth's)."""
-    f = np.array([freq_hz])
-    left = shadow(f, 90.0 + lateral)[0]
-    right = shadow(f, 90.0 - lateral)[0]
-    shadow_phase = float(np.angle(left) - np.angle(right))
-    return -2 * np.pi * freq_hz * woodworth_itd(lateral) + shadow_phase
+    return float(_interaural(freq_hz, np.array([lateral]))[1][0])
 
 
 def lateral_from_ipd(freq_hz: float, ipd: float) -> float:
@@ -94,7 +98,7 @@ def lateral_from_ipd(freq_hz: float, ipd: float) -> float:
     searched where the model's IPD stays within +-pi (below about 1 kHz: the whole
     half-plane at low frequencies)."""
     grid = np.linspace(-90.0, 90.0, 361)
-    values = np.array([ipd_rad(freq_hz, g) for g in grid])
+    values = _interaural(freq_hz, grid)[1]
     inside = np.abs(values) < np.pi
     return float(np.interp(-ipd, -values[inside], grid[inside]))
 
