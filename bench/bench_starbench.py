@@ -11,7 +11,8 @@ sources of the trajectories) into a temporary directory and times it, in wall-cl
 this process's CPU time (the machine is shared: the CPU time is the steadier figure). Then
 runs `starbench-solver` through the whole harness (`api.evaluate`, robust evaluation off: one
 trial per item, journal and report included) on the spatial datasets `pc_sp` and `sr` and
-reports items per second. Targets (issue #9): 1,000
+reports items per second; then the solver alone (the same requests answered one after the
+other in one thread, no journal or report). Targets (issue #9): 1,000
 spatial items in under 2 minutes on 2 cores; the solver at >= 50 items/s. The figures go to
 docs/performance.md; nothing here is a unit test.
 """
@@ -85,6 +86,26 @@ def main() -> None:
             f"{outcome.executed / solved_cpu:.0f} items per CPU second); accuracy per task min "
             f"{min(correct):.3f}"
         )
+        solver_alone(out)
+
+
+def solver_alone(edition: Path) -> None:
+    """The solver without the harness: every pc_sp and sr request (as the tasks build them,
+    r = 0) answered in one thread, one after the other."""
+    from omnieval.benchmarks.starbench.solver import StarbenchSolver
+    from omnieval.benchmarks.starbench.task import StarBenchmark
+
+    tasks = StarBenchmark(edition, "pc_sp+sr").tasks()
+    requests = [t.build_request(s, "default") for t in tasks for s in t.samples()]
+    solver = StarbenchSolver()
+    started, cpu = time.perf_counter(), time.process_time()
+    for request in requests:
+        solver.answer(request)
+    wall, used = time.perf_counter() - started, time.process_time() - cpu
+    print(
+        f"solver alone: {len(requests)} items in {wall:.2f} s = {len(requests) / wall:.0f} "
+        f"items/s (CPU time {used:.2f} s = {len(requests) / used:.0f} items per CPU second)"
+    )
 
 
 if __name__ == "__main__":

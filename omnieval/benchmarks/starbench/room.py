@@ -1,5 +1,7 @@
 """Room acoustics for the generated STAR-Bench edition, simulated by pyroomacoustics (the
-`starbench` extra: `pip install 'omnieval[starbench]'`).
+`starbench` extra: `pip install 'omnieval[starbench]'`): a static click for the distance
+families (`in_simulated_room`), and sources moving through the room heard by the spherical
+head (`render_path`: localisation, trajectories).
 
 A shoebox room (12 x 9 x 3.5 m, wall absorption from Sabine's formula for an RT60 of 0.4 s),
 two microphones 18 cm apart (ear spacing) on the left-right axis of a listener facing +x, and
@@ -41,8 +43,9 @@ def resolve_room(room: str) -> str:
         if available():
             return "pyroomacoustics"
         log.warning(
-            "pyroomacoustics is not installed: the distance family uses the synthetic room "
-            "(pip install 'omnieval[starbench]' for image-source room simulation)"
+            "pyroomacoustics is not installed: the distance families use the synthetic room, "
+            "localisation and trajectories free field (pip install 'omnieval[starbench]' for "
+            "image-source room simulation)"
         )
         return "synthetic"
     if room == "pyroomacoustics" and not available():

@@ -45,6 +45,7 @@ import asyncio
 import itertools
 import re
 import time
+import wave
 from typing import Any
 
 import numpy as np
@@ -135,11 +136,13 @@ class StarbenchSolver(Model):
         return audios, clips
 
     def _load(self, part: AudioPart) -> np.ndarray:
-        try:
-            clip = load_audio(part.path, AudioSpec(mono=False, window=part.window))
-        except MediaError as err:
-            raise PermanentModelError(f"starbench-solver: {err}") from None
-        samples = np.asarray(clip.samples, dtype=np.float64)
+        samples = _read_pcm_wav(part) if part.window is None else None
+        if samples is None:
+            try:
+                clip = load_audio(part.path, AudioSpec(mono=False, window=part.window))
+            except MediaError as err:
+                raise PermanentModelError(f"starbench-solver: {err}") from None
+            samples = np.asarray(clip.samples, dtype=np.float64)
         if self.downmix:  # the file itself made mono: both "ears" then hear the same signal
             return samples.mean(axis=0, keepdims=True)
         if part.channel is not None:
@@ -147,6 +150,24 @@ class StarbenchSolver(Model):
             assert isinstance(index, int)
             samples = samples[index : index + 1]
         return samples
+
+
+def _read_pcm_wav(part: AudioPart) -> np.ndarray | None:
+    """[channels, n] of a 16-bit PCM WAV at the edition's rate, read by the standard library
+    (a hundred times faster than decoding through the media layer); None for anything else,
+    which the media layer then decodes."""
+    path = part.path
+    if path is None or path.suffix.lower() != ".wav":
+        return None
+    try:
+        with wave.open(str(path), "rb") as wav:
+            if wav.getsampwidth() != 2 or wav.getframerate() != cues.RATE:
+                return None
+            channels = wav.getnchannels()
+            pcm = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2")
+    except (wave.Error, EOFError, OSError):
+        return None
+    return pcm.reshape(-1, channels).T.astype(np.float64) / 32768.0
 
 
 # ---------------------------------------------------------------------- rules
