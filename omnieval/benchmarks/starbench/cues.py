@@ -6,7 +6,8 @@
 - `centroid_hz`: the power-weighted mean frequency (a resonance's trend);
 - `rms_dbfs`: RMS level, dB re full scale; `db_peak`: peak level;
 - `active_s`: seconds of 10 ms frames above a tenth of the loudest frame's RMS;
-- `onset_rate`: impacts per second (5 ms envelope doubling above a quarter of its peak);
+- `onsets_s`, `mean_interval_s`: impact onsets (the 5 ms envelope doubling above a quarter of
+  its peak, 30 ms apart at least) and the mean interval between them;
 - `itd_s`: interaural time difference by generalised cross-correlation with phase transform
   (200 Hz-4 kHz) on a 5 us grid (> 0: the left ear lags, the source is right), turned into a
   lateral angle by Woodworth's formula inverted (`lateral`);
@@ -87,17 +88,28 @@ def active_s(audio: np.ndarray) -> float:
     return float(np.sum(level > 0.1 * (level.max() + 1e-12)) * size / RATE)
 
 
-def onset_rate(audio: np.ndarray) -> float:
+def onsets_s(audio: np.ndarray) -> list[float]:
+    """Impact onsets (seconds): the 5 ms envelope doubling above a quarter of its peak, at
+    least 30 ms apart."""
     size = int(0.005 * RATE)
     envelope = np.abs(_frames(mono(audio), size)).max(axis=1)
     floor = 0.25 * (envelope.max() + 1e-12)
-    onsets, last = 0, -10
+    found: list[float] = []
+    last = -10
     for k in range(1, len(envelope)):
         rising = envelope[k] > floor and envelope[k] > 2 * envelope[k - 1]
-        if rising and k - last >= 6:  # at least 30 ms apart
-            onsets += 1
+        if rising and k - last >= 6:
+            found.append(k * size / RATE)
             last = k
-    return onsets / (len(envelope) * size / RATE)
+    return found
+
+
+def mean_interval_s(audio: np.ndarray) -> float:
+    """The mean interval between onsets; the clip's length when it holds fewer than two."""
+    times = onsets_s(audio)
+    if len(times) < 2:
+        return audio.shape[-1] / RATE
+    return float(np.mean(np.diff(times)))
 
 
 def itd_s(left: np.ndarray, right: np.ndarray) -> float:

@@ -26,7 +26,8 @@ Rules, by the question's key words:
   high-frequency level difference (equal: left to right); else the level trend: up
   approaches, down moves away;
 - clip orders: rising tone by spectral peak; vessel filling by spectral centroid (the
-  resonance rises); bouncing by decaying impact level, the onset rate breaking 1-dB ties;
+  resonance rises); bouncing by the rank sum of the mean inter-onset interval (shrinking) and
+  the impact level (decaying), level breaking ties;
   vehicle driving towards the listener by the rank sum of level (rising) and f0 (falling: the
   Doppler shift shrinks with the radial speed), level breaking ties; different sounds: the
   order whose cuts join the same sound (the smallest pitch jump from each clip's last 40 ms
@@ -66,7 +67,7 @@ from omnieval.media import AudioSpec, MediaError, load_audio
 from omnieval.models.base import Model, ModelCapabilities, PermanentModelError
 from omnieval.types import AudioPart, Modality, Request, Response, TextPart
 
-SOLVER_VERSION = "5"
+SOLVER_VERSION = "6"
 _OPTION = re.compile(r"^<([A-Z])>: (.*)$", re.M)
 _CLIP = re.compile(r"clip (\d+):\s*$")
 #: direct-to-reverberant ratio bounds (dB) between near / middle and middle / far: midway between
@@ -320,10 +321,11 @@ def _clip_order(question: str, clips: dict[int, np.ndarray]) -> str | None:
     if "poured into a bottle" in question:
         return _by(labels, [cues.centroid_hz(a) for a in audio])
     if "bouncing" in question:
-        # impacts weaken (restitution) and come quicker: the loudest impact first; clips
-        # within 1 dB of each other by the onset rate (a 0.5 s clip holds one to four impacts,
-        # too few for the rate alone)
-        return _by(labels, [_bounce_key(a) for a in audio])
+        # bounces come quicker and weaken: rank sum of the mean interval between onsets
+        # (shrinking) and the loudest impact (weakening), the level breaking ties
+        interval = _ranks([-cues.mean_interval_s(a) for a in audio])
+        level = _ranks([-cues.db_peak(a) for a in audio])
+        return _by(labels, [i + lv + 0.1 * lv for i, lv in zip(interval, level, strict=True)])
     if "driving towards" in question:
         level = _ranks([cues.rms_dbfs(a) for a in audio])
         pitch = _ranks([-cues.f0_hz(a, 80.0, 200.0) for a in audio])
@@ -331,10 +333,6 @@ def _clip_order(question: str, clips: dict[int, np.ndarray]) -> str | None:
     if "different sounds" in question:
         return _continuity(labels, audio)
     return None
-
-
-def _bounce_key(audio: np.ndarray) -> float:
-    return -round(cues.db_peak(audio)) + 0.01 * cues.onset_rate(audio)
 
 
 def _continuity(labels: list[int], audio: list[np.ndarray]) -> str:

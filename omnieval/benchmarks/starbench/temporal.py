@@ -6,7 +6,8 @@ equal length, to be put back in order (the six orderings are the options).
   closed at one end, its first two resonances c/4L and 3c/4L), L shrinking from about 30 to
   8 cm; the resonance rises;
 - `bouncing object` (continuous): impacts whose intervals and amplitudes shrink by the
-  restitution coefficient (0.75-0.85); onsets come quicker, impacts weaken;
+  restitution coefficient (0.8-0.84, first interval 0.25-0.3 s); onsets come quicker,
+  impacts weaken;
 - `approaching source` (continuous): an engine-like hum on a road towards the listener (6 m to
   the side, 15 m/s, free field); the level rises and the Doppler pitch falls (the radial
   speed shrinks as the vehicle nears);
@@ -95,11 +96,12 @@ def _vessel_filling(rng: np.random.Generator) -> np.ndarray:
 
 def _bouncing_object(rng: np.random.Generator) -> np.ndarray:
     """Impacts (a click and two decaying modes) at intervals shrinking by the restitution
-    coefficient e, each impact's amplitude e times the previous one's."""
+    coefficient e, each impact's amplitude e times the previous one's; the bounces add up to
+    T0 / (1 - e) = 1.25-1.9 s, so every third of the 1.5 s holds at least two impacts."""
     n = int(1.5 * RATE)
     out = np.zeros(n + RATE)
-    e = float(rng.uniform(0.75, 0.85))
-    interval = float(rng.uniform(0.38, 0.45))
+    e = float(rng.uniform(0.8, 0.84))
+    interval = float(rng.uniform(0.25, 0.3))
     modes = (float(rng.uniform(900, 1400)), float(rng.uniform(2200, 3200)))
     ring = np.arange(int(0.05 * RATE)) / RATE
     impact = sum(np.sin(2 * np.pi * m * ring) for m in modes) * np.exp(-ring * 90)
