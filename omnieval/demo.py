@@ -49,11 +49,8 @@ def run_starbench_demo(
     console = console or Console(stderr=True)
     edition = out / "starbench-synth"
     facts = edition / "edition.json"
-    if not (
-        facts.is_file()
-        and json.loads(facts.read_text(encoding="utf-8"))
-        == {"generator": "starbench", "n": n, "seed": seed}
-    ):
+    known = json.loads(facts.read_text(encoding="utf-8")) if facts.is_file() else {}
+    if (known.get("generator"), known.get("n"), known.get("seed")) != ("starbench", n, seed):
         console.print(f"generating a STAR-Bench edition (n={n} per family, seed={seed})")
         generate_starbench(edition, n, seed)
     config, redactor = resolve_run_config(

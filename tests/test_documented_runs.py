@@ -93,9 +93,10 @@ def test_demo_end_to_end_then_the_rerun_runs_nothing(
     run_dir = tmp_path / "demo" / "runs" / "vsync-demo-n40-seed0"
     star_dir = tmp_path / "demo" / "runs" / "starbench-demo-n2-seed0"
     assert "vsync-solver" in first.stdout and "starbench-solver" in first.stdout
-    # 2 items x (6 perception sub-categories, tr, 4 sr sub-categories), 3 runs each (3-option
-    # rotations, 3 permutations) -> 66 per model
-    assert totals(star_dir)["trials"] == 3 * 66 and totals(star_dir)["failed"] == 0
+    # 2 items x (6 absolute perception sub-categories x 3 runs (3-option rotations) + 6
+    # relative ones x 2 runs, 5 temporal processes x 3 permutations, 4 sr sub-categories x 3
+    # rotations) -> 114 per model
+    assert totals(star_dir)["trials"] == 3 * 114 and totals(star_dir)["failed"] == 0
     star_keys = journal_keys(star_dir)
     star_results = read_results(star_dir / "results.json")
     assert star_results.find("starbench-solver", "default", "starbench/tr").metrics[
@@ -118,7 +119,7 @@ def test_demo_end_to_end_then_the_rerun_runs_nothing(
     assert planned_lines(run_dir)[-1] == "planned 360 trials, 360 already journaled"
     assert journal_keys(run_dir) == keys
     assert read_results(run_dir / "results.json") == results
-    assert planned_lines(star_dir)[-1] == "planned 198 trials, 198 already journaled"
+    assert planned_lines(star_dir)[-1] == "planned 342 trials, 342 already journaled"
     assert journal_keys(star_dir) == star_keys
     assert read_results(star_dir / "results.json") == star_results
     assert planned_lines(vm_dir)[-1] == "planned 27 trials, 27 already journaled"

@@ -188,3 +188,9 @@ class Benchmark(abc.ABC):
     def gates(self) -> list[Gate]:
         """Gates: one sample's outcome zeroes or voids another's (pre-question -> question)."""
         return []
+
+    @classmethod
+    def report_files(cls, results: Any) -> dict[str, str]:
+        """Extra files (name -> text) a run writes into its directory for this benchmark, made
+        from the run's results (`omnieval.report.results.RunResults`); none by default."""
+        return {}

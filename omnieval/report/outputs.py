@@ -8,6 +8,7 @@ from typing import Any
 
 from rich.console import Console
 
+from omnieval import registry
 from omnieval.report.acuity import temporal_acuity
 from omnieval.report.exports import write_samples_jsonl
 from omnieval.report.html.page import REPORT, write_report
@@ -82,8 +83,22 @@ def write_outputs(state: RunState, console: Console, show: bool = True) -> RunRe
     leaderboard = render_markdown(results, state.records)
     (state.run_dir / rundir.LEADERBOARD).write_text(leaderboard, encoding="utf-8")
     write_report(state.run_dir, results, state.samples)
+    for name, text in benchmark_files(results).items():
+        (state.run_dir / name).write_text(text, encoding="utf-8")
     if show:
         print_leaderboard(results, state.records, console)
         console.print(f"run directory: {state.run_dir}")
         console.print(f"report: {state.run_dir / REPORT} (open it in a browser)")
     return results
+
+
+def benchmark_files(results: RunResults) -> dict[str, str]:
+    """Files the run's benchmarks add to its directory (`Benchmark.report_files`)."""
+    files: dict[str, str] = {}
+    for name in sorted({info.benchmark for info in results.tasks.values()}):
+        if name not in registry.benchmarks:
+            continue
+        hook = getattr(registry.benchmarks.get(name), "report_files", None)
+        if callable(hook):
+            files.update(hook(results))
+    return files

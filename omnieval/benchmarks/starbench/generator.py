@@ -24,14 +24,21 @@ registry.generators.register("starbench")(
         summary="Generate a seeded STAR-Bench edition in the release layout.",
         run=write_starbench,
         options=(
-            GeneratorOption("n", int, 4, "Items per family (perception sub-category, tr, sr)."),
+            GeneratorOption(
+                "n",
+                int,
+                4,
+                "Items per family (each perception sub-category, temporal process and "
+                "spatial reasoning sub-category).",
+            ),
             GeneratorOption("seed", int, 0, "Seed; the same seed gives the same edition."),
             GeneratorOption(
                 "room",
                 str,
                 "auto",
-                "Distance family's room: pyroomacoustics (image sources, the starbench extra), "
-                "synthetic (numpy only) or auto (pyroomacoustics when installed).",
+                "Room of the distance, localisation and trajectory families: pyroomacoustics "
+                "(image sources, the starbench extra), synthetic (numpy only; localisation "
+                "and trajectories in free field) or auto (pyroomacoustics when installed).",
             ),
         ),
     )

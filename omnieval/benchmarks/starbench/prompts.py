@@ -27,6 +27,10 @@ UNCUT_AFTER = (
     "\n The three clips are extracted from it, please arrange them in the correct order:\n"
 )
 
+#: request metadata key: the STAR-Bench dataset family (perception, temporal, spatial), for
+#: endpoints that follow upstream's per-family token limits (`endpoints.py`)
+FAMILY_KEY = "starbench_family"
+
 
 def letter(index: int) -> str:
     return chr(ord("A") + index)

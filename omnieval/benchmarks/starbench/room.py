@@ -1,5 +1,7 @@
 """Room acoustics for the generated STAR-Bench edition, simulated by pyroomacoustics (the
-`starbench` extra: `pip install 'omnieval[starbench]'`).
+`starbench` extra: `pip install 'omnieval[starbench]'`): a static click for the distance
+families (`in_simulated_room`), and sources moving through the room heard by the spherical
+head (`render_path`: localisation, trajectories).
 
 A shoebox room (12 x 9 x 3.5 m, wall absorption from Sabine's formula for an RT60 of 0.4 s),
 two microphones 18 cm apart (ear spacing) on the left-right axis of a listener facing +x, and
@@ -41,8 +43,9 @@ def resolve_room(room: str) -> str:
         if available():
             return "pyroomacoustics"
         log.warning(
-            "pyroomacoustics is not installed: the distance family uses the synthetic room "
-            "(pip install 'omnieval[starbench]' for image-source room simulation)"
+            "pyroomacoustics is not installed: the distance families use the synthetic room, "
+            "localisation and trajectories free field (pip install 'omnieval[starbench]' for "
+            "image-source room simulation)"
         )
         return "synthetic"
     if room == "pyroomacoustics" and not available():
@@ -93,3 +96,115 @@ def in_simulated_room(
         heard = np.convolve(source, np.asarray(rir, dtype=np.float64))[: n - start]
         out[start : start + len(heard), ear] = heard
     return out
+
+
+#: moving sources: the room's reflections up to this order (the direct path is the head model's)
+PATH_MAX_ORDER = 8
+#: half the length of one rendering segment (samples at 16 kHz): 64 ms hops, 128 ms frames
+PATH_HOP = 1024
+
+
+def _azimuth_deg(listener: np.ndarray, source: np.ndarray) -> float:
+    """Azimuth of `source` for a listener at `listener` facing +x (negative = left, i.e. +y)."""
+    dx, dy = source[0] - listener[0], source[1] - listener[1]
+    return float(np.degrees(np.arctan2(-dy, dx)))
+
+
+def path_reflections(
+    positions: np.ndarray, listener_xy: tuple[float, float], rate: int
+) -> list[list[np.ndarray]]:
+    """[ear][segment] the room's reflections (no direct path) heard at two omnidirectional
+    ears 18 cm apart, for a source at each of `positions` ([k, 3] room coordinates): the
+    image-source response to order PATH_MAX_ORDER minus the order-0 (direct) one."""
+    import pyroomacoustics as pra
+
+    absorption, _ = pra.inverse_sabine(RT60_S, list(ROOM_DIM_M))
+    x, y = listener_xy
+    half = EAR_SPACING_M / 2
+    ears = np.array([[x, x], [y + half, y - half], [HEIGHT_M, HEIGHT_M]])
+    responses = []
+    for order in (PATH_MAX_ORDER, 0):
+        room = pra.ShoeBox(
+            list(ROOM_DIM_M),
+            fs=rate,
+            materials=pra.Material(absorption),
+            max_order=order,
+            air_absorption=False,
+        )
+        for position in positions:
+            if not all(0.3 <= p <= d - 0.3 for p, d in zip(position, ROOM_DIM_M, strict=True)):
+                raise ValueError(f"source position {tuple(position)} is outside the room")
+            room.add_source(list(position))
+        room.add_microphone_array(ears)
+        room.compute_rir()
+        responses.append(room.rir)
+    full, direct = responses
+    out: list[list[np.ndarray]] = []
+    for ear in range(2):
+        row = []
+        for s in range(len(positions)):
+            h = np.array(full[ear][s], dtype=np.float64)
+            d = np.asarray(direct[ear][s], dtype=np.float64)
+            h[: len(d)] -= d[: len(h)]
+            row.append(h)
+        out.append(row)
+    return out
+
+
+def render_path(
+    source: np.ndarray,
+    positions: np.ndarray,
+    listener_xy: tuple[float, float],
+    rate: int,
+    doppler: bool = True,
+    reflect: bool = True,
+) -> np.ndarray:
+    """[n, 2]: `source` (mono) moving through `positions` ([k, 3] room coordinates at the
+    centres of k frames PATH_HOP samples apart, the first at sample 0) in the simulated room.
+
+    The source is delayed by its distance to the head's centre sample by sample (r(t) / c,
+    interpolated between frames), which makes the Doppler shift; each 50%-overlapping Hann
+    frame is then heard through that frame's responses, added up (overlap-add): the direct
+    path from the spherical-head model (1/r, Woodworth ITD, Brown-Duda head shadow) and the
+    room's reflections (pyroomacoustics' image sources, their own propagation delay to the
+    head centre taken off, as the source delay carries it). `reflect=False`: free field (the
+    head model alone, numpy only)."""
+    from omnieval.benchmarks.starbench.head import render_direct_spectrum
+
+    positions = np.asarray(positions, dtype=np.float64)
+    listener = np.array([listener_xy[0], listener_xy[1], HEIGHT_M])
+    distances = np.linalg.norm(positions - listener, axis=1)
+    n = len(source)
+    centres = np.arange(len(positions)) * PATH_HOP
+    if centres[-1] < n - 1:
+        raise ValueError(f"{len(positions)} positions do not cover {n} samples")
+    t = np.arange(n, dtype=np.float64)
+    if doppler:
+        delay = np.interp(t, centres, distances) / 343.0 * rate
+        delay -= delay.min()
+        heard = np.interp(t - delay, t, source, left=0.0, right=0.0)
+    else:
+        heard = source.astype(np.float64)
+    if reflect:
+        reflections = path_reflections(positions, listener_xy, rate)
+    else:
+        reflections = [[np.zeros(1) for _ in positions] for _ in range(2)]
+    fdl_offset = 40  # pyroomacoustics' fractional-delay filter puts the direct path 40 taps late
+    frame = 2 * PATH_HOP
+    longest = max(128, max(len(h) for row in reflections for h in row))
+    size = 1 << int(np.ceil(np.log2(frame + longest)))
+    freqs = np.fft.rfftfreq(size, 1 / rate)
+    window = np.hanning(frame + 1)[:frame]  # periodic: overlapping halves sum to one
+    padded = np.concatenate([np.zeros(PATH_HOP), heard, np.zeros(frame + size)])
+    out = np.zeros((len(padded) + size, 2))
+    for s, position in enumerate(positions):
+        start = s * PATH_HOP  # in `padded`: the frame centred on sample s * PATH_HOP
+        spectrum = np.fft.rfft(padded[start : start + frame] * window, size)
+        azimuth = _azimuth_deg(listener, position)
+        shift = int(distances[s] / 343.0 * rate)
+        direct = render_direct_spectrum(freqs, azimuth, distances[s], fdl_offset / rate)
+        for ear in range(2):
+            h = reflections[ear][s][shift:]
+            response = np.fft.rfft(h, size) + direct[ear]
+            out[start : start + size, ear] += np.fft.irfft(spectrum * response, size)
+    return out[PATH_HOP : PATH_HOP + n]

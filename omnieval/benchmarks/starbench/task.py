@@ -32,6 +32,7 @@ from omnieval.benchmarks.starbench.extract import (
 )
 from omnieval.benchmarks.starbench.loader import Dataset, load_items, resolve_datasets
 from omnieval.benchmarks.starbench.prompts import (
+    FAMILY_KEY,
     channel_audios,
     labelled_audios,
     question_text,
@@ -121,7 +122,7 @@ class StarTask(Task):
             parts = [*channel_audios(audios[0]), TextPart(text=text)]
         else:
             parts = [*labelled_audios(audios), TextPart(text=text)]
-        return Request(parts=tuple(parts))
+        return Request(parts=tuple(parts), metadata={FAMILY_KEY: self.dataset.family})
 
     # ------------------------------------------------------------------ circular evaluation
 
@@ -237,6 +238,13 @@ class StarBenchmark(Benchmark):
 
     def tasks(self) -> list[Task]:
         return [task for _, tasks in self._layout for task in tasks]
+
+    @classmethod
+    def report_files(cls, results: Any) -> dict[str, str]:
+        """Upstream's run summary with its `Samples` column (`summary.py`)."""
+        from omnieval.benchmarks.starbench.summary import report_files
+
+        return report_files(results)
 
     def tree(self) -> list[Node | Formula]:
         """Perception: macro over all sub-categories (upstream's Total) and, as formulas, over

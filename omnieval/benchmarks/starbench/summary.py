@@ -1,0 +1,144 @@
+"""Upstream's run summary (`performance_summary_<aliases>.csv`): one row per dataset with AA,
+ACR and `Samples` (the dataset's distinct items), then a `Final MA` row: the mean of the
+datasets' AA and ACR, and the sum of their samples.
+
+As upstream: AA and ACR in percent, each dataset's rounded to two decimals (upstream formats
+them as "xx.xx%" and parses them back) before `Final MA` averages them. With robust evaluation
+off each item has one run, so upstream's ACR equals its AA; so does ours. Written by a run as
+`starbench_summary.csv` (model and condition columns first) and `starbench_summary.md`."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from omnieval.metric_types import GroupResult, NodeResult
+
+FINAL = "starbench:final-MA"
+
+
+class Results(Protocol):
+    """What the summary reads of a run's results (`omnieval.report.results.RunResults`)."""
+
+    @property
+    def groups(self) -> Sequence[GroupResult]: ...
+
+    @property
+    def nodes(self) -> Sequence[NodeResult]: ...
+
+
+def _node(results: Results, model: str, condition: str, name: str) -> NodeResult | None:
+    for node in results.nodes:
+        if node.model == model and node.condition == condition and node.node == name:
+            return node
+    return None
+
+
+def _group(results: Results, model: str, condition: str, task: str) -> GroupResult:
+    for group in results.groups:
+        if (group.model, group.condition, group.task, group.group) == (
+            model,
+            condition,
+            task,
+            "overall",
+        ):
+            return group
+    raise KeyError(f"no overall result of {task} for model={model} condition={condition}")
+
+
+@dataclass(frozen=True)
+class SummaryRow:
+    model: str
+    condition: str
+    dataset: str
+    aa: float
+    acr: float
+    samples: int
+
+
+def _alias(node: str) -> str:
+    """`starbench/pc:total` -> `pc`, `starbench/tr` -> `tr`."""
+    return node.removeprefix("starbench/").removesuffix(":total")
+
+
+def _percent(value: float) -> float:
+    return round(100 * value, 2)
+
+
+def summary_rows(results: Results) -> list[SummaryRow]:
+    """The summary of every (model, condition) that has a `Final MA` node."""
+    rows: list[SummaryRow] = []
+    for final in results.nodes:
+        if final.node != FINAL:
+            continue
+        model, condition = final.model, final.condition
+        datasets: list[SummaryRow] = []
+        for child in final.children:
+            if child.endswith(":total"):
+                total = _node(results, model, condition, child)
+                if total is None:
+                    continue
+                aa = total.value.value
+                twin = _node(results, model, condition, f"{child}:ACR")
+                # no twin: one run per item, where "all runs right" is "the run right"
+                acr = twin.value.value if twin is not None else aa
+                samples = sum(
+                    _group(results, model, condition, task).items for task in total.children
+                )
+            else:
+                group = _group(results, model, condition, child)
+                aa = group.metrics["AA" if "AA" in group.metrics else "accuracy"].value
+                acr = group.metrics["ACR"].value if "ACR" in group.metrics else aa
+                samples = group.items
+            datasets.append(
+                SummaryRow(model, condition, _alias(child), _percent(aa), _percent(acr), samples)
+            )
+        if not datasets:
+            continue
+        rows += datasets
+        rows.append(
+            SummaryRow(
+                model,
+                condition,
+                "Final MA",
+                sum(r.aa for r in datasets) / len(datasets),
+                sum(r.acr for r in datasets) / len(datasets),
+                sum(r.samples for r in datasets),
+            )
+        )
+    return rows
+
+
+def summary_csv(rows: list[SummaryRow]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["model", "condition", "Dataset", "AA", "ACR", "Samples"])
+    for r in rows:
+        writer.writerow([r.model, r.condition, r.dataset, r.aa, r.acr, r.samples])
+    return out.getvalue()
+
+
+def summary_markdown(rows: list[SummaryRow]) -> str:
+    lines = [
+        "| model | condition | Dataset | AA | ACR | Samples |",
+        "|---|---|---|---:|---:|---:|",
+    ]
+    lines += [
+        f"| {r.model} | {r.condition} | {r.dataset} | {r.aa:.3f} | {r.acr:.3f} | {r.samples} |"
+        for r in rows
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def report_files(results: Results) -> dict[str, str]:
+    """The run-directory files of the summary (none when no run has a `Final MA`)."""
+    rows = summary_rows(results)
+    if not rows:
+        return {}
+    return {
+        "starbench_summary.csv": summary_csv(rows),
+        "starbench_summary.md": summary_markdown(rows),
+    }
