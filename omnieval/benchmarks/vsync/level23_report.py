@@ -1,0 +1,127 @@
+"""Level 2 + 3 summary of a run: per model and condition, the "when" metrics beside the
+always-yes and majority baselines, and the Level 3 aggregates (QGold, QEns, Cov+, QEns_joint,
+zeros), joining each how-trial with the when-trial of the same item.
+
+A how-trial gives an item its quality when it was scored (an empty answer scores 0 and is not
+covered); a failed trial or a scoring error (a judge that could not answer) leaves the item
+without a usable answer: 0 in QGold, not covered, and counted in `how_unscored`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from omnieval.benchmarks.vsync.level2_loader import HOW_TASK, WHEN_TASK
+from omnieval.benchmarks.vsync.level23_metrics import (
+    HowItem,
+    always_yes,
+    how_metrics,
+    majority,
+    when_metrics,
+)
+from omnieval.types import Outcome, TrialRecord
+
+SUMMARY_FILE = "vsync-level23.json"
+
+
+def summarize(records: Iterable[TrialRecord], positive_only: bool = False) -> list[dict[str, Any]]:
+    """One row per (model, condition) with a when-task or how-task trial (see the module doc);
+    `positive_only` adds upstream's above-zero average (`upstream_q2_avg`, a parity number)."""
+    when: dict[tuple[str, str], dict[str, TrialRecord]] = defaultdict(dict)
+    how: dict[tuple[str, str], dict[str, TrialRecord]] = defaultdict(dict)
+    for record in records:
+        trial = record.trial
+        key = (trial.model, trial.condition)
+        if trial.task == WHEN_TASK:
+            when[key][trial.sample_id] = record
+        elif trial.task == HOW_TASK:
+            how[key][trial.sample_id] = record
+    rows: list[dict[str, Any]] = []
+    for key in sorted(set(when) | set(how)):
+        row: dict[str, Any] = {"model": key[0], "condition": key[1]}
+        predicted: dict[str, bool | None] = {}
+        if when.get(key):
+            gold, pred = [], []
+            for sample_id, record in sorted(when[key].items()):
+                values = record.score.values if record.score is not None else {}
+                if record.outcome is Outcome.SCORED and "gold_yes" in values:
+                    yes = values["gold_yes"] >= 0.5
+                    p = values.get("pred_yes", -1.0)
+                    guess = None if p < 0 else p >= 0.5
+                else:
+                    yes = record.trial.sample_id in how.get(key, {})
+                    guess = None
+                gold.append(yes)
+                pred.append(guess)
+                predicted[sample_id] = guess
+            row["when"] = when_metrics(gold, pred).as_dict()
+            row["when_failed"] = sum(r.outcome is not Outcome.SCORED for r in when[key].values())
+            row["baselines"] = {
+                "always_yes": always_yes(gold).as_dict(),
+                "majority": majority(gold).as_dict(),
+            }
+        if how.get(key):
+            items, unscored = [], 0
+            for sample_id, record in sorted(how[key].items()):
+                values = record.score.values if record.score is not None else {}
+                usable = record.outcome is Outcome.SCORED and values.get("answered", 0.0) >= 0.5
+                if record.outcome is not Outcome.SCORED:
+                    unscored += 1
+                items.append(
+                    HowItem(
+                        quality=values["quality"] if usable else None,
+                        predicted_yes=predicted.get(sample_id) is True,
+                    )
+                )
+            row["how"] = how_metrics(items, positive_only=positive_only).as_dict()
+            row["how_unscored"] = unscored
+            row["how_joined_with_when"] = bool(when.get(key))
+        rows.append(row)
+    return rows
+
+
+def write_summary(run_dir: Path, rows: list[dict[str, Any]]) -> Path:
+    path = run_dir / SUMMARY_FILE
+    path.write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
+    return path
+
+
+def render(rows: list[dict[str, Any]]) -> str:
+    """A plain-text table of the summary (percentages, one line per model and condition)."""
+    lines = [
+        "model | cond | when acc | macro-F1 | YES P/R/F1 | fail | always-yes acc/F1 | "
+        "majority acc/F1 | QGold | QEns | Cov+ | QEns_joint | zeros"
+    ]
+    for row in rows:
+        cells = [row["model"], row["condition"]]
+        if "when" in row:
+            w, b = row["when"], row["baselines"]
+            cells += [
+                f"{100 * w['accuracy']:.1f}",
+                f"{100 * w['macro_f1']:.1f}",
+                f"{100 * w['yes_precision']:.0f}/{100 * w['yes_recall']:.0f}/"
+                f"{100 * w['yes_f1']:.0f}",
+                str(w["extraction_failures"]),
+                f"{100 * b['always_yes']['accuracy']:.1f}/{100 * b['always_yes']['macro_f1']:.1f}",
+                f"{100 * b['majority']['accuracy']:.1f}/{100 * b['majority']['macro_f1']:.1f}",
+            ]
+        else:
+            cells += ["-"] * 6
+        if "how" in row:
+            h = row["how"]
+            qens = "-" if h["qens"] is None else f"{h['qens']:.2f}"
+            cells += [f"{h['qgold']:.2f}", qens, f"{h['cov_plus']:.2f}", f"{h['qens_joint']:.2f}"]
+            cells.append(str(h["zeros"]))
+            if h.get("upstream_q2_avg") is not None:
+                cells.append(f"[parity, upstream bug: mean of scores > 0 = {h['upstream_q2_avg']:.2f}]")
+        else:
+            cells += ["-"] * 5
+        lines.append(" | ".join(cells))
+    return "\n".join(lines)
+
+
+__all__ = ["SUMMARY_FILE", "render", "summarize", "write_summary"]
