@@ -315,23 +315,29 @@ def demo(
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the editions.")] = 0,
     benchmark: Annotated[
-        str, typer.Option(help="all (every built benchmark), vsync or starbench.")
+        str, typer.Option(help="all (every built benchmark), vsync, vsync-when or starbench.")
     ] = "all",
 ) -> None:
     """The main job, offline: generate small editions of every built benchmark, evaluate their
     reference models and print a leaderboard per benchmark. V-SYNC: random, constant,
     vsync-solver under avt / vt / at. STAR-Bench: 2 items per family under circular evaluation
-    (random, constant, starbench-solver). `--benchmark vsync|starbench` runs one."""
-    from omnieval.demo import run_demo, run_starbench_demo
+    (random, constant, starbench-solver). V-SYNC Levels 2/3: 12 generated "should X speak
+    now?" items, offline judge. `--benchmark vsync|starbench|vsync-when` runs one."""
+    from omnieval.demo import run_demo, run_starbench_demo, run_vsync_when_demo
 
-    if benchmark not in ("all", "vsync", "starbench"):
-        raise _fail(f"demo --benchmark must be all, vsync or starbench, not {benchmark!r}")
+    if benchmark not in ("all", "vsync", "starbench", "vsync-when"):
+        raise _fail(
+            f"demo --benchmark must be all, vsync, vsync-when or starbench, not {benchmark!r}"
+        )
     if benchmark in ("all", "vsync"):
         run_demo(out, n=n or 40, seed=seed, console=console)
     if benchmark == "starbench":
         run_starbench_demo(out, n=n or 2, seed=seed, console=console)
     elif benchmark == "all":
         run_starbench_demo(out, n=2, seed=seed, console=console)
+    if benchmark in ("all", "vsync-when"):
+        size = 12 if benchmark == "all" else n or 12
+        run_vsync_when_demo(out, n=size, seed=seed, console=console)
 
 
 @app.command()

@@ -52,7 +52,9 @@ def _ratio(num: float, den: float) -> float:
     return num / den if den else 0.0
 
 
-def _class_scores(gold: Sequence[bool], pred: Sequence[bool | None], label: bool) -> tuple[float, ...]:
+def _class_scores(
+    gold: Sequence[bool], pred: Sequence[bool | None], label: bool
+) -> tuple[float, ...]:
     tp = sum(g == label and p == label for g, p in zip(gold, pred, strict=True))
     fp = sum(g != label and p == label for g, p in zip(gold, pred, strict=True))
     fn = sum(g == label and p != label for g, p in zip(gold, pred, strict=True))
@@ -126,7 +128,8 @@ def how_metrics(items: Sequence[HowItem], positive_only: bool = False) -> HowMet
     upstream number that averages only scores above 0, labelled `upstream_q2_avg`."""
     scores = [item.quality if item.quality is not None else 0.0 for item in items]
     covered = [
-        s for s, item in zip(scores, items, strict=True)
+        s
+        for s, item in zip(scores, items, strict=True)
         if item.predicted_yes and item.quality is not None
     ]
     qens = sum(covered) / len(covered) if covered else None

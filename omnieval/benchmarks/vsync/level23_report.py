@@ -117,11 +117,50 @@ def render(rows: list[dict[str, Any]]) -> str:
             cells += [f"{h['qgold']:.2f}", qens, f"{h['cov_plus']:.2f}", f"{h['qens_joint']:.2f}"]
             cells.append(str(h["zeros"]))
             if h.get("upstream_q2_avg") is not None:
-                cells.append(f"[parity, upstream bug: mean of scores > 0 = {h['upstream_q2_avg']:.2f}]")
+                cells.append(
+                    f"[parity, upstream bug: mean of scores > 0 = {h['upstream_q2_avg']:.2f}]"
+                )
         else:
             cells += ["-"] * 5
         lines.append(" | ".join(cells))
     return "\n".join(lines)
 
 
-__all__ = ["SUMMARY_FILE", "render", "summarize", "write_summary"]
+def summarize_run(run_dir: Path, positive_only: bool = False) -> list[dict[str, Any]]:
+    """The summary of a run directory, read from its journal (no inference, no judge call)."""
+    from omnieval.runner.journal import Journal
+
+    path = Path(run_dir) / "journal.sqlite"
+    if not path.is_file():
+        raise FileNotFoundError(f"{run_dir} holds no journal.sqlite (not a run directory)")
+    journal = Journal(path)
+    try:
+        return summarize(journal.records(), positive_only=positive_only)
+    finally:
+        journal.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m omnieval.benchmarks.vsync.level23_report RUN_DIR [--positive-only]`: print
+    the table and write `vsync-level23.json` into the run directory."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m omnieval.benchmarks.vsync.level23_report")
+    parser.add_argument("run_dir", type=Path)
+    parser.add_argument(
+        "--positive-only",
+        action="store_true",
+        help="also report upstream's mean over scores above 0 (parity with a known bug)",
+    )
+    args = parser.parse_args(argv)
+    rows = summarize_run(args.run_dir, positive_only=args.positive_only)
+    print(render(rows))
+    print(f"wrote {write_summary(args.run_dir, rows)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
+
+
+__all__ = ["SUMMARY_FILE", "main", "render", "summarize", "summarize_run", "write_summary"]

@@ -78,7 +78,9 @@ class VsyncLevel2Benchmark(Benchmark):
             )
         if "how" in levels:
             self._tasks.append(
-                VsyncHow(dataset, videos, blocks, cache, allow_outside_paths, judge_roles=judge_roles)
+                VsyncHow(
+                    dataset, videos, blocks, cache, allow_outside_paths, judge_roles=judge_roles
+                )
             )
 
     def tasks(self) -> list[Task]:

@@ -133,7 +133,8 @@ def _when(item: Any, index: int, video_dir: Path, allow_outside: bool) -> Sample
         video = dataset_media_path(video_dir, str(item["video_file"]), allow_outside)
     except OutsideRootError as err:
         raise DatasetError(f"{where}: {err}") from None
-    meta = item.get("metadata") if isinstance(item.get("metadata"), dict) else {}
+    raw_meta = item.get("metadata")
+    meta: dict[str, Any] = raw_meta if isinstance(raw_meta, dict) else {}
     option_a = str(q1.get("option_A") or "Yes").strip()
     option_b = str(q1.get("option_B") or "No").strip()
     return Sample(

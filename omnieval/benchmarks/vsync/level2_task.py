@@ -172,7 +172,9 @@ WHEN_CORPUS = (
     _corpus("yes_recall", lambda g, p: when_metrics(g, p).yes_recall),
     _corpus("yes_f1", lambda g, p: when_metrics(g, p).yes_f1),
     CorpusMetric(
-        spec=MetricSpec(name="extraction_failures", kind=MetricKind.CONTINUOUS, higher_is_better=False),
+        spec=MetricSpec(
+            name="extraction_failures", kind=MetricKind.CONTINUOUS, higher_is_better=False
+        ),
         compute=lambda records: float(when_metrics(*_when_values(records)).extraction_failures),
     ),
     _corpus("always_yes_accuracy", lambda g, p: always_yes(g).accuracy),

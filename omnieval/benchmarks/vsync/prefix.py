@@ -37,7 +37,9 @@ def prefix_key(path: Path, end_s: float) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def video_prefix(path: str | os.PathLike[str], end_s: float, cache: MediaCache | None = None) -> Path:
+def video_prefix(
+    path: str | os.PathLike[str], end_s: float, cache: MediaCache | None = None
+) -> Path:
     """An mp4 with only what `path` shows and sounds during [0, end_s); cached (see module doc).
 
     Raises `MediaError` naming the file when it cannot be read or has no video stream, and
@@ -108,7 +110,9 @@ def _audio_stream(sink: av.container.OutputContainer, clip: AudioClip) -> av.Aud
     return sound
 
 
-def _write_audio(clip: AudioClip, sound: av.AudioStream, sink: av.container.OutputContainer) -> None:
+def _write_audio(
+    clip: AudioClip, sound: av.AudioStream, sink: av.container.OutputContainer
+) -> None:
     samples = np.clip(clip.samples[:2], -1.0, 1.0).astype(np.float32)
     layout = "mono" if samples.shape[0] == 1 else "stereo"
     lead = max(0, round(clip.start_s * clip.sample_rate))

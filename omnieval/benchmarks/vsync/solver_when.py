@@ -47,9 +47,10 @@ def glove_position(path: Path, seats: int, cache: MediaCache | None) -> int | No
     rgb = frames.images.astype(np.int16)
     mask = (rgb[..., 0] > 220) & (rgb[..., 1] > 190) & (rgb[..., 2] < 80)
     counts = mask.sum(axis=(1, 2))
-    last = int(np.nonzero(counts >= MIN_GLOVE_PIXELS)[0][-1]) if (counts >= MIN_GLOVE_PIXELS).any() else -1
-    if last < 0:
+    seen = np.nonzero(counts >= MIN_GLOVE_PIXELS)[0]
+    if seen.size == 0:
         return None
+    last = int(seen[-1])
     xs = np.nonzero(mask[last])[1]
     width = frames.images.shape[2]
     return min(seats, int(float(xs.mean()) / (width / seats)) + 1)

@@ -99,7 +99,9 @@ class VsyncWhenConfig(Frozen):
     noise_level: float = Field(default=0.01, ge=0.0, le=0.2)
     speech: SpeechMode = "auto"
     crf: int = 23
-    x264_preset: str = "ultrafast"
+    x264_preset: Literal[
+        "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow"
+    ] = "ultrafast"
     audio_bitrate: int = 96_000
 
     @model_validator(mode="after")
@@ -229,7 +231,7 @@ def make_when_item(job: _Job) -> dict[str, Any]:
         talk_until = length
     else:
         talk_until = t - float(rng.uniform(cfg.silence_min_s, cfg.silence_min_s + 0.6))
-    audio = np.zeros(int(round(length * SAMPLE_RATE)), np.float32)
+    audio = np.zeros(round(length * SAMPLE_RATE), np.float32)
     spoken, speech_end = _place(audio, words, 0.25, talk_until, rng)
     reply_voice = voices[1]
     reply_text = reference if kind == "yes" else _template(rng)
@@ -238,7 +240,9 @@ def make_when_item(job: _Job) -> dict[str, Any]:
         start = t + 0.15
         reply = _utterance(reply_voice, reply_text, rng)
         _add(audio, reply, int(start * SAMPLE_RATE))
-        lines.append(f"[{start:.2f}-{min(length, start + len(reply) / SAMPLE_RATE):.2f}] {reply_text}")
+        lines.append(
+            f"[{start:.2f}-{min(length, start + len(reply) / SAMPLE_RATE):.2f}] {reply_text}"
+        )
     audio += rng.normal(0.0, cfg.noise_level, audio.size).astype(np.float32)
     cue_on = max(0.2, t - float(rng.uniform(cfg.cue_lead_min_s, cfg.cue_lead_max_s)))
     scene = _Scene(seats, speaker, named, addressee, t, speech_end, cue_on, kind)
@@ -333,9 +337,11 @@ def _add(track: np.ndarray, samples: np.ndarray, at: int) -> None:
         track[at:end] += samples[: end - at]
 
 
-def _render(scene: _Scene, length: float, cfg: VsyncWhenConfig, rng: np.random.Generator) -> np.ndarray:
+def _render(
+    scene: _Scene, length: float, cfg: VsyncWhenConfig, rng: np.random.Generator
+) -> np.ndarray:
     """uint8 [F, H, W, 3]: the faces, and from `cue_on` the speaker's arm and glove."""
-    n_frames = int(round(length * cfg.fps))
+    n_frames = round(length * cfg.fps)
     base = background(cfg.width, cfg.height, rng)
     geoms = [face_geometry(s, scene.seats, cfg.width, cfg.height, rng) for s in range(scene.seats)]
     looks = [random_look(rng) for _ in range(scene.seats)]
@@ -345,8 +351,15 @@ def _render(scene: _Scene, length: float, cfg: VsyncWhenConfig, rng: np.random.G
     side = 1.0 if target.cx > speaker.cx else -1.0
     hand_x = target.cx - side * 1.05 * target.rx
     hand_y = target.cy + 1.05 * target.ry
-    _arm(cued, speaker.cx + side * 0.9 * speaker.rx, speaker.cy + 1.35 * speaker.ry, hand_x, hand_y,
-         looks[scene.speaker].shirt, 0.16 * speaker.rx)
+    _arm(
+        cued,
+        speaker.cx + side * 0.9 * speaker.rx,
+        speaker.cy + 1.35 * speaker.ry,
+        hand_x,
+        hand_y,
+        looks[scene.speaker].shirt,
+        0.16 * speaker.rx,
+    )
     _disc(cued, hand_x, hand_y, 0.3 * target.rx, GLOVE_RGB)
     noise = NoiseBank(cfg.height, cfg.width, n_frames, cfg.noise_level, rng)
     plain, pointing = noise.frames(base), noise.frames(cued)
@@ -354,8 +367,15 @@ def _render(scene: _Scene, length: float, cfg: VsyncWhenConfig, rng: np.random.G
     return np.concatenate([plain[:first_cue], pointing[first_cue:]])
 
 
-def _arm(img: np.ndarray, x0: float, y0: float, x1: float, y1: float,
-         rgb: tuple[float, ...], half_width: float) -> None:
+def _arm(
+    img: np.ndarray,
+    x0: float,
+    y0: float,
+    x1: float,
+    y1: float,
+    rgb: tuple[float, ...],
+    half_width: float,
+) -> None:
     height, width = img.shape[:2]
     ys, xs = np.mgrid[0:height, 0:width].astype(np.float32) + 0.5
     dx, dy = x1 - x0, y1 - y0
@@ -378,7 +398,5 @@ def _write_json(path: Path, data: Any) -> None:
     tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     os.replace(tmp, path)
 
-
-Kind = Literal["yes", "no-mid-utterance", "no-other-addressee"]
 
 __all__ = ["KINDS", "VsyncWhenConfig", "generate_vsync_when", "make_when_item", "ordinal"]
