@@ -78,8 +78,19 @@ def test_demo_end_to_end_then_the_rerun_runs_nothing(
     first = omnieval(["demo", "--out", str(tmp_path / "demo")], subprocess_env, tmp_path)
     assert first.returncode == 0, first.stderr[-3000:]
     runs = sorted(p.name for p in (tmp_path / "demo" / "runs").iterdir())
-    # one invocation covers every built benchmark: V-SYNC and a small STAR-Bench edition
-    assert runs == ["starbench-demo-n2-seed0", "vsync-demo-n40-seed0"]
+    # one invocation covers every built benchmark: V-SYNC, a small STAR-Bench edition, and
+    # V-SYNC Levels 2/3 (a "when" run for the reference models, a "when + how" run judged)
+    assert runs == [
+        "starbench-demo-n2-seed0",
+        "vsync-demo-n40-seed0",
+        "vsync-how-demo-n12-seed0",
+        "vsync-when-demo-n12-seed0",
+    ]
+    when_dir = tmp_path / "demo" / "runs" / "vsync-when-demo-n12-seed0"
+    how_dir = tmp_path / "demo" / "runs" / "vsync-how-demo-n12-seed0"
+    assert totals(when_dir)["trials"] == 12 * 3 * 3 and totals(when_dir)["failed"] == 0
+    assert totals(how_dir)["trials"] == (12 + 4) * 3 and totals(how_dir)["failed"] == 0
+    assert (how_dir / "vsync-level23.json").is_file() and "QEns_joint" in first.stderr
     run_dir = tmp_path / "demo" / "runs" / "vsync-demo-n40-seed0"
     star_dir = tmp_path / "demo" / "runs" / "starbench-demo-n2-seed0"
     assert "vsync-solver" in first.stdout and "starbench-solver" in first.stdout
@@ -109,6 +120,7 @@ def test_demo_end_to_end_then_the_rerun_runs_nothing(
     assert journal_keys(run_dir) == keys
     assert read_results(run_dir / "results.json") == results
     assert planned_lines(star_dir)[-1] == "planned 198 trials, 198 already journaled"
+    assert planned_lines(how_dir)[-1] == "planned 48 trials, 48 already journaled"
     assert journal_keys(star_dir) == star_keys
     assert read_results(star_dir / "results.json") == star_results
 
