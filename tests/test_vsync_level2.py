@@ -40,6 +40,11 @@ def edition(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+@pytest.fixture(scope="module")
+def prefix_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("prefix-cache")
+
+
 def _annotations(root: Path) -> list[dict[str, Any]]:
     path = root / "data" / "level_2" / "annotations.json"
     items: list[dict[str, Any]] = json.loads(path.read_text(encoding="utf-8"))
@@ -122,7 +127,9 @@ def test_prefix_ends_at_t_and_is_cut_once(edition: Path, tmp_path: Path) -> None
 # --------------------------------------------------------------------------- solver
 
 
-def test_solver_answers_when_from_both_modalities_only(edition: Path, tmp_path: Path) -> None:
+def test_solver_answers_when_from_both_modalities_only(
+    edition: Path, prefix_cache: Path, tmp_path: Path
+) -> None:
     outcome = api.evaluate(
         {
             "name": "when-solver",
@@ -134,7 +141,7 @@ def test_solver_answers_when_from_both_modalities_only(edition: Path, tmp_path: 
                     "args": {
                         "data_dir": str(edition),
                         "levels": ["when"],
-                        "cache_dir": str(tmp_path / "cache"),
+                        "cache_dir": str(prefix_cache),
                     },
                     "variants": ["avt", "vt", "at"],
                 }
@@ -154,6 +161,45 @@ def test_solver_answers_when_from_both_modalities_only(edition: Path, tmp_path: 
     vt = results.find("vsync-solver", "vt", "vsync/when", group="no-mid-utterance")
     at = results.find("vsync-solver", "at", "vsync/when", group="no-other-addressee")
     assert vt.metrics["accuracy"].value == 0.0 and at.metrics["accuracy"].value == 0.0
+
+
+def test_rotated_options_keep_yes_and_no_apart(
+    edition: Path, prefix_cache: Path, tmp_path: Path
+) -> None:
+    outcome = api.evaluate(
+        {
+            "name": "when-rotated",
+            "output": str(tmp_path / "runs"),
+            "progress": False,
+            "benchmarks": [
+                {
+                    "name": "vsync-level2",
+                    "args": {
+                        "data_dir": str(edition),
+                        "levels": ["when"],
+                        "cache_dir": str(prefix_cache),
+                    },
+                    "variants": ["avt"],
+                    "replicates": {"scheme": "rotation", "k": "all"},
+                }
+            ],
+            "models": ["vsync-solver", "constant"],
+        }
+    )
+    solver = outcome.results.find("vsync-solver", "avt", "vsync/when").metrics
+    assert solver["ACR"].value == 1.0 and solver["macro_f1"].value == 1.0
+    # `constant` answers A: YES unrotated, NO once rotated ("A. No"); YES recall counts both
+    rotated = [
+        r
+        for r in outcome.records
+        if r.trial.replicate == "rotation1" and r.trial.model == "constant"
+    ]
+    assert len(rotated) == N and all(r.score and r.score.values["pred_yes"] == 0.0 for r in rotated)
+    constant = outcome.results.find("constant", "avt", "vsync/when").metrics
+    assert constant["yes_recall"].value == pytest.approx(0.5)
+    rows = summarize(outcome.records)
+    by_model = {row["model"]: row for row in rows}
+    assert by_model["constant"]["when"] == always_yes([True, False, False] * 4).as_dict()
 
 
 # --------------------------------------------------------------------------- metrics by hand

@@ -4,7 +4,9 @@ zeros), joining each how-trial with the when-trial of the same item.
 
 A how-trial gives an item its quality when it was scored (an empty answer scores 0 and is not
 covered); a failed trial or a scoring error (a judge that could not answer) leaves the item
-without a usable answer: 0 in QGold, not covered, and counted in `how_unscored`.
+without a usable answer: 0 in QGold, not covered, and counted in `how_unscored`. With
+replicates (option rotation), each item counts once, by its first replicate (the unrotated
+options), as in the published protocol, which has no replicates.
 """
 
 from __future__ import annotations
@@ -36,10 +38,14 @@ def summarize(records: Iterable[TrialRecord], positive_only: bool = False) -> li
     for record in records:
         trial = record.trial
         key = (trial.model, trial.condition)
-        if trial.task == WHEN_TASK:
-            when[key][trial.sample_id] = record
-        elif trial.task == HOW_TASK:
-            how[key][trial.sample_id] = record
+        table = when if trial.task == WHEN_TASK else how if trial.task == HOW_TASK else None
+        if table is None:
+            continue
+        kept = table[key].get(trial.sample_id)
+        if kept is None or _replicate_order(trial.replicate) < _replicate_order(
+            kept.trial.replicate
+        ):
+            table[key][trial.sample_id] = record
     rows: list[dict[str, Any]] = []
     for key in sorted(set(when) | set(how)):
         row: dict[str, Any] = {"model": key[0], "condition": key[1]}
@@ -82,6 +88,12 @@ def summarize(records: Iterable[TrialRecord], positive_only: bool = False) -> li
             row["how_joined_with_when"] = bool(when.get(key))
         rows.append(row)
     return rows
+
+
+def _replicate_order(label: str) -> tuple[int, str]:
+    """The unreplicated copy first, then `rotation0` before `rotation1` ..."""
+    digits = "".join(c for c in label if c.isdigit())
+    return (0 if not label else 1, f"{int(digits or 0):09d}{label}")
 
 
 def write_summary(run_dir: Path, rows: list[dict[str, Any]]) -> Path:

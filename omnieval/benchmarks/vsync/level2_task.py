@@ -212,14 +212,20 @@ class VsyncWhen(_PrefixTask):
         return extract_choice(response.text, target.option_letters(), target.options)
 
     def score(self, ctx: TrialContext, extraction: Extraction) -> Score:
+        """Accuracy against the per-trial target; `gold_yes` / `pred_yes` (-1: unreadable) in
+        terms of the dataset's option A (YES), so rotated options are read correctly."""
         target = ctx.target
         assert isinstance(target, ChoiceTarget)
+        letters = target.option_letters()
         value = extraction.value if extraction.ok else None
-        pred = -1.0 if value not in ("A", "B") else float(value == "A")
+        yes_text = ctx.original.target.options[0]  # type: ignore[union-attr]
+        pred = -1.0
+        if value in letters:
+            pred = float(target.options[letters.index(value)] == yes_text)
         return Score(
             values={
                 "accuracy": float(value == target.answer),
-                "gold_yes": float(target.answer == "A"),
+                "gold_yes": float(bool(ctx.original.metadata["gold_yes"])),
                 "pred_yes": pred,
             }
         )

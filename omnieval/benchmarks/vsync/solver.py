@@ -152,7 +152,7 @@ class VsyncSolver(Model):
                 return self._sync(options, media)
             if solver_when.WHEN.search(text):
                 letter, rule, evidence = solver_when.when_answer(
-                    text, media.path, media.frames, media.sound, self.cache
+                    text, options, media.path, media.frames, media.sound, self.cache
                 )
                 return Analysis(letter=letter, kind="when", rule=rule, scores=evidence)
             if solver_when.HOW.search(text):

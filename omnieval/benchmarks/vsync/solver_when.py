@@ -65,9 +65,17 @@ def is_silent(path: Path, cache: MediaCache | None) -> tuple[bool, float]:
 
 
 def when_answer(
-    text: str, path: Path | None, frames: bool, sound: bool, cache: MediaCache | None
+    text: str,
+    options: dict[str, str],
+    path: Path | None,
+    frames: bool,
+    sound: bool,
+    cache: MediaCache | None,
 ) -> tuple[str, str, dict[str, float]]:
-    """(letter, rule, evidence) for a "when" prompt; see the module doc."""
+    """(letter, rule, evidence) for a "when" prompt; see the module doc. The letters of YES
+    and NO are read from the option lines (`options`: letter -> text), so rotations work."""
+    yes = next((k for k, v in options.items() if v.strip().lower().startswith("yes")), "A")
+    no = next((k for k, v in options.items() if v.strip().lower().startswith("no")), "B")
     match = WHEN.search(text)
     if match is None:
         raise PermanentModelError("vsync-solver: not a generated 'when' question")
@@ -85,12 +93,12 @@ def when_answer(
         silent, rms = is_silent(path, cache)
         evidence["tail_rms"] = rms
     if cue_ok is not None and silent is not None:
-        return ("A" if cue_ok and silent else "B"), "silence-and-cue", evidence
+        return (yes if cue_ok and silent else no), "silence-and-cue", evidence
     if cue_ok is not None:
-        return ("A" if cue_ok else "B"), "cue-only", evidence
+        return (yes if cue_ok else no), "cue-only", evidence
     if silent is not None:
-        return ("A" if silent else "B"), "silence-only", evidence
-    return "B", "no-media", evidence
+        return (yes if silent else no), "silence-only", evidence
+    return no, "no-media", evidence
 
 
 __all__ = ["HOW", "HOW_ANSWER", "WHEN", "glove_position", "is_silent", "when_answer"]
