@@ -35,6 +35,7 @@ from omnieval.types import (
     AudioPart,
     ChoiceTarget,
     Extraction,
+    GenerationParams,
     MetricKind,
     MetricSpec,
     Part,
@@ -234,6 +235,8 @@ class VsyncWhen(_PrefixTask):
         return {"scoring": self.scoring}
 
 
+#: deterministic judging (docs/judges.md): temperature 0, a fixed seed, a short verdict
+JUDGE_GENERATION = GenerationParams(temperature=0.0, seed=0, max_tokens=16)
 QUALITY = MetricSpec(name="quality", kind=MetricKind.BOUNDED, low=0.0, high=100.0)
 
 
@@ -277,7 +280,10 @@ class VsyncHow(_PrefixTask):
             return extraction, self.score(ctx, extraction)
         target = ctx.target
         assert isinstance(target, TextTarget)
-        ask = Request(parts=(TextPart(text=judge_prompt(target.references[0], extraction.value)),))
+        ask = Request(
+            parts=(TextPart(text=judge_prompt(target.references[0], extraction.value)),),
+            generation=JUDGE_GENERATION,
+        )
         values: dict[str, float] = {"answered": 1.0}
         for role in self.judge_roles:
             verdict = await judges.ask(role, ctx.trial.key, ask, JUDGE_PROMPT_VERSION)
