@@ -18,6 +18,7 @@ from omnieval import api
 from omnieval.benchmarks.base import DatasetError
 from omnieval.benchmarks.vsync.judge_rubric import offline_score, parse_verdict
 from omnieval.benchmarks.vsync.level2_loader import load_when, parse_timestamp
+from omnieval.benchmarks.vsync.level2_task import parity_when
 from omnieval.benchmarks.vsync.level23_metrics import (
     HowItem,
     always_yes,
@@ -230,6 +231,14 @@ def test_how_aggregates_count_zeros_and_parity_reproduces_the_bug() -> None:
     assert h.zeros == 2 and h.upstream_q2_avg == pytest.approx(75.0)  # zeros dropped: inflated
     assert how_metrics(items).upstream_q2_avg is None
     assert how_metrics([HowItem(None, True)]).covered == 0  # no usable answer: not covered
+
+
+def test_socialomni_answer_reading_is_reproduced_quirks_included() -> None:
+    assert parity_when("B").value == "B" and parity_when("Based on the video, yes").value == "B"
+    assert parity_when("The answer is A.").value == "A"
+    assert parity_when("I don't know").value == "B"  # "no" inside "know"
+    assert parity_when("Yes, she should").value == "A"
+    assert not parity_when("").ok and not parity_when("Perhaps").ok
 
 
 def test_rubric_scale_and_verdict_reading() -> None:
