@@ -493,3 +493,18 @@ def _run_leak(root: Path, tmp_path: Path, models: list[dict[str, Any]], url: str
             },
         }
     )
+
+
+def test_editions_are_seeded_and_a_larger_n_extends_a_smaller(tmp_path: Path) -> None:
+    config = VsyncWhenConfig(speech="formant")
+    one = generate_vsync_when(tmp_path / "a", 2, seed=5, config=config)
+    two = generate_vsync_when(tmp_path / "b", 3, seed=5, config=config)
+    first, second = json.loads(one.read_text()), json.loads(two.read_text())
+    assert second[:2] == first and second[2]["category"] == "no-other-addressee"
+    for item in first:
+        name = item["video_file"]
+        assert (one.parent / "videos" / name).read_bytes() == (
+            two.parent / "videos" / name
+        ).read_bytes()
+    facts = json.loads((tmp_path / "a" / "edition.json").read_text())
+    assert facts["seed"] == 5 and facts["config"]["speech"] == "formant"
