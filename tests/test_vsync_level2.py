@@ -26,7 +26,7 @@ from omnieval.benchmarks.vsync.level23_metrics import (
     majority,
     when_metrics,
 )
-from omnieval.benchmarks.vsync.level23_report import summarize
+from omnieval.benchmarks.vsync.level23_report import summarize, summarize_run
 from omnieval.benchmarks.vsync.prefix import video_prefix
 from omnieval.benchmarks.vsync.synth_when import VsyncWhenConfig, generate_vsync_when
 from omnieval.media import AudioSpec, FrameSpec, MediaCache, load_audio, probe, sample_frames
@@ -459,7 +459,9 @@ def test_requests_hold_nothing_beyond_t_and_the_run_matches_hand_computed_values
         assert w["always_yes_macro_f1"].value == pytest.approx(0.25)
         assert w["majority_accuracy"].value == pytest.approx(2 / 3)
         assert results.find(model, "avt", "vsync/how").metrics["quality"].value == pytest.approx(25)
-    rows = {(r["model"], r["condition"]): r for r in summarize(outcome.records, positive_only=True)}
+    summary = summarize(outcome.records, positive_only=True)
+    assert summarize_run(outcome.run_dir, positive_only=True) == summary  # from samples.jsonl
+    rows = {(r["model"], r["condition"]): r for r in summary}
     row = rows[("native", "vt")]
     assert row["when"]["macro_f1"] == pytest.approx((2 / 3 + 0.8) / 2)
     assert row["how"]["qgold"] == pytest.approx(25.0)  # (75 + 0 + 0) / 3: zeros count

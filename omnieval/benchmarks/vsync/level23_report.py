@@ -4,7 +4,9 @@ zeros), joining each how-trial with the when-trial of the same item.
 
 A how-trial gives an item its quality when it was scored (an empty answer scores 0 and is not
 covered); a failed trial or a scoring error (a judge that could not answer) leaves the item
-without a usable answer: 0 in QGold, not covered, and counted in `how_unscored`. With
+without a usable answer: 0 in QGold, not covered, and counted in `how_unscored`. A when-trial
+that failed counts as an unreadable answer (wrong, and in the denominator), as upstream counts
+it; its gold answer comes from the run's samples.jsonl target. With
 replicates (option rotation), each item counts once, by its first replicate (the unrotated
 options), as in the published protocol, which has no replicates.
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,56 +33,112 @@ from omnieval.types import Outcome, TrialRecord
 SUMMARY_FILE = "vsync-level23.json"
 
 
-def summarize(records: Iterable[TrialRecord], positive_only: bool = False) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class TrialRow:
+    """What the summary needs of one trial (from a `TrialRecord` or a samples.jsonl line)."""
+
+    model: str
+    condition: str
+    task: str
+    sample_id: str
+    replicate: str
+    scored: bool
+    values: dict[str, float]
+    #: the item's gold "when" answer when known without a score (a samples.jsonl target)
+    gold_yes: bool | None = None
+
+
+def rows_from_records(records: Iterable[TrialRecord]) -> list[TrialRow]:
+    return [
+        TrialRow(
+            model=r.trial.model,
+            condition=r.trial.condition,
+            task=r.trial.task,
+            sample_id=r.trial.sample_id,
+            replicate=r.trial.replicate,
+            scored=r.outcome is Outcome.SCORED,
+            values=dict(r.score.values) if r.score is not None else {},
+        )
+        for r in records
+    ]
+
+
+def rows_from_samples_jsonl(path: Path) -> list[TrialRow]:
+    """The trials of a run's samples.jsonl (its documented per-trial export)."""
+    found: list[TrialRow] = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        target = row.get("target") or {}
+        gold = None
+        if row["task"] == WHEN_TASK and not row.get("replicate_params") and target.get("answer"):
+            gold = target["answer"] == "A"  # unrotated: A is the dataset's YES
+        found.append(
+            TrialRow(
+                model=row["model"],
+                condition=row["condition"],
+                task=row["task"],
+                sample_id=row["sample_id"],
+                replicate=row.get("replicate") or "",
+                scored=row["outcome"] == Outcome.SCORED.value,
+                values=dict(row.get("scores") or {}),
+                gold_yes=gold,
+            )
+        )
+    return found
+
+
+def summarize(
+    records: Iterable[TrialRecord] | Iterable[TrialRow], positive_only: bool = False
+) -> list[dict[str, Any]]:
     """One row per (model, condition) with a when-task or how-task trial (see the module doc);
     `positive_only` adds upstream's above-zero average (`upstream_q2_avg`, a parity number)."""
-    when: dict[tuple[str, str], dict[str, TrialRecord]] = defaultdict(dict)
-    how: dict[tuple[str, str], dict[str, TrialRecord]] = defaultdict(dict)
-    for record in records:
-        trial = record.trial
+    rows_in = [r if isinstance(r, TrialRow) else rows_from_records([r])[0] for r in records]
+    when: dict[tuple[str, str], dict[str, TrialRow]] = defaultdict(dict)
+    how: dict[tuple[str, str], dict[str, TrialRow]] = defaultdict(dict)
+    for trial in rows_in:
         key = (trial.model, trial.condition)
         table = when if trial.task == WHEN_TASK else how if trial.task == HOW_TASK else None
         if table is None:
             continue
         kept = table[key].get(trial.sample_id)
-        if kept is None or _replicate_order(trial.replicate) < _replicate_order(
-            kept.trial.replicate
-        ):
-            table[key][trial.sample_id] = record
+        if kept is None or _replicate_order(trial.replicate) < _replicate_order(kept.replicate):
+            table[key][trial.sample_id] = trial
     rows: list[dict[str, Any]] = []
     for key in sorted(set(when) | set(how)):
         row: dict[str, Any] = {"model": key[0], "condition": key[1]}
         predicted: dict[str, bool | None] = {}
         if when.get(key):
             gold, pred = [], []
-            for sample_id, record in sorted(when[key].items()):
-                values = record.score.values if record.score is not None else {}
-                if record.outcome is Outcome.SCORED and "gold_yes" in values:
-                    yes = values["gold_yes"] >= 0.5
-                    p = values.get("pred_yes", -1.0)
+            unknown = 0
+            for sample_id, trial in sorted(when[key].items()):
+                guess: bool | None = None
+                if trial.scored and "gold_yes" in trial.values:
+                    yes = trial.values["gold_yes"] >= 0.5
+                    p = trial.values.get("pred_yes", -1.0)
                     guess = None if p < 0 else p >= 0.5
-                else:
-                    yes = record.trial.sample_id in how.get(key, {})
-                    guess = None
+                elif trial.gold_yes is not None:
+                    yes = trial.gold_yes
+                else:  # a failed trial read from memory: YES items are those with a how-trial
+                    yes = sample_id in how.get(key, {})
+                    unknown += 1
                 gold.append(yes)
                 pred.append(guess)
                 predicted[sample_id] = guess
             row["when"] = when_metrics(gold, pred).as_dict()
-            row["when_failed"] = sum(r.outcome is not Outcome.SCORED for r in when[key].values())
+            row["when_failed"] = sum(not t.scored for t in when[key].values())
+            row["when_gold_guessed"] = unknown
             row["baselines"] = {
                 "always_yes": always_yes(gold).as_dict(),
                 "majority": majority(gold).as_dict(),
             }
         if how.get(key):
             items, unscored = [], 0
-            for sample_id, record in sorted(how[key].items()):
-                values = record.score.values if record.score is not None else {}
-                usable = record.outcome is Outcome.SCORED and values.get("answered", 0.0) >= 0.5
-                if record.outcome is not Outcome.SCORED:
-                    unscored += 1
+            for sample_id, trial in sorted(how[key].items()):
+                usable = trial.scored and trial.values.get("answered", 0.0) >= 0.5
+                unscored += not trial.scored
                 items.append(
                     HowItem(
-                        quality=values["quality"] if usable else None,
+                        quality=trial.values["quality"] if usable else None,
                         predicted_yes=predicted.get(sample_id) is True,
                     )
                 )
@@ -139,17 +198,11 @@ def render(rows: list[dict[str, Any]]) -> str:
 
 
 def summarize_run(run_dir: Path, positive_only: bool = False) -> list[dict[str, Any]]:
-    """The summary of a run directory, read from its journal (no inference, no judge call)."""
-    from omnieval.runner.journal import Journal
-
-    path = Path(run_dir) / "journal.sqlite"
+    """The summary of a run directory, read from its samples.jsonl (no inference, no judge)."""
+    path = Path(run_dir) / "samples.jsonl"
     if not path.is_file():
-        raise FileNotFoundError(f"{run_dir} holds no journal.sqlite (not a run directory)")
-    journal = Journal(path)
-    try:
-        return summarize(journal.records(), positive_only=positive_only)
-    finally:
-        journal.close()
+        raise FileNotFoundError(f"{run_dir} holds no samples.jsonl (not a finished run directory)")
+    return summarize(rows_from_samples_jsonl(path), positive_only=positive_only)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -175,4 +228,14 @@ if __name__ == "__main__":
     raise SystemExit(main())
 
 
-__all__ = ["SUMMARY_FILE", "main", "render", "summarize", "summarize_run", "write_summary"]
+__all__ = [
+    "SUMMARY_FILE",
+    "TrialRow",
+    "main",
+    "render",
+    "rows_from_records",
+    "rows_from_samples_jsonl",
+    "summarize",
+    "summarize_run",
+    "write_summary",
+]
