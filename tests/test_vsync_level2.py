@@ -19,6 +19,7 @@ from omnieval.benchmarks.base import DatasetError
 from omnieval.benchmarks.vsync.judge_rubric import offline_score, parse_verdict
 from omnieval.benchmarks.vsync.level2_loader import load_when, parse_timestamp
 from omnieval.benchmarks.vsync.level2_task import parity_when
+from omnieval.benchmarks.vsync.level3_joint import PARITY_NODE
 from omnieval.benchmarks.vsync.level23_metrics import (
     HowItem,
     always_yes,
@@ -30,6 +31,7 @@ from omnieval.benchmarks.vsync.level23_report import summarize, summarize_run
 from omnieval.benchmarks.vsync.prefix import video_prefix
 from omnieval.benchmarks.vsync.synth_when import VsyncWhenConfig, generate_vsync_when
 from omnieval.media import AudioSpec, FrameSpec, MediaCache, load_audio, probe, sample_frames
+from omnieval.report.results import read_results
 
 N = 12  # kinds cycle yes / no-mid-utterance / no-other-addressee: 4 of each
 
@@ -459,16 +461,39 @@ def test_requests_hold_nothing_beyond_t_and_the_run_matches_hand_computed_values
         assert w["always_yes_macro_f1"].value == pytest.approx(0.25)
         assert w["majority_accuracy"].value == pytest.approx(2 / 3)
         assert results.find(model, "avt", "vsync/how").metrics["quality"].value == pytest.approx(25)
+    # the Level 3 aggregates are results of the run itself: results.json's joint nodes
+    written = read_results(outcome.run_dir / "results.json")
+    for model in ("cascade", "native"):
+        for condition in ("avt", "vt", "at"):
+            assert _level3_nodes(written, model, condition) == pytest.approx(LEVEL3_BY_HAND)
+    leaderboard = (outcome.run_dir / "leaderboard.md").read_text()
+    assert "QEns_joint (level 3)" in leaderboard and "upstream bug" in leaderboard
     summary = summarize(outcome.records, positive_only=True)
     assert summarize_run(outcome.run_dir, positive_only=True) == summary  # from samples.jsonl
     rows = {(r["model"], r["condition"]): r for r in summary}
     row = rows[("native", "vt")]
     assert row["when"]["macro_f1"] == pytest.approx((2 / 3 + 0.8) / 2)
-    assert row["how"]["qgold"] == pytest.approx(25.0)  # (75 + 0 + 0) / 3: zeros count
-    assert row["how"]["qens"] == pytest.approx(37.5)  # covered: item 0 (75) and item 6 (0)
-    assert row["how"]["cov_plus"] == pytest.approx(200 / 3)
-    assert row["how"]["qens_joint"] == pytest.approx(25.0)
-    assert row["how"]["zeros"] == 2 and row["how"]["upstream_q2_avg"] == pytest.approx(75.0)
+    assert row["how"]["qgold"] == LEVEL3_BY_HAND["QGold"]  # the report is the same code
+
+
+#: the fixture's Level 3 aggregates by hand: quality 75 (item 0), 0 (item 3), 0 (item 6);
+#: "when" said YES on items 0 and 6, unreadable on item 3
+LEVEL3_BY_HAND = {
+    "QGold": 25.0,  # (75 + 0 + 0) / 3: zeros count
+    "QEns": 37.5,  # covered: item 0 (75) and item 6 (0)
+    "Cov+": 200 / 3,
+    "QEns_joint": 25.0,  # 37.5 x 66.7 / 100
+    "zeros": 2.0,
+    PARITY_NODE: 75.0,  # upstream's bug: the mean of covered scores above 0
+}
+
+
+def _level3_nodes(results: Any, model: str, condition: str) -> dict[str, float]:
+    return {
+        node.node: node.value.value
+        for node in results.nodes
+        if node.model == model and node.condition == condition and node.mode == "joint"
+    }
 
 
 def _run_leak(root: Path, tmp_path: Path, models: list[dict[str, Any]], url: str) -> Any:
@@ -484,6 +509,7 @@ def _run_leak(root: Path, tmp_path: Path, models: list[dict[str, Any]], url: str
                         "data_dir": str(root),
                         "cache_dir": str(tmp_path / "cache"),
                         "judge_roles": ["offline", "scripted"],
+                        "parity_positive_only": True,
                     },
                     "variants": ["avt", "vt", "at"],
                 }

@@ -15,6 +15,7 @@ import yaml
 
 from omnieval import api
 from omnieval.benchmarks.vsync.synth_when import VsyncWhenConfig, generate_vsync_when
+from omnieval.report.results import RunResults, read_results
 
 N = 15  # 5 YES items x 3 conditions = 15 how-trials, one judge call each
 
@@ -96,8 +97,23 @@ def test_killed_level3_run_judges_each_answer_once_and_rescore_judges_none(
         ok = db.execute("SELECT COUNT(*) FROM judge_trials WHERE status='ok'").fetchone()[0]
     assert len(per_parent) == N == ok and set(per_parent.values()) == {1}
 
+    ran = _level3(read_results(journal.parent / "results.json"))  # written by `omnieval run`
+
     outcome = api.rescore(journal.parent)
     assert _calls(calls) == after  # rescore: no judge call
     for condition in ("avt", "vt", "at"):
         result = outcome.results.find("vsync-solver", condition, "vsync/how")
         assert result.metrics["quality"].n == N // 3 and result.scoring_errors == 0
+        # the Level 3 aggregates are native results; without the when level only those that
+        # need no join exist (QEns, Cov+ and QEns_joint need the when-trials)
+        assert set(ran[condition]) == {"QGold", "zeros"}
+        assert ran[condition]["QGold"] == result.metrics["quality"].value  # nothing failed
+    assert _level3(read_results(journal.parent / "results.json")) == ran  # rescore: the same
+
+
+def _level3(results: RunResults) -> dict[str, dict[str, float]]:
+    found: dict[str, dict[str, float]] = {}
+    for node in results.nodes:
+        if node.mode == "joint":
+            found.setdefault(node.condition, {})[node.node] = node.value.value
+    return found

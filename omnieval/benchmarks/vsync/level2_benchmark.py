@@ -6,7 +6,7 @@ from pathlib import Path
 
 from omnieval import registry
 from omnieval.benchmarks.base import Benchmark, Task
-from omnieval.benchmarks.vsync.level2_loader import find_level2_layout
+from omnieval.benchmarks.vsync.level2_loader import HOW_TASK, find_level2_layout
 from omnieval.benchmarks.vsync.level2_task import (
     UPSTREAM_ANSWER_FORMAT,
     Level2Prompt,
@@ -14,7 +14,9 @@ from omnieval.benchmarks.vsync.level2_task import (
     VsyncWhen,
     WhenScoring,
 )
+from omnieval.benchmarks.vsync.level3_joint import level3_joint_metrics
 from omnieval.media import MediaCache
+from omnieval.scoring.tree import JointMetric
 
 LEVELS = ("when", "how")
 
@@ -33,7 +35,9 @@ class VsyncLevel2Benchmark(Benchmark):
     - `prompt`: `upstream` (upstream's "A, B, C, or D" answer format) or a dict of `system`,
       `user`, `answer_format`;
     - `cache_dir`: where the prefix clips are written (default: the media cache);
-    - `allow_outside_paths`: read `video_file`s outside the video directory.
+    - `allow_outside_paths`: read `video_file`s outside the video directory;
+    - `parity_positive_only`: also report upstream's Level 3 mean over scores above 0 (a bug,
+      labelled as such) beside the correct aggregates.
     """
 
     name = "vsync-level2"
@@ -49,7 +53,9 @@ class VsyncLevel2Benchmark(Benchmark):
         prompt: dict[str, str] | str | None = None,
         cache_dir: str | Path | None = None,
         allow_outside_paths: bool = False,
+        parity_positive_only: bool = False,
     ) -> None:
+        self.parity_positive_only = parity_positive_only
         if annotations is not None:
             dataset = Path(annotations)
             videos = Path(video_dir) if video_dir else dataset.parent / "videos"
@@ -85,3 +91,9 @@ class VsyncLevel2Benchmark(Benchmark):
 
     def tasks(self) -> list[Task]:
         return list(self._tasks)
+
+    def joint_metrics(self) -> list[JointMetric]:
+        """The Level 3 aggregates (QGold, QEns, Cov+, QEns_joint, zeros; parity on request)."""
+        if not any(task.name == HOW_TASK for task in self._tasks):
+            return []
+        return level3_joint_metrics(positive_only=self.parity_positive_only)

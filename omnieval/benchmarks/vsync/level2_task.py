@@ -6,8 +6,8 @@
 - `vsync/how` (Level 3): the prefix and "what should X say?" for every YES item; the answer is
   scored by one or more judges (each a judge role of the run) with the published rubric on
   {0, 25, 50, 75, 100}; `quality` is the mean over judges, and the task's headline is QGold.
-  QEns, Cov+ and QEns_joint join each how-trial with the when-trial of the same item and model:
-  `omnieval.benchmarks.vsync.level23_report`.
+  QGold, QEns, Cov+, QEns_joint and zeros join each how-trial with the when-trial of the same
+  item and model: joint metrics of the benchmark (`level3_joint`), in results.json's nodes.
 
 Conditions as in Level 1: `avt` (prefix with sound), `vt` (prefix frames only), `at` (prefix
 sound only). The prompt never holds a transcript from the dataset (`full_asr` holds the reference
@@ -109,6 +109,7 @@ class _PrefixTask(Task):
 
     conditions = VARIANTS
     default_conditions = VARIANTS
+    builds_media = True  # build_request cuts the prefix: the runner calls it in a worker thread
 
     def __init__(
         self,

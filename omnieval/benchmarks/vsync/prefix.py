@@ -10,6 +10,8 @@ AAC at the source's rate and channel count): stream copy would cut at packet bou
 B-frame before t can depend on a frame after t. Frames are written at the source's average
 frame rate. The file lives in the media cache directory under a key of the source's content
 digest and t (rounded to the millisecond), written once (atomic rename); later calls return it.
+Threads asking for the same prefix at once wait for one cut (a lock per key): the runner builds
+these requests in worker threads (`Task.builds_media`), never on its event loop.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import threading
 from pathlib import Path
 
 import av
@@ -29,6 +32,13 @@ from omnieval.types import TimeWindow
 
 PREFIX_VERSION = "1"
 _AUDIO_BLOCK = 1024
+_LOCKS: dict[str, threading.Lock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+def _lock_for(key: str) -> threading.Lock:
+    with _LOCKS_GUARD:
+        return _LOCKS.setdefault(key, threading.Lock())
 
 
 def prefix_key(path: Path, end_s: float) -> str:
@@ -53,15 +63,18 @@ def video_prefix(
     target = cache.directory / key[:2] / f"{key}.mp4"
     if target.is_file():
         return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".mp4", dir=target.parent)
-    os.close(fd)
-    try:
-        _write_prefix(source, end_s, Path(tmp))
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with _lock_for(key):
+        if target.is_file():  # cut by another thread while this one waited
+            return target
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".mp4", dir=target.parent)
+        os.close(fd)
+        try:
+            _write_prefix(source, end_s, Path(tmp))
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
     return target
 
 
