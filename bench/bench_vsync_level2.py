@@ -6,13 +6,18 @@ Generates an edition of `--n` items into a temporary directory (one worker), cut
 prefix [0, t) into an empty media cache (cold) and again (cached: a content digest and a file
 check), then runs `vsync-solver` on Level 2 under avt / vt / at through the whole harness
 (`api.evaluate`, journal and report included) and prints the accuracies next to the always-yes
-and majority baselines. Ratios measured in one run are what to compare; the machine is shared.
+and majority baselines. Then two cold runs (empty prefix cache) of Level 2 under avt: one as
+the runner does it (requests of a `builds_media` task built in worker threads) and one with the
+cut forced onto the event loop (as before), each with a heartbeat coroutine on the run's loop
+that records the loop's longest stall. Ratios measured in one run are what to compare; the
+machine is shared.
 The figures go to docs/performance.md; nothing here is a unit test.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import sys
 import tempfile
@@ -25,7 +30,59 @@ sys.path.insert(0, str(ROOT))
 from omnieval import api  # noqa: E402
 from omnieval.benchmarks.vsync.prefix import video_prefix  # noqa: E402
 from omnieval.benchmarks.vsync.synth_when import VsyncWhenConfig, generate_vsync_when  # noqa: E402
+from omnieval.benchmarks.vsync.level2_task import VsyncWhen  # noqa: E402
 from omnieval.media import MediaCache  # noqa: E402
+from omnieval.runner.run import execute_async  # noqa: E402
+
+
+def run_stalls(edition: Path, work: Path, threaded: bool, name: str) -> tuple[float, list[float]]:
+    """(wall seconds, event-loop stalls in seconds) of a Level 2 avt run with the prefix cache
+    `work/cache-<threaded>`; `threaded=False` forces the prefix cut onto the loop (as before)."""
+    config, redactor = api.load_config(
+        {
+            "name": name,
+            "output": str(work / "runs"),
+            "progress": False,
+            "benchmarks": [
+                {
+                    "name": "vsync-level2",
+                    "args": {
+                        "data_dir": str(edition),
+                        "levels": ["when"],
+                        "cache_dir": str(work / f"cache-{threaded}"),
+                    },
+                    "variants": ["avt"],
+                }
+            ],
+            "models": ["vsync-solver"],
+        }
+    )
+
+    async def watched() -> list[float]:
+        loop = asyncio.get_running_loop()
+        stalls: list[float] = []
+
+        async def heartbeat() -> None:
+            last = loop.time()
+            while True:
+                await asyncio.sleep(0.005)
+                now = loop.time()
+                stalls.append(max(0.0, now - last - 0.005))
+                last = now
+
+        beat = asyncio.create_task(heartbeat())
+        await execute_async(config, redactor)
+        beat.cancel()
+        return stalls
+
+    config.run_dir.mkdir(parents=True, exist_ok=True)
+    VsyncWhen.builds_media = threaded
+    try:
+        started = time.perf_counter()
+        stall = asyncio.run(watched())
+        return time.perf_counter() - started, stall
+    finally:
+        VsyncWhen.builds_media = True
 
 
 def main() -> None:
@@ -89,6 +146,16 @@ def main() -> None:
                 f"  {condition}: accuracy {m['accuracy'].value:.3f}, macro-F1 "
                 f"{m['macro_f1'].value:.3f} | always-yes {m['always_yes_accuracy'].value:.3f}, "
                 f"majority {m['majority_accuracy'].value:.3f}"
+            )
+
+        for threaded, name in ((True, "cold"), (True, "warm"), (False, "cold")):
+            wall, stalls = run_stalls(out, Path(tmp), threaded, f"{name}-{threaded}")
+            where = "in worker threads" if threaded else "on the event loop"
+            long = sum(s > 0.1 for s in stalls)
+            print(
+                f"{name} run, prefix cut {where}: {args.n} when-trials in {wall:.2f} s; loop "
+                f"stalls > 100 ms: {long}, total {sum(stalls):.2f} s, longest "
+                f"{max(stalls, default=0) * 1000:.0f} ms"
             )
 
 
