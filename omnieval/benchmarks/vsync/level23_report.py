@@ -1,6 +1,8 @@
 """Level 2 + 3 summary of a run: per model and condition, the "when" metrics beside the
 always-yes and majority baselines, and the Level 3 aggregates (QGold, QEns, Cov+, QEns_joint,
-zeros), joining each how-trial with the when-trial of the same item.
+zeros), joining each how-trial with the when-trial of the same item. `summarize` is the one
+implementation of that join: the run's own Level 3 results (`level3_joint`, joint metrics in
+results.json) call it too; this module adds the side-by-side table over samples.jsonl.
 
 A how-trial gives an item its quality when it was scored (an empty answer scores 0 and is not
 covered); a failed trial or a scoring error (a judge that could not answer) leaves the item
