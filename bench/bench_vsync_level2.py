@@ -28,9 +28,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from omnieval import api  # noqa: E402
+from omnieval.benchmarks.vsync.level2_task import VsyncWhen  # noqa: E402
 from omnieval.benchmarks.vsync.prefix import video_prefix  # noqa: E402
 from omnieval.benchmarks.vsync.synth_when import VsyncWhenConfig, generate_vsync_when  # noqa: E402
-from omnieval.benchmarks.vsync.level2_task import VsyncWhen  # noqa: E402
 from omnieval.media import MediaCache  # noqa: E402
 from omnieval.runner.run import execute_async  # noqa: E402
 

@@ -463,11 +463,20 @@ def test_requests_hold_nothing_beyond_t_and_the_run_matches_hand_computed_values
         assert results.find(model, "avt", "vsync/how").metrics["quality"].value == pytest.approx(25)
     # the Level 3 aggregates are results of the run itself: results.json's joint nodes
     written = read_results(outcome.run_dir / "results.json")
+    correct = {k: v for k, v in LEVEL3_BY_HAND.items() if k != PARITY_NODE}
+    for model in ("cascade", "native"):
+        for condition in ("avt", "vt", "at"):
+            assert _level3_nodes(written, model, condition) == pytest.approx(correct)
+    leaderboard = (outcome.run_dir / "leaderboard.md").read_text()
+    assert "QEns_joint (level 3)" in leaderboard and "upstream bug" not in leaderboard
+    # the parity switch is a scoring setting: rescore adds the labelled number (no judge call;
+    # the scripted judge's server is gone)
+    api.rescore(outcome.run_dir, settings=["vsync-level2.args.parity_positive_only=true"])
+    written = read_results(outcome.run_dir / "results.json")
     for model in ("cascade", "native"):
         for condition in ("avt", "vt", "at"):
             assert _level3_nodes(written, model, condition) == pytest.approx(LEVEL3_BY_HAND)
-    leaderboard = (outcome.run_dir / "leaderboard.md").read_text()
-    assert "QEns_joint (level 3)" in leaderboard and "upstream bug" in leaderboard
+    assert "upstream bug" in (outcome.run_dir / "leaderboard.md").read_text()
     summary = summarize(outcome.records, positive_only=True)
     assert summarize_run(outcome.run_dir, positive_only=True) == summary  # from samples.jsonl
     rows = {(r["model"], r["condition"]): r for r in summary}
@@ -509,7 +518,6 @@ def _run_leak(root: Path, tmp_path: Path, models: list[dict[str, Any]], url: str
                         "data_dir": str(root),
                         "cache_dir": str(tmp_path / "cache"),
                         "judge_roles": ["offline", "scripted"],
-                        "parity_positive_only": True,
                     },
                     "variants": ["avt", "vt", "at"],
                 }

@@ -110,6 +110,13 @@ def test_killed_level3_run_judges_each_answer_once_and_rescore_judges_none(
         assert ran[condition]["QGold"] == result.metrics["quality"].value  # nothing failed
     assert _level3(read_results(journal.parent / "results.json")) == ran  # rescore: the same
 
+    # the parity number is a scoring setting: `rescore --set` adds it (it needs the when level,
+    # absent here, so it is accepted and reported nowhere), still without a judge call
+    parity = api.rescore(journal.parent, settings=["vsync-level2.args.parity_positive_only=true"])
+    assert _calls(calls) == after
+    assert parity.results.tasks["vsync/how"].scoring["parity_positive_only"] is True
+    assert _level3(read_results(journal.parent / "results.json")) == ran
+
 
 def _level3(results: RunResults) -> dict[str, dict[str, float]]:
     found: dict[str, dict[str, float]] = {}

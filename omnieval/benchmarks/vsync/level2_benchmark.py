@@ -85,7 +85,13 @@ class VsyncLevel2Benchmark(Benchmark):
         if "how" in levels:
             self._tasks.append(
                 VsyncHow(
-                    dataset, videos, blocks, cache, allow_outside_paths, judge_roles=judge_roles
+                    dataset,
+                    videos,
+                    blocks,
+                    cache,
+                    allow_outside_paths,
+                    judge_roles=judge_roles,
+                    parity_positive_only=parity_positive_only,
                 )
             )
 

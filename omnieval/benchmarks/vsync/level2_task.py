@@ -248,11 +248,19 @@ class VsyncHow(_PrefixTask):
     version = "1"
     metrics = (QUALITY,)
 
-    def __init__(self, *args: Any, judge_roles: Sequence[str] = ("judge",), **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        judge_roles: Sequence[str] = ("judge",),
+        parity_positive_only: bool = False,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         if not judge_roles:
             raise ValueError("vsync/how needs at least one judge role")
         self.judge_roles = tuple(judge_roles)
+        #: reported by the benchmark's joint metrics; a scoring setting (`rescore --set`)
+        self.parity_positive_only = parity_positive_only
 
     def samples(self) -> Sequence[Sample]:
         return how_from_when(self.when_samples)
@@ -304,7 +312,13 @@ class VsyncHow(_PrefixTask):
         return target.references[0]
 
     def scoring_fingerprint(self) -> dict[str, Any]:
-        return {"judge_prompt": JUDGE_PROMPT_VERSION, "judge_roles": list(self.judge_roles)}
+        found: dict[str, Any] = {
+            "judge_prompt": JUDGE_PROMPT_VERSION,
+            "judge_roles": list(self.judge_roles),
+        }
+        if self.parity_positive_only:  # absent when off: earlier runs keep their fingerprint
+            found["parity_positive_only"] = True
+        return found
 
 
 __all__ = ["Level2Prompt", "VsyncHow", "VsyncWhen", "parity_when"]
