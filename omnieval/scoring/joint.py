@@ -23,8 +23,8 @@ def joint_results(slots: Slots, benchmarks: Sequence[BenchmarkAggregation]) -> l
     pairs = list(dict.fromkeys((model, condition) for model, condition, _ in slots))
     results: list[NodeResult] = []
     for bench in benchmarks:
-        for joint in bench.joint:
-            for model, condition in pairs:
+        for model, condition in pairs:
+            for joint in bench.joint:
                 present = {
                     task: [r for rs in slots[(model, condition, task)].values() for r in rs]
                     for task in joint.tasks
