@@ -158,11 +158,63 @@ def run_spatial_demo(
     return evaluate_config(config, redactor, console=console)
 
 
+VSYNC_WHEN_DEMO_MODELS = ("random", "constant", "vsync-solver")
+
+
+def run_vsync_when_demo(
+    out: Path, n: int = 12, seed: int = 0, console: Console | None = None
+) -> list[RunOutcome]:
+    """A generated V-SYNC Level 2/3 edition: Level 2 ("should X speak now?") for the reference
+    models under avt / vt / at (`constant` answers A: the always-yes baseline), then Levels 2 + 3
+    ("what should X say?") for `vsync-solver` with the offline judge; prints the Level 2/3 table
+    with the always-yes and majority baselines (docs/vsync-levels-2-3.md)."""
+    from omnieval.benchmarks.vsync.level23_report import render, summarize, write_summary
+    from omnieval.benchmarks.vsync.synth_when import generate_vsync_when
+
+    console = console or Console(stderr=True)
+    edition = out / "vsync-when-synth"
+    facts = edition / "edition.json"
+    known = json.loads(facts.read_text(encoding="utf-8")) if facts.is_file() else {}
+    if (known.get("n"), known.get("seed")) != (n, seed):
+        console.print(f"generating a V-SYNC Level 2/3 edition (n={n}, seed={seed})")
+        generate_vsync_when(edition, n, seed)
+    args = {"data_dir": str(edition), "cache_dir": str(out / "prefix-cache")}
+    runs = [
+        ("when", ["when"], list(VSYNC_WHEN_DEMO_MODELS), {}),
+        ("how", ["when", "how"], ["vsync-solver"], {"judge": {"provider": "vsync-judge"}}),
+    ]
+    outcomes: list[RunOutcome] = []
+    for label, levels, models, judges in runs:
+        config, redactor = resolve_run_config(
+            {
+                "name": f"vsync-{label}-demo-n{n}-seed{seed}",
+                "output": str(out / "runs"),
+                "seed": seed,
+                "benchmarks": [
+                    {
+                        "name": "vsync-level2",
+                        "args": {**args, "levels": levels},
+                        "variants": list(DEMO_VARIANTS),
+                    }
+                ],
+                "models": models,
+                **({"judges": judges} if judges else {}),
+            },
+            where="demo",
+        )
+        outcome = evaluate_config(config, redactor, console=console)
+        rows = summarize(outcome.records)
+        write_summary(outcome.run_dir, rows)
+        console.print(render(rows), markup=False, highlight=False)
+        outcomes.append(outcome)
+    return outcomes
+
+
 @dataclass(frozen=True)
 class DemoPart:
     """One benchmark's part of `omnieval demo`: how to run it and its default edition size."""
 
-    run: Callable[..., RunOutcome]
+    run: Callable[..., object]
     default_n: int
     summary: str
 
@@ -178,5 +230,11 @@ DEMOS: dict[str, DemoPart] = {
     ),
     "spatial": DemoPart(
         run_spatial_demo, 3, "3 rendered scenes; random, empty-masks, spatial-solver, oracle"
+    ),
+    "vsync-when": DemoPart(
+        run_vsync_when_demo,
+        12,
+        "12 'should X speak now?' items; random, constant, vsync-solver; then 'what should X "
+        "say?' judged offline",
     ),
 }

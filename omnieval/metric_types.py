@@ -106,7 +106,7 @@ class NodeResult(Frozen):
     benchmark: str
     node: str
     level: str
-    mode: Literal["macro", "micro", "formula"]
+    mode: Literal["macro", "micro", "formula", "joint"]
     metric: str
     value: MetricValue
     #: child name -> its weight in this node's value

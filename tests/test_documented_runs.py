@@ -84,12 +84,20 @@ def test_demo_end_to_end_then_the_rerun_runs_nothing(
         "starbench-demo-n2-seed0",
         "vmeval-demo-n1-seed0",
         "vsync-demo-n40-seed0",
+        "vsync-how-demo-n12-seed0",
+        "vsync-when-demo-n12-seed0",
     ]
     vm_dir = tmp_path / "demo" / "runs" / "vmeval-demo-n1-seed0"
     # 9 generated domains x (oracle-video, still, wrong-move)
     assert totals(vm_dir)["trials"] == 27 and totals(vm_dir)["failed"] == 0
     spatial = read_results(tmp_path / "demo" / "runs" / "spatial-demo-n3-seed0" / "results.json")
     assert spatial.node("spatial-solver", "default", "spatial:overall").value.value >= 0.9
+    # V-SYNC Levels 2/3: a "when" run for the reference models, a "when + how" run judged
+    when_dir = tmp_path / "demo" / "runs" / "vsync-when-demo-n12-seed0"
+    how_dir = tmp_path / "demo" / "runs" / "vsync-how-demo-n12-seed0"
+    assert totals(when_dir)["trials"] == 12 * 3 * 3 and totals(when_dir)["failed"] == 0
+    assert totals(how_dir)["trials"] == (12 + 4) * 3 and totals(how_dir)["failed"] == 0
+    assert (how_dir / "vsync-level23.json").is_file() and "QEns_joint" in first.stderr
     run_dir = tmp_path / "demo" / "runs" / "vsync-demo-n40-seed0"
     star_dir = tmp_path / "demo" / "runs" / "starbench-demo-n2-seed0"
     assert "vsync-solver" in first.stdout and "starbench-solver" in first.stdout
@@ -120,6 +128,7 @@ def test_demo_end_to_end_then_the_rerun_runs_nothing(
     assert journal_keys(run_dir) == keys
     assert read_results(run_dir / "results.json") == results
     assert planned_lines(star_dir)[-1] == "planned 342 trials, 342 already journaled"
+    assert planned_lines(how_dir)[-1] == "planned 48 trials, 48 already journaled"
     assert journal_keys(star_dir) == star_keys
     assert read_results(star_dir / "results.json") == star_results
     assert planned_lines(vm_dir)[-1] == "planned 27 trials, 27 already journaled"

@@ -13,7 +13,7 @@ import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
-from omnieval.scoring.tree import CorpusMetric, Formula, Gate, Node
+from omnieval.scoring.tree import CorpusMetric, Formula, Gate, JointMetric, Node
 from omnieval.types import (
     AudioPart,
     BoxesTarget,
@@ -64,6 +64,9 @@ class Task(abc.ABC):
     output_kind: Literal["text", "masks", "video"] = "text"
     #: run extraction and scoring in a worker thread (mask metrics, video verifiers)
     heavy_scoring: bool = False
+    #: `build_request` reads or writes media files (cuts a clip): the runner builds this task's
+    #: requests in a worker thread, never on the event loop
+    builds_media: bool = False
     #: corpus-level metrics computed over a whole group's items (R@k, count scores)
     corpus_metrics: tuple[CorpusMetric, ...] = ()
     #: the replicate scheme used when the run config gives none (`replicates: {scheme: none}`
@@ -194,3 +197,6 @@ class Benchmark(abc.ABC):
         """Extra files (name -> text) a run writes into its directory for this benchmark, made
         from the run's results (`omnieval.report.results.RunResults`); none by default."""
         return {}
+    def joint_metrics(self) -> list[JointMetric]:
+        """Metrics joining the records of several of its tasks per model and condition."""
+        return []

@@ -21,6 +21,7 @@ METHODS = {
     "t": "95% Student t interval",
     "bootstrap": "95% percentile bootstrap over items (seeded)",
     "macro-normal": "95% normal interval from the children's standard errors",
+    "joint": "no interval (a value joining the items of several tasks)",
 }
 
 

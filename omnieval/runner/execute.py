@@ -10,6 +10,7 @@ thread for tasks that need them (the response is journaled before that wait).
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import random
 from collections import defaultdict
@@ -134,9 +135,15 @@ class Executor:
     async def _run_one(self, planned: PlannedTrial, model: Model, policy: RetryPolicy) -> None:
         try:
             view = trial_sample(planned.task, planned.sample, planned.replicate)
-            request = build_trial_request(
-                planned.task, view, planned.trial.condition, planned.replicate, self.generation
+            build = functools.partial(
+                build_trial_request,
+                planned.task,
+                view,
+                planned.trial.condition,
+                planned.replicate,
+                self.generation,
             )
+            request = await asyncio.to_thread(build) if planned.task.builds_media else build()
             ctx = self.context(planned, request, view)
         except Exception as err:
             response = Response(
@@ -241,10 +248,10 @@ class Executor:
                 f" replicate={planned.trial.replicate}" if planned.trial.replicate else "",
                 response.error,
             )
-        headline = planned.task.metric_names[0]
-        value = score.values.get(headline) if score else None
+        headline = planned.task.metrics[0]
+        value = score.values.get(headline.name) if score else None
         self.board.record(
-            planned.trial.model, response.failed, value, max(0, response.attempts - 1)
+            planned.trial.model, response.failed, value, max(0, response.attempts - 1), headline
         )
 
     def _scrub(self, response: Response) -> Response:

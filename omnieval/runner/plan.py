@@ -26,7 +26,7 @@ from omnieval.runner.transforms import (
     replicates_for,
     split_condition,
 )
-from omnieval.scoring.tree import Formula, Gate, Node, TreeError, check_tree
+from omnieval.scoring.tree import Formula, Gate, JointMetric, Node, TreeError, check_tree
 from omnieval.types import Replicate, Sample, Trial
 
 
@@ -60,6 +60,7 @@ class BenchmarkPlan:
     name: str
     tree: list[Node | Formula]
     gates: list[Gate]
+    joint: list[JointMetric] = field(default_factory=list)
 
 
 @dataclass(repr=False)
@@ -143,7 +144,9 @@ def select_benchmarks(config: RunConfig) -> tuple[list[TaskPlan], list[Benchmark
             check_tree(tree, [t.name for t in all_tasks])
         except TreeError as err:
             raise ConfigError(f"benchmark {spec.name!r}: {err}") from None
-        benchmarks.append(BenchmarkPlan(spec.name, tree, benchmark.gates()))
+        benchmarks.append(
+            BenchmarkPlan(spec.name, tree, benchmark.gates(), benchmark.joint_metrics())
+        )
     return chosen, benchmarks
 
 

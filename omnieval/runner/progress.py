@@ -1,4 +1,6 @@
-"""A live progress display: one bar per model with rate, ETA, failures and running accuracy."""
+"""A live progress display: one bar per model with rate, ETA, failures and the running mean of
+each headline metric it has scored, shown in that metric's own terms (a percentage for binary
+and [0, 1] metrics, the plain mean otherwise: a 0-100 judge quality is never a percentage)."""
 
 from __future__ import annotations
 
@@ -15,6 +17,10 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from omnieval.types import MetricKind, MetricSpec
+
+ACCURACY_SPEC = MetricSpec(name="accuracy", kind=MetricKind.BINARY)
+
 
 @dataclass
 class Tally:
@@ -25,10 +31,28 @@ class Tally:
     scored: int = 0
     correct: float = 0.0
     retries: int = 0
+    #: headline metric name -> (its spec, sum of values, count), for tasks of different kinds
+    means: dict[str, tuple[MetricSpec, float, int]] = field(default_factory=dict)
 
     @property
     def accuracy(self) -> float | None:
+        """The mean of every scored headline value (meaningful when all share one kind)."""
         return self.correct / self.scored if self.scored else None
+
+    def add(self, spec: MetricSpec, value: float) -> None:
+        _, total, count = self.means.get(spec.name, (spec, 0.0, 0))
+        self.means[spec.name] = (spec, total + value, count + 1)
+
+    def status(self) -> str:
+        """`acc 75.0%` for accuracy, `quality 42.5` for a 0-100 score, one entry per metric."""
+        if not self.means:
+            return "acc -"
+        shown = []
+        for name, (spec, total, count) in self.means.items():
+            mean = total / count
+            label = "acc" if name == "accuracy" else name
+            shown.append(f"{label} {mean:.1%}" if spec.percent else f"{label} {mean:.4g}")
+        return "  ".join(shown)
 
 
 @dataclass
@@ -75,7 +99,15 @@ class ProgressBoard:
             self._progress.__exit__(exc_type, exc, tb)
             self._progress = None
 
-    def record(self, model: str, failed: bool, accuracy: float | None, retries: int) -> None:
+    def record(
+        self,
+        model: str,
+        failed: bool,
+        accuracy: float | None,
+        retries: int,
+        metric: MetricSpec = ACCURACY_SPEC,
+    ) -> None:
+        """One finished trial; `accuracy` is the value of its task's headline `metric`."""
         tally = self.tallies[model]
         tally.done += 1
         tally.retries += retries
@@ -84,12 +116,12 @@ class ProgressBoard:
         elif accuracy is not None:
             tally.scored += 1
             tally.correct += accuracy
+            tally.add(metric, accuracy)
         if self._progress is not None:
             task_id = self._ids[model]
             task = self._progress.tasks[task_id]
             speed = task.speed
-            acc = tally.accuracy
-            status = f"acc {acc:.1%}" if acc is not None else "acc -"
+            status = tally.status()
             status += f"  failed {tally.failed}" if tally.failed else ""
             self._progress.update(
                 task_id,

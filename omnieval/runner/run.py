@@ -100,6 +100,7 @@ def aggregation_specs(
             tasks=[tp.task.name for tp in tasks if tp.benchmark == b.name],
             tree=b.tree,
             gates=b.gates,
+            joint=b.joint,
         )
         for b in benchmarks
     ]

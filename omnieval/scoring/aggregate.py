@@ -31,6 +31,7 @@ from omnieval.scoring.items import (
     corpus_value,
     summarize_items,
 )
+from omnieval.scoring.joint import joint_results
 from omnieval.scoring.nodes import aggregate_nodes
 from omnieval.types import (
     GroupResult,
@@ -97,6 +98,7 @@ def aggregate(
             key, slots[key], items[key], spec, replicated[task], gate_counts.get(key), seed
         )
     nodes = aggregate_nodes(groups, items, specs, replicated, benchmarks, seed)
+    nodes += joint_results(slots, benchmarks)
     return Aggregate(groups=groups, nodes=nodes, replicated=replicated)
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from omnieval.scoring.reducers import reducer as registered_reducer
 from omnieval.scoring.stats import summarize_binary, summarize_continuous
-from omnieval.scoring.tree import CorpusMetric, Formula, Gate, Node
+from omnieval.scoring.tree import CorpusMetric, Formula, Gate, JointMetric, Node
 from omnieval.types import MetricKind, MetricSpec, MetricValue, Outcome, TrialRecord
 
 DEFAULT_BINARY_REDUCERS = {"AA": "item_mean", "ACR": "all"}
@@ -83,6 +83,7 @@ class BenchmarkAggregation:
     tasks: list[str]
     tree: list[Node | Formula] = field(default_factory=list)
     gates: list[Gate] = field(default_factory=list)
+    joint: list[JointMetric] = field(default_factory=list)
 
 
 def _reduced_spec(name: str, spec: MetricSpec, reducer_name: str) -> MetricSpec:

@@ -8,6 +8,8 @@
   question), per model and condition.
 - A `CorpusMetric` is computed over all items of a group at once (R@k with penalties, a count
   score); its interval is a seeded bootstrap over items.
+- A `JointMetric` is computed from the trial records of several tasks of one model and condition
+  at once, joining their items (e.g. a "how" answer counted only where "when" said yes).
 """
 
 from __future__ import annotations
@@ -72,6 +74,24 @@ class CorpusMetric:
 
     spec: MetricSpec
     compute: Callable[[Sequence[TrialRecord]], float]
+
+
+#: a joint metric's value and the number of items it is computed over
+JointValue = tuple[float, int]
+
+
+@dataclass(frozen=True)
+class JointMetric:
+    """A value from the records of several tasks of one (model, condition): `compute` gets
+    every record of each of `tasks` present in the run (failed ones too, so it decides how they
+    count) and returns (value, items), or None when the value is undefined (then not reported).
+    Reported as a node with mode `joint` and no interval."""
+
+    name: str
+    tasks: tuple[str, ...]
+    compute: Callable[[Mapping[str, Sequence[TrialRecord]]], JointValue | None]
+    spec: MetricSpec = field(default_factory=lambda: MetricSpec(name="value"))
+    level: str = "joint"
 
 
 def check_tree(nodes: Sequence[Node | Formula], tasks: Sequence[str]) -> None:

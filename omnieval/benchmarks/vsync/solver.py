@@ -46,6 +46,7 @@ from typing import Any
 import numpy as np
 
 from omnieval import registry
+from omnieval.benchmarks.vsync import solver_when
 from omnieval.media import (
     AudioSpec,
     FrameSpec,
@@ -79,8 +80,8 @@ _POSITION = re.compile(r"\bposition (\d+)\b", re.I)
 class Analysis:
     """What the solver concluded and why."""
 
-    letter: str
-    kind: str  # "who" | "sync"
+    letter: str  # the answer text: an option letter, or the utterance of a "how" question
+    kind: str  # "who" | "sync" | "when" | "how"
     rule: str  # which rule produced the answer
     scores: dict[str, float] = field(default_factory=dict)
     offset_ms: float | None = None
@@ -149,11 +150,19 @@ class VsyncSolver(Model):
                 return self._who(float(who.group(1)), options, media, text)
             if _SYNC.search(text):
                 return self._sync(options, media)
+            if solver_when.WHEN.search(text):
+                letter, rule, evidence = solver_when.when_answer(
+                    text, options, media.path, media.frames, media.sound, self.cache
+                )
+                return Analysis(letter=letter, kind="when", rule=rule, scores=evidence)
+            if solver_when.HOW.search(text):
+                return Analysis(letter=solver_when.HOW_ANSWER, kind="how", rule="template")
         except MediaError as err:
             raise PermanentModelError(str(err)) from err
         raise PermanentModelError(
             "vsync-solver: the prompt asks neither 'Who is speaking at <t> s?' nor "
-            "'Is the audio in sync with the video?'; it only answers the generated V-SYNC edition"
+            "'Is the audio in sync with the video?' (Level 1) nor a generated Level 2/3 'when' or "
+            "'how' question; it only answers the generated V-SYNC editions"
         )
 
     # ------------------------------------------------------------------ who is speaking
