@@ -207,3 +207,28 @@ def test_ratings_are_journaled_resumable_and_in_results(tmp_path: Path) -> None:
         record_rating(outcome.run_dir, "ann", "nope", 3)
     with pytest.raises(RatingError):
         record_rating(outcome.run_dir, "a b", keys[2], 3)
+
+
+def test_a_generated_video_is_shown_next_to_the_expected_final_frame(tmp_path: Path) -> None:
+    from omnieval.benchmarks.vmeval.synth import generate_vmeval
+
+    edition = tmp_path / "questions"
+    generate_vmeval(edition, 1, 0, domains=["maze"])
+    outcome = api.evaluate(
+        {
+            "name": "video",
+            "output": str(tmp_path / "runs"),
+            "progress": False,
+            "benchmarks": [{"name": "vmeval", "args": {"data_dir": str(edition)}}],
+            "models": ["oracle-video"],
+        }
+    )
+    page = (outcome.run_dir / "report.html").read_text()
+    data = json.loads(re.search(r'id="omnieval-data">(.*?)</script>', page, re.S)[1])
+    columns = data["browser"]["columns"]
+    (row,) = data["browser"]["rows"]
+    artifacts = row[columns.index("artifacts")]
+    expected = row[columns.index("expected")]
+    assert [a["kind"] for a in artifacts] == ["video"]
+    assert (outcome.run_dir / artifacts[0]["src"]).is_file()
+    assert any(e["name"].startswith("final_frame") and e["kind"] == "image" for e in expected)

@@ -36,7 +36,14 @@ COLUMNS = (
     "artifacts",
     "error",
     "answer",
+    "expected",
 )
+#: file suffixes shown as expected media when a target names them (final frames, GT videos, masks)
+MEDIA_SUFFIXES = {
+    ".png": "image", ".jpg": "image", ".jpeg": "image", ".webp": "image",
+    ".mp4": "video", ".webm": "video", ".mov": "video", ".wav": "audio", ".mp3": "audio",
+}  # fmt: skip
+EXPECTED_LIMIT = 8
 
 #: path -> the URL the page uses for it
 MediaUrl = Callable[[Path], str]
@@ -74,6 +81,30 @@ def media_entries(sample: Sample | None, url: MediaUrl) -> list[dict[str, str]]:
         if path is None:
             continue
         found.append({"kind": part.kind, "name": Path(path).name, "src": url(Path(path))})
+    return found
+
+
+def expected_media(target: Any, url: MediaUrl) -> list[dict[str, str]]:
+    """Media files a target names (a final frame, a reference video, ground-truth masks), found
+    among its string values, at most `EXPECTED_LIMIT`."""
+    found: list[dict[str, str]] = []
+
+    def walk(value: Any, key: str) -> None:
+        if len(found) >= EXPECTED_LIMIT:
+            return
+        if isinstance(value, dict):
+            for k, v in value.items():
+                walk(v, str(k))
+        elif isinstance(value, list):
+            for v in value:
+                walk(v, key)
+        elif isinstance(value, str) and Path(value).suffix.lower() in MEDIA_SUFFIXES:
+            path = Path(value)
+            if path.is_absolute() and path.is_file():
+                kind = MEDIA_SUFFIXES[path.suffix.lower()]
+                found.append({"kind": kind, "name": f"{key}: {path.name}", "src": url(path)})
+
+    walk(target, "expected")
     return found
 
 
@@ -129,6 +160,7 @@ def browser_data(
                 artifacts,
                 row.get("error") or row.get("scoring_error") or "",
                 target.get("answer") if isinstance(target, dict) else None,
+                expected_media(target, url),
             ]
         )
     return {"columns": list(COLUMNS), "rows": out_rows, "prompts": prompts, "media": media}

@@ -131,6 +131,11 @@
         media.appendChild(node);
       }
     }
+    for (const entry of r[col.expected] || []) {
+      const node = mediaNode(entry);
+      node.querySelector("figcaption").textContent = "expected " + entry.name;
+      media.appendChild(node);
+    }
     detail.appendChild(media);
     detail.appendChild(el("h4", {}, "Prompt"));
     detail.appendChild(el("pre", { class: "prompt" }, browser.prompts[r[col.prompt]]));
