@@ -229,6 +229,7 @@ BUILTIN_ALIASES: dict[str, dict[str, Any]] = {
     "oracle": {"provider": "oracle"},
     "vsync-solver": {"provider": "vsync-solver"},
     "starbench-solver": {"provider": "starbench-solver"},
+    "avibench-solver": {"provider": "avibench-solver"},
 }
 
 

@@ -8,10 +8,11 @@ primitive stimuli, in the release layout, deterministic by seed.
     OUT/levels/<stage>/<TASK>/data.json       the release's entry list
     OUT/levels/<stage>/<TASK>/input/...       wavs/, images/, videos/
 
-Each task gets `n` items; each sensation task gets `ceil(n / 4)` control items on top (silent
-track or blank picture / clip). Items are drawn from generators seeded by (seed, task, index),
-so a larger `n` with the same seed extends a smaller edition, and the same seed gives the same
-bytes. The tasks are described in `synth_sensation`, `synth_perception` and `synth_reasoning`.
+Each task gets `n` items; each sensation task gets `ceil(n / 4)` control items after them
+(silent track or blank picture / clip). Item i is drawn from a generator seeded by (seed, task,
+i) and control k from one seeded by (seed, task/control, k), so the same seed gives the same
+bytes and an item's content does not depend on `n` (a control's id does: it follows the n
+items). The tasks are described in `synth_sensation`, `synth_perception` and `synth_reasoning`.
 """
 
 from __future__ import annotations
@@ -84,8 +85,11 @@ def generate_avibench(
     for done, task in enumerate(chosen, start=1):
         folder = TaskFolder(levels, task)
         if task in SENSATION:
-            for index in range(n + controls_for(n)):
-                SENSATION[task](folder, index, item_rng(seed, task, index), index >= n)
+            for index in range(n):
+                SENSATION[task](folder, index, item_rng(seed, task, index), False)
+            for k in range(controls_for(n)):
+                rng = item_rng(seed, f"{task}/control", k)
+                SENSATION[task](folder, n + k, rng, True)
         else:
             for index in range(n):
                 OTHERS[task](folder, index, item_rng(seed, task, index))
