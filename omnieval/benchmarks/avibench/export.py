@@ -226,14 +226,16 @@ def _coverage(coverage: Any, where: str) -> None:
     status = coverage.get("status")
     if status not in ("full", "partial"):
         raise EntryError(f"{where}.status must be full or partial")
-    done, total = coverage.get("tasks_completed"), coverage.get("tasks_total")
+    done: Any = coverage.get("tasks_completed")
+    total: Any = coverage.get("tasks_total")
     if not _count(done) or not _count(total):
         raise EntryError(f"{where} task counts must be non-negative integers")
     if total == 0 or done > total:
         raise EntryError(f"{where} task counts are inconsistent")
     if status == "full" and done != total:
         raise EntryError(f"{where} is full but does not cover every task")
-    samples, samples_total = coverage.get("samples_completed"), coverage.get("samples_total")
+    samples: Any = coverage.get("samples_completed")
+    samples_total: Any = coverage.get("samples_total")
     if (samples is None) != (samples_total is None):
         raise EntryError(f"{where} must give both sample counts or neither")
     if samples is not None:
