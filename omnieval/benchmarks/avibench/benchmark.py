@@ -33,10 +33,10 @@ from omnieval.benchmarks.avibench.layout import (
     resolve_tasks,
     task_name,
 )
-from omnieval.benchmarks.avibench.loader import SplitTask, load_task
+from omnieval.benchmarks.avibench.loader import SplitTask, load_task, task_folder
 from omnieval.benchmarks.avibench.refine import RefinePolicy, load_prompts
 from omnieval.benchmarks.avibench.task import AviTask, Mode, VideoAudio
-from omnieval.benchmarks.base import Benchmark, Task
+from omnieval.benchmarks.base import Benchmark, DatasetError, Task
 from omnieval.scoring.tree import Formula, Gate, Node
 from omnieval.types import MetricKind, MetricSpec, Sample
 
@@ -67,7 +67,8 @@ class AviBenchmark(Benchmark):
 
     Arguments (`args:` of the benchmark in the run config):
     - `data_dir`: the directory holding `levels/` (or `levels/` itself);
-    - `tasks`: task folders to load (default all 15; `VSQA` = both halves);
+    - `tasks`: task folders to load (default: every one of the 15 present under data_dir;
+      `VSQA` = both halves; a named folder that is missing is an error);
     - `mode`: `default` (corrected scoring) or `parity` (upstream eval.py's numbers);
     - `definitions`: upstream's `definitions.py` (parsed, never executed); default
       `<data_dir>/definitions.py` when it exists;
@@ -98,7 +99,7 @@ class AviBenchmark(Benchmark):
         _check("video_audio", video_audio, ("soundtrack", "separate"))
         _check("caption_metric", caption_metric, ("sbert", "fense"))
         self.root = Path(data_dir)
-        self.folders = resolve_tasks(tasks)
+        self.folders = resolve_tasks(tasks) if tasks is not None else _present_tasks(self.root)
         self.mode: Mode = mode
         self.definitions_path = _definitions_path(self.root, definitions)
         self.refine: RefinePolicy = refine
@@ -207,6 +208,18 @@ def _l2(values: Mapping[str, float]) -> float:
 def _check(name: str, value: Any, allowed: tuple[str, ...]) -> None:
     if value not in allowed:
         raise ValueError(f"avibench {name} must be one of {', '.join(allowed)}, not {value!r}")
+
+
+def _present_tasks(root: Path) -> list[str]:
+    """Every task folder that holds a data.json (default `tasks`); none is an error."""
+    found = [t for t in resolve_tasks(None) if (task_folder(root, t) / "data.json").exists()]
+    if not found:
+        raise DatasetError(
+            f"{root}: no AVI-Bench task folder found (expected levels/<stage>/<TASK>/data.json, "
+            "e.g. levels/perception/AMIC/data.json); fetch the release with `omnieval fetch "
+            "avibench --out DIR` or generate an edition with `omnieval generate avibench`"
+        )
+    return found
 
 
 def _definitions_path(root: Path, given: str | Path | None) -> Path | None:
