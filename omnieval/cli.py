@@ -309,29 +309,36 @@ def demo(
     n: Annotated[
         int | None,
         typer.Option(
-            help="Samples in the edition (vsync: 40; starbench: 2 per family). Without "
-            "--benchmark it sizes the V-SYNC edition; STAR-Bench keeps 2 per family."
+            help="Samples in the edition (vsync: 40; starbench: 2 per family; avibench: 2 per "
+            "task). Without --benchmark it sizes the V-SYNC edition; the others keep 2."
         ),
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the editions.")] = 0,
     benchmark: Annotated[
-        str, typer.Option(help="all (every built benchmark), vsync or starbench.")
+        str, typer.Option(help="all (every built benchmark), vsync, starbench or avibench.")
     ] = "all",
 ) -> None:
     """The main job, offline: generate small editions of every built benchmark, evaluate their
     reference models and print a leaderboard per benchmark. V-SYNC: random, constant,
     vsync-solver under avt / vt / at. STAR-Bench: 2 items per family under circular evaluation
-    (random, constant, starbench-solver). `--benchmark vsync|starbench` runs one."""
-    from omnieval.demo import run_demo, run_starbench_demo
+    (random, constant, starbench-solver). AVI-Bench: 2 items per task, avibench-solver
+    with and without sound / frames. `--benchmark NAME` runs one."""
+    from omnieval.demo import run_avibench_demo, run_demo, run_starbench_demo
 
-    if benchmark not in ("all", "vsync", "starbench"):
-        raise _fail(f"demo --benchmark must be all, vsync or starbench, not {benchmark!r}")
+    if benchmark not in ("all", "vsync", "starbench", "avibench"):
+        raise _fail(
+            f"demo --benchmark must be all, vsync, starbench or avibench, not {benchmark!r}"
+        )
     if benchmark in ("all", "vsync"):
         run_demo(out, n=n or 40, seed=seed, console=console)
     if benchmark == "starbench":
         run_starbench_demo(out, n=n or 2, seed=seed, console=console)
     elif benchmark == "all":
         run_starbench_demo(out, n=2, seed=seed, console=console)
+    if benchmark == "avibench":
+        run_avibench_demo(out, n=n or 2, seed=seed, console=console)
+    elif benchmark == "all":
+        run_avibench_demo(out, n=2, seed=seed, console=console)
 
 
 @app.command()

@@ -92,3 +92,47 @@ def run_demo(out: Path, n: int = 40, seed: int = 0, console: Console | None = No
         where="demo",
     )
     return evaluate_config(config, redactor, console=console)
+
+
+AVIBENCH_DEMO_MODELS = ("avibench-solver",)
+AVIBENCH_DEMO_CONDITIONS = ("default", "no-audio", "no-frames")
+
+
+def run_avibench_demo(
+    out: Path, n: int = 2, seed: int = 0, console: Console | None = None
+) -> RunOutcome:
+    """A generated AVI-Bench edition (`n` items per task, all 14 tasks) answered by
+    `avibench-solver` as is and with the sound or the frames taken away (`no-audio`,
+    `no-frames`): the tasks that need both modalities drop toward chance. (`random` and
+    `constant` answer only the choice tasks, so they are left out.)"""
+    from omnieval.benchmarks.avibench.synth import (
+        GENERATOR_VERSION,
+        TASKS,
+        edition_facts,
+        generate_avibench,
+    )
+
+    console = console or Console(stderr=True)
+    edition = out / "avibench-synth"
+    wanted = {"generator": "avibench", "version": GENERATOR_VERSION, "n": n, "seed": seed,
+              "tasks": list(TASKS)}  # fmt: skip
+    if edition_facts(edition) != wanted:
+        console.print(f"generating an AVI-Bench edition (n={n} per task, seed={seed})")
+        generate_avibench(edition, n, seed)
+    config, redactor = resolve_run_config(
+        {
+            "name": f"avibench-demo-n{n}-seed{seed}",
+            "output": str(out / "runs"),
+            "seed": seed,
+            "benchmarks": [
+                {
+                    "name": "avibench",
+                    "args": {"data_dir": str(edition)},
+                    "conditions": list(AVIBENCH_DEMO_CONDITIONS),
+                }
+            ],
+            "models": list(AVIBENCH_DEMO_MODELS),
+        },
+        where="demo",
+    )
+    return evaluate_config(config, redactor, console=console)

@@ -6,6 +6,7 @@ by seed, the release format, and the CLI."""
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import subprocess
 import sys
@@ -13,10 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from rich.console import Console
 
 from omnieval import api
 from omnieval.benchmarks.avibench.synth import controls_for, generate_avibench
 from omnieval.benchmarks.avibench.synth_definitions import STAGE_OF, TASKS
+from omnieval.demo import run_avibench_demo
 from omnieval.report.results import RunResults
 
 N = 3
@@ -195,3 +198,19 @@ def test_cli_generates_the_chosen_tasks(tmp_path: Path) -> None:
     assert written == ["ASQA", "AVL"]
     facts = json.loads((tmp_path / "a/edition.json").read_text())
     assert facts["n"] == 1 and facts["seed"] == 2 and facts["tasks"] == ["AVL", "ASQA"]
+
+
+def test_demo_runs_a_small_avibench_edition(tmp_path: Path) -> None:
+    console = Console(file=io.StringIO(), width=200)
+    results = run_avibench_demo(tmp_path, n=1, seed=0, console=console).results
+    overall = {
+        condition: results.node(SOLVER, condition, "avibench:overall").value
+        for condition in ("default", "no-audio", "no-frames")
+    }
+    values = {c: v.value for c, v in overall.items() if v is not None}
+    assert values["default"] > 0.97
+    assert values["no-audio"] < 0.6 and values["no-frames"] < 0.85
+    assert "avibench-solver" in console.file.getvalue()  # type: ignore[attr-defined]
+    # a second call reuses the edition
+    run_avibench_demo(tmp_path, n=1, seed=0, console=console)
+    assert console.file.getvalue().count("generating an AVI-Bench edition") == 1  # type: ignore[attr-defined]
