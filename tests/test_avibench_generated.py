@@ -185,6 +185,16 @@ def test_bad_arguments_are_refused_clearly(tmp_path: Path) -> None:
         generate_avibench(tmp_path, n=1, tasks=["AVX"])
     with pytest.raises(ValueError, match="n must be at least 1"):
         generate_avibench(tmp_path, n=0)
+    release = tmp_path / "release"
+    (release / "levels/perception/AMIC").mkdir(parents=True)
+    with pytest.raises(ValueError, match="not a generated AVI-Bench edition"):
+        generate_avibench(release, n=1, tasks=["AMIC"])
+    assert (release / "levels/perception/AMIC").is_dir()  # untouched
+    # a generated edition is regenerated in place: the task folder is replaced whole
+    again = generate_avibench(tmp_path / "again", n=2, seed=1, tasks=["VAR"])
+    generate_avibench(again, n=1, seed=1, tasks=["VAR"])
+    wavs = sorted(p.name for p in (again / "levels/understand/VAR/input/wavs").iterdir())
+    assert wavs == [f"00000_{k:02d}.wav" for k in range(4)]
 
 
 def test_cli_generates_the_chosen_tasks(tmp_path: Path) -> None:

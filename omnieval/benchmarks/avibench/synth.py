@@ -12,7 +12,9 @@ Each task gets `n` items; each sensation task gets `ceil(n / 4)` control items a
 (silent track or blank picture / clip). Item i is drawn from a generator seeded by (seed, task,
 i) and control k from one seeded by (seed, task/control, k), so the same seed gives the same
 bytes and an item's content does not depend on `n` (a control's id does: it follows the n
-items). The tasks are described in `synth_sensation`, `synth_perception` and `synth_reasoning`.
+items). Regenerating into the same directory replaces each written task folder whole; a
+directory whose `levels/` was not written by this generator is refused. The tasks are
+described in `synth_sensation`, `synth_perception` and `synth_reasoning`.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -79,11 +82,14 @@ def generate_avibench(
     if unknown:
         known = ", ".join(TASKS)
         raise ValueError(f"unknown AVI-Bench task(s) {', '.join(unknown)}; known: {known}")
+    _check_target(out)
     out.mkdir(parents=True, exist_ok=True)
     write_definitions(out / "definitions.py")
     levels = out / "levels"
     for done, task in enumerate(chosen, start=1):
         folder = TaskFolder(levels, task)
+        if folder.root.exists():  # an earlier generated edition's folder: replace it whole
+            shutil.rmtree(folder.root)
         if task in SENSATION:
             for index in range(n):
                 SENSATION[task](folder, index, item_rng(seed, task, index), False)
@@ -105,6 +111,17 @@ def generate_avibench(
     }
     _write_json(out / "edition.json", facts)
     return out
+
+
+def _check_target(out: Path) -> None:
+    """Refuse to write into a `levels/` tree this generator did not write (an official
+    release, say): regenerating replaces task folders whole."""
+    facts = edition_facts(out)
+    if (out / "levels").exists() and (facts is None or facts.get("generator") != "avibench"):
+        raise ValueError(
+            f"{out} already holds a levels/ tree that is not a generated AVI-Bench edition "
+            "(no edition.json from this generator); choose another --out"
+        )
 
 
 def edition_facts(out: Path) -> dict[str, Any] | None:
