@@ -30,13 +30,13 @@ from omnieval.media.encode import encode_png
 from omnieval.models.base import PermanentModelError
 from omnieval.types import ImagePart, Request, TextPart
 
-#: six items cover every sub-task of VSQA_I (6), VSQA_V (5), ASQA (4), AVSQA (2), AVQA (3)
+#: seven items cover every sub-task of VSQA_I (7), VSQA_V (5), ASQA (4), AVSQA (2), AVQA (3)
 TASKS = ["ASQA", "VSQA_I", "VSQA_V", "AVSQA", "AVQA", "AVL", "AVLG", "AVC"]
 
 
 @pytest.fixture(scope="module")
 def edition(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return generate_avibench(tmp_path_factory.mktemp("avibench-subtasks"), 6, 21, tasks=TASKS)
+    return generate_avibench(tmp_path_factory.mktemp("avibench-subtasks"), 7, 21, tasks=TASKS)
 
 
 def _agrees(task: str, got: str, want: Any) -> bool:
@@ -61,7 +61,7 @@ def test_every_subtask_is_answered_from_the_signal(edition: Path, task: str) -> 
         got = solver.answer(request)
         assert _agrees(task, got, sample.metadata["answer"]), (sample.id, sample.category, got)
         seen.add(sample.category)
-    assert len(seen) >= {"ASQA": 4, "VSQA_I": 6, "VSQA_V": 5, "AVSQA": 2, "AVQA": 3}.get(task, 1)
+    assert len(seen) >= {"ASQA": 4, "VSQA_I": 7, "VSQA_V": 5, "AVSQA": 2, "AVQA": 3}.get(task, 1)
 
 
 def test_sound_classes_and_silence() -> None:

@@ -6,6 +6,8 @@ signal, reading only the request (its text and media, through the media layer).
   the border colour;
 - louder / clearer, first or last -> RMS / tonality (peak band over total power) of each half;
 - sound or noise first, higher pitch -> class and spectral peak of the first two sound events;
+- solid (VSQA_I 3d) -> a cube shows three flat shades; otherwise the silhouette's width a
+  quarter of the way down: narrow cone, full cylinder, between sphere;
 - colour, shape, place, line, largest, brightest -> objects = connected regions off the
   background; the shape from how an object fills its box (square, circle, then triangle or
   diamond by where it is widest);
@@ -220,6 +222,12 @@ def _colour(media: Media, text: str) -> str:
 def _shape(media: Media, text: str) -> str:
     blob = _largest(media.picture)
     return NOT_SURE if blob is None else blob.shape
+
+
+def _solid(media: Media, text: str) -> str:
+    picture = media.picture
+    blob = _largest(picture)
+    return NOT_SURE if blob is None or picture is None else sig.classify_solid(picture, blob)
 
 
 def _place(media: Media, text: str) -> str:
@@ -515,6 +523,7 @@ _RULES = (
     ("What colour is the shape?", _colour),
     ("What shape is in the image?", _shape),
     ("Where is the shape in the image?", _place),
+    ("Which solid is shown?", _solid),
     ("What is the direction of the line?", _line),
     ("Which shape has the largest area?", lambda m, t: _ranked_position(m, "area")),
     ("Which shape is the brightest?", lambda m, t: _ranked_position(m, "luma")),

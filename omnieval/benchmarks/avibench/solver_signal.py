@@ -219,3 +219,18 @@ def pulses(frames: np.ndarray, regions: list[tuple[int, int, int, int]]) -> list
         starts = [int(k) for k in np.flatnonzero(high) if k == 0 or not high[k - 1]]
         out.append(starts)
     return out
+
+
+def classify_solid(img: np.ndarray, blob: Blob) -> str:
+    """cube: three flat shades cover most of it; else by the silhouette's width a quarter of the
+    way down against its widest row: narrow = cone, full = cylinder, between = sphere."""
+    x0, y0, x1, y1 = blob.box
+    crop = blob.mask[y0 : y1 + 1, x0 : x1 + 1]
+    pixels = img[y0 : y1 + 1, x0 : x1 + 1][crop].astype(np.int64)
+    _, counts = np.unique(pixels, axis=0, return_counts=True)
+    top3 = np.sort(counts)[-3:]
+    if len(top3) == 3 and top3.sum() > 0.8 * len(pixels) and top3.min() > 0.15 * len(pixels):
+        return "cube"
+    widths = crop.sum(axis=1)
+    quarter = widths[int(0.25 * (len(widths) - 1))] / max(1, widths.max())
+    return "cone" if quarter < 0.6 else "cylinder" if quarter > 0.95 else "sphere"

@@ -8,7 +8,7 @@ import pprint
 from pathlib import Path
 from typing import Any
 
-from omnieval.benchmarks.avibench.synth_signals import CODE_TEXT, PALETTE, SHAPES, SOUNDS
+from omnieval.benchmarks.avibench.synth_signals import CODE_TEXT, PALETTE, SHAPES, SOLIDS, SOUNDS
 
 STAGE_OF = {
     "ASQA": "sensation",
@@ -72,6 +72,7 @@ CONSTANTS: dict[str, dict[str, Any]] = {
         "prompt_vsqa_i": "Please answer the question based on the given image",
         "get_from_color": COLOUR_OPTIONS,
         "get_from_shape": SHAPE_OPTIONS,
+        "get_from_3d": [*SOLIDS, "no available option", NOT_SURE],
         "get_from_space_hard": PLACES,
         "get_lines_direction": ["horizontal", "vertical", "inclined", NOT_SURE],
         "get_from_space_easy_area": [*POSITIONS, NOT_SURE],

@@ -16,11 +16,13 @@ from omnieval.benchmarks.avibench.synth_signals import (
     FPS,
     PALETTE,
     SHAPES,
+    SOLIDS,
     VIDEO_H,
     VIDEO_W,
     VIVID,
     Event,
     canvas,
+    draw_solid,
     mix,
     paint,
     shape_mask,
@@ -34,7 +36,7 @@ SEE_IMAGE = "Can you see anything in the image?"
 SEE_VIDEO = "Can you see anything in the video?"
 
 ASQA_SUBTASKS = ("sound_volume", "sound_clarity", "sound_order", "yes_no")
-VSQA_I_SUBTASKS = ("color", "shape", "space", "lines", "area", "brightness")
+VSQA_I_SUBTASKS = ("color", "shape", "space", "lines", "area", "brightness", "3d")
 VSQA_V_SUBTASKS = ("shape", "movement_2d", "movement_3d", "surface", "spatial_change")
 AVSQA_SUBTASKS = ("object", "color")
 #: grid position name -> (column, row) as fractions of the width / height
@@ -178,6 +180,12 @@ def vsqa_image_item(
             paint(img, shape_mask(shape, cx, cy, radii[order[k]], h, w), PALETTE[_pick(rng, VIVID)])
         answer = places[int(np.argmax([radii[o] for o in order]))][0]
         text, options = "Which shape has the largest area?", "get_from_space_easy_area"
+    elif subtask == "3d":
+        answer = _pick(rng, SOLIDS)
+        draw_solid(
+            img, answer, w / 2, h / 2, float(rng.uniform(22, 32)), PALETTE[_pick(rng, VIVID)]
+        )
+        text, options = "Which solid is shown?", "get_from_3d"
     else:
         places = _three_places(bool(rng.random() < 0.5), w, h)
         factors = rng.permutation([0.35, 0.65, 1.0])

@@ -219,3 +219,48 @@ def _atomic_write(path: Path, data: bytes) -> None:
     tmp = path.with_name(path.name + ".part")
     tmp.write_bytes(data)
     os.replace(tmp, path)
+
+
+SOLIDS = ("cube", "cylinder", "cone", "sphere")
+
+
+def draw_solid(
+    img: np.ndarray, solid: str, cx: float, cy: float, r: float, rgb: tuple[int, int, int]
+) -> None:
+    """A shaded solid, lit from the upper left: a cube in isometric view (three flat faces), a
+    cylinder (shaded side, flat light top), a cone (shaded side, curved base) or a sphere
+    (radial shading)."""
+    height, width = img.shape[:2]
+    ys, xs = np.mgrid[0:height, 0:width]
+    dx, dy = xs + 0.5 - cx, ys + 0.5 - cy
+    base = np.asarray(rgb, np.float64)
+    shade = np.zeros((height, width))
+    if solid == "cube":  # regular hexagon of circumradius r, split into three rhombi
+        s3 = np.sqrt(3.0)
+        inside = (np.abs(dx) <= s3 / 2 * r) & (np.abs(dy) <= r - np.abs(dx) / s3)
+        top = inside & (dy <= -np.abs(dx) / s3 + 1e-9)
+        left = inside & ~top & (dx < 0)
+        shade[top], shade[left], shade[inside & ~top & ~left] = 1.0, 0.75, 0.5
+    elif solid in ("cylinder", "cone"):
+        half, cap = 0.75 * r, 0.22 * r  # half width, half height of the elliptical ends
+        side_x = np.clip(0.6 - 0.4 * dx / half, 0.4, 1.0)  # lit from the left
+        if solid == "cylinder":
+            body = (np.abs(dx) <= half) & (np.abs(dy) <= r - cap)
+            bottom = ((dx / half) ** 2 + ((dy - (r - cap)) / cap) ** 2) <= 1
+            lid = ((dx / half) ** 2 + ((dy + (r - cap)) / cap) ** 2) <= 1
+            inside = body | bottom | lid
+            shade[inside] = side_x[inside]
+            shade[lid] = 1.0
+        else:
+            reach = half * (dy + r) / (2 * r - cap)  # the side widens from the apex down
+            side = (dy >= -r) & (dy <= r - cap) & (np.abs(dx) <= reach)
+            bottom = ((dx / half) ** 2 + ((dy - (r - cap)) / cap) ** 2) <= 1
+            inside = side | bottom
+            shade[inside] = side_x[inside]
+    elif solid == "sphere":
+        dist = np.sqrt((dx + 0.35 * r) ** 2 + (dy + 0.35 * r) ** 2) / (1.6 * r)
+        inside = dx**2 + dy**2 <= r**2
+        shade[inside] = np.clip(1.0 - 0.6 * dist[inside], 0.4, 1.0)
+    else:
+        raise ValueError(f"unknown solid {solid!r}")
+    img[inside] = np.clip(np.round(base * shade[inside][:, None]), 0, 255).astype(np.uint8)
