@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from omnieval.benchmarks.avibench.synth_definitions import STAGE_OF
+from omnieval.benchmarks.avibench.synth_signals import write_mp4, write_wav
 
 
 def item_rng(seed: int, task: str, index: int) -> np.random.Generator:
@@ -88,8 +89,6 @@ def write_clip(
 ) -> dict[str, Any]:
     """An mp4 with its soundtrack plus the same soundtrack as a wav (upstream ships both): the
     media keyword arguments of `TaskFolder.add`."""
-    from omnieval.benchmarks.avibench.synth_signals import write_mp4, write_wav
-
     video, video_ref = folder.media(f"videos/{item}.mp4")
     wav, wav_ref = folder.media(f"wavs/{item}.wav")
     write_mp4(video, frames, audio)
