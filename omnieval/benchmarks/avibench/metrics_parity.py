@@ -290,11 +290,7 @@ def retrieval_corpus(
     """Average = ((R@1 + R@3)/2 + F1)/2, each scaled by the mean confidence and the repeat
     penalty 1 - (max(0.8, repeat rate) - 0.8), repeat rate = share of repeated answer lists."""
     n = len(items)
-    distinct: list[list[int]] = []
-    for pred in predictions:
-        as_list = list(pred)
-        if as_list not in distinct:
-            distinct.append(as_list)
+    distinct = {tuple(pred) for pred in predictions}  # equal lists = equal tuples
     repeat = max(REPEAT_TAU, (n - len(distinct)) / n)
     penalty = 1 - (repeat - REPEAT_TAU)
     scale = mean([v["confidence"] for v in items]) * penalty

@@ -4,12 +4,18 @@ retrieval tasks."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Literal
 
 from omnieval.benchmarks.avibench import metrics_default as fixed
 from omnieval.benchmarks.avibench import metrics_parity as upstream
-from omnieval.benchmarks.avibench.captions import CaptionMetric, caption_score, metric_name
+from omnieval.benchmarks.avibench.captions import (
+    CaptionMetric,
+    caption_score,
+    metric_name,
+    shared_sbert,
+)
 from omnieval.benchmarks.avibench.extract import RULES_VERSION, extract
 from omnieval.benchmarks.avibench.layout import NO_REFINE, TASKS, Shape
 from omnieval.benchmarks.avibench.prompts import SYSTEM, option_words
@@ -58,35 +64,60 @@ def _records_values(records: Sequence[TrialRecord]) -> list[dict[str, float]]:
     return [r.score.values for r in records if r.score is not None]
 
 
-def _mic_corpus(name: str) -> CorpusMetric:
-    return CorpusMetric(
-        _bounded(name), lambda records: upstream.mic_corpus(_records_values(records))[name]
-    )
+class _Corpus:
+    """The corpus values of one family (all its metrics at once), remembered for the last
+    record list asked about: the metrics of a task share each bootstrap draw, so Average,
+    Semantic and Instance are computed once per draw, not once each."""
+
+    def __init__(self, compute: Callable[[Sequence[TrialRecord]], dict[str, float]]) -> None:
+        self.compute = compute
+        self._last: tuple[Sequence[TrialRecord], dict[str, float]] | None = None
+
+    def metric(self, name: str) -> CorpusMetric:
+        def value(records: Sequence[TrialRecord]) -> float:
+            last = self._last
+            if last is None or last[0] is not records:
+                last = (records, self.compute(records))  # holds the list: its id stays unique
+                self._last = last
+            return last[1][name]
+
+        return CorpusMetric(_bounded(name), value)
 
 
-def _avl_corpus(name: str) -> CorpusMetric:
-    return CorpusMetric(
-        _bounded(name), lambda records: upstream.avl_corpus(_records_values(records))[name]
-    )
+def _mic_family() -> tuple[CorpusMetric, ...]:
+    family = _Corpus(lambda records: upstream.mic_corpus(_records_values(records)))
+    return tuple(family.metric(n) for n in ("Average", "Semantic", "Instance"))
 
 
-def _retrieval_corpus(name: str, mode: Mode) -> CorpusMetric:
-    def compute(records: Sequence[TrialRecord]) -> float:
-        values = _records_values(records)
-        lists = [_ranked(r, mode) for r in records if r.score is not None]
-        return upstream.retrieval_corpus(values, lists, rounded=mode == "parity")[name]
-
-    return CorpusMetric(_bounded(name), compute)
+def _avl_family() -> tuple[CorpusMetric, ...]:
+    family = _Corpus(lambda records: upstream.avl_corpus(_records_values(records)))
+    return tuple(family.metric(n) for n in ("Average", "mIoU", "Instance"))
 
 
-def _ranked(record: TrialRecord, mode: Mode) -> list[int]:
+def _retrieval_family(mode: Mode) -> tuple[CorpusMetric, ...]:
+    def compute(records: Sequence[TrialRecord]) -> dict[str, float]:
+        scored = [r for r in records if r.score is not None]
+        values = [r.score.values for r in scored if r.score is not None]
+        lists = [_ranked(r, mode) for r in scored]
+        return upstream.retrieval_corpus(values, lists, rounded=mode == "parity")
+
+    family = _Corpus(compute)
+    return tuple(family.metric(n) for n in ("Average", "Recall@1", "Recall@3", "F1_score"))
+
+
+def _ranked(record: TrialRecord, mode: Mode) -> tuple[int, ...]:
     """The index list an item's score used (for the repeat penalty)."""
     value = record.extraction.value if record.extraction is not None else None
     if not isinstance(value, dict):
-        return []
+        return ()
     if mode == "parity":
-        return upstream.retrieval_list(str(value.get("text") or ""))
-    return list(value.get("answer") or [])
+        return _parity_list(str(value.get("text") or ""))
+    return tuple(value.get("answer") or ())
+
+
+@lru_cache(maxsize=65536)
+def _parity_list(text: str) -> tuple[int, ...]:
+    return tuple(upstream.retrieval_list(text))
 
 
 class AviTask(Task):
@@ -117,17 +148,29 @@ class AviTask(Task):
         self.caption_metric: CaptionMetric = caption_metric
         self.is_pre = is_pre
         self.metrics, self.corpus_metrics = self._metric_specs()
+        self._references_embedded = False
+
+    def _embed_references(self) -> None:
+        """Embed every reference caption of the task in one batch (much faster than one
+        forward pass per trial); candidates are embedded as their trials are scored."""
+        texts = [
+            ref
+            for sample in self._samples
+            if isinstance(sample.target, TextTarget)
+            for ref in sample.target.references
+        ]
+        shared_sbert().embed(texts)
+        self._references_embedded = True
 
     def _metric_specs(self) -> tuple[tuple[MetricSpec, ...], tuple[CorpusMetric, ...]]:
         if self.shape in ("choice", "multi"):
             return (ACCURACY,), ()
         if self.shape == "counts":
-            return (), tuple(_mic_corpus(n) for n in ("Average", "Semantic", "Instance"))
+            return (), _mic_family()
         if self.shape == "boxes":
-            return (), tuple(_avl_corpus(n) for n in ("Average", "mIoU", "Instance"))
+            return (), _avl_family()
         if self.shape == "indices":
-            names = ("Average", "Recall@1", "Recall@3", "F1_score")
-            return (), tuple(_retrieval_corpus(n, self.mode) for n in names)
+            return (), _retrieval_family(self.mode)
         if self.shape == "frames":
             return (_bounded("mIoU"),), ()
         return (_bounded(metric_name(self.caption_metric)),), ()
@@ -263,6 +306,8 @@ class AviTask(Task):
             candidate = text if parity else str(answer or "")
             if not candidate.strip() and not parity:
                 return Score(values={metric_name(self.caption_metric): 0.0})
+            if self.caption_metric == "sbert" and not self._references_embedded:
+                self._embed_references()
             got = caption_score(self.caption_metric, candidate, target.references)
             return Score(values={metric_name(self.caption_metric): got})
         assert isinstance(target, DictTarget)
