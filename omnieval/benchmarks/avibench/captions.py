@@ -62,6 +62,18 @@ class SbertSimilarity:
         import torch
 
         tokenizer, encoder = self._load()
+        # one intra-op thread: this small encoder gains nothing from more, and on a shared
+        # machine extra threads made each pass ~25x slower; the setting is restored after
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            return self._batches(texts, tokenizer, encoder)
+        finally:
+            torch.set_num_threads(threads)
+
+    def _batches(self, texts: list[str], tokenizer: Any, encoder: Any) -> list[Any]:
+        import torch
+
         vectors: list[Any] = []
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # similar lengths batch
         found: dict[int, Any] = {}
