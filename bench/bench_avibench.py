@@ -184,7 +184,7 @@ def main() -> None:
         root = Path(tmp) / "edition"
         write_edition(root, args.seed)
         started = time.perf_counter()
-        benches = {m: AviBenchmark(root, mode=m) for m in ("default", "parity")}  # type: ignore[arg-type]
+        benches = {m: AviBenchmark(root, mode=m) for m in ("default", "parity")}
         items = sum(len(t.samples()) for t in benches["default"].tasks())
         benches["parity"].tasks()
         loaded = time.perf_counter() - started
