@@ -78,8 +78,13 @@ def test_demo_end_to_end_then_the_rerun_runs_nothing(
     first = omnieval(["demo", "--out", str(tmp_path / "demo")], subprocess_env, tmp_path)
     assert first.returncode == 0, first.stderr[-3000:]
     runs = sorted(p.name for p in (tmp_path / "demo" / "runs").iterdir())
-    # one invocation covers every built benchmark: V-SYNC and a small STAR-Bench edition
-    assert runs == ["starbench-demo-n2-seed0", "vsync-demo-n40-seed0"]
+    # one invocation covers every built benchmark: V-SYNC, small STAR-Bench and AVI-Bench editions
+    assert runs == ["avibench-demo-n2-seed0", "starbench-demo-n2-seed0", "vsync-demo-n40-seed0"]
+    avi_dir = tmp_path / "demo" / "runs" / "avibench-demo-n2-seed0"
+    # 15 folders x 2 items + 4 sensation folders x (1 control + 3 pre-questions) = 46 samples,
+    # x 3 conditions (default, no-audio, no-frames)
+    assert totals(avi_dir)["trials"] == 3 * 46 and totals(avi_dir)["failed"] == 0
+    avi_keys = journal_keys(avi_dir)
     run_dir = tmp_path / "demo" / "runs" / "vsync-demo-n40-seed0"
     star_dir = tmp_path / "demo" / "runs" / "starbench-demo-n2-seed0"
     assert "vsync-solver" in first.stdout and "starbench-solver" in first.stdout
@@ -108,6 +113,8 @@ def test_demo_end_to_end_then_the_rerun_runs_nothing(
     assert planned_lines(run_dir)[-1] == "planned 360 trials, 360 already journaled"
     assert journal_keys(run_dir) == keys
     assert read_results(run_dir / "results.json") == results
+    assert planned_lines(avi_dir)[-1] == "planned 138 trials, 138 already journaled"
+    assert journal_keys(avi_dir) == avi_keys
     assert planned_lines(star_dir)[-1] == "planned 198 trials, 198 already journaled"
     assert journal_keys(star_dir) == star_keys
     assert read_results(star_dir / "results.json") == star_results
