@@ -78,10 +78,10 @@ def test_pre_questions_are_linked_twins_and_empty_slots_are_counted(edition: Pat
     bench = AviBenchmark(edition)
     asqa, pre = _task(bench, "ASQA"), _task(bench, "ASQA/pre")
     assert [s.id for s in asqa.samples()] == ["00000", "00002"]
-    assert [s.metadata["pre_id"] for s in asqa.samples()] == ["00001", "00003"]
+    assert [s.metadata["pre_ids"] for s in asqa.samples()] == [["00001"], ["00003"]]
     assert [s.metadata["formal_position"] for s in pre.samples()] == [0, 2]
     assert bench.skipped_pre() == {"VSQA_I": 1}  # the null pre slot is skipped and counted
-    assert "pre_id" not in _task(bench, "VSQA_I").samples()[1].metadata
+    assert "pre_ids" not in _task(bench, "VSQA_I").samples()[1].metadata
     # upstream's AVSQA scorer keeps empty pre slots: so does parity (none here)
     assert [g.gated_task for g in bench.gates()] == [
         "avibench/ASQA",

@@ -56,9 +56,8 @@ def paper_task_node(task: str) -> str:
     return VSQA_NODE if task == "VSQA" else task_name(task)
 
 
-def _pre_link(sample: Sample) -> str | None:
-    linked = sample.metadata.get("pre_id")
-    return str(linked) if linked is not None else None
+def _pre_link(sample: Sample) -> list[str]:
+    return [str(p) for p in sample.metadata.get("pre_ids", [])]
 
 
 @registry.benchmarks.register("avibench")

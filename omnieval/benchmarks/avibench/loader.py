@@ -9,8 +9,10 @@
   (`definitions.py`, parsed, never executed); a key-like value the table lacks is an error.
 - Double-confirm entries (`pre_<id>`, placed after their formal question) become samples of the
   task's `/pre` twin. Each is linked to the formal entry it gates as upstream's scorer does: the
-  first formal entry before it with that id. Pre entries whose question text or answer is null
-  (147 in the released VSQA_I) are skipped and counted (`SplitTask.skipped_pre`).
+  first formal entry before it with that id (`metadata["pre_ids"]` of the formal sample: a
+  repeated id can give one formal entry several pre entries, and any wrong one zeroes it). Pre
+  entries whose question text or answer is null (147 in the released VSQA_I) are skipped and
+  counted (`SplitTask.skipped_pre`).
 """
 
 from __future__ import annotations
@@ -100,6 +102,7 @@ def load_task(
                 definitions,
                 pre_task if is_pre else sample_task,
                 allow_outside,
+                null_answer_ok=is_pre and keep_invalid_pre,
             )
         except (DatasetError, DefinitionsError, PseudoKeyError) as err:
             problems.append(str(err))
@@ -110,10 +113,11 @@ def load_task(
             linked = earlier[0] if earlier else None
             metadata = {**sample.metadata, "formal_position": linked}
             split.pre.append(sample.model_copy(update={"metadata": metadata}))
-            if linked is not None and "pre_id" not in by_position[linked].metadata:
+            if linked is not None:  # several pre entries may gate one formal entry
                 formal = by_position[linked]
+                pre_ids = [*formal.metadata.get("pre_ids", []), sample.id]
                 by_position[linked] = formal.model_copy(
-                    update={"metadata": {**formal.metadata, "pre_id": sample.id}}
+                    update={"metadata": {**formal.metadata, "pre_ids": pre_ids}}
                 )
         else:
             formal_by_id.setdefault(upstream_id, []).append(index)
@@ -149,8 +153,11 @@ def parse_entry(
     definitions: Definitions,
     sample_task: str,
     allow_outside: bool = False,
+    null_answer_ok: bool = False,
 ) -> Sample:
-    """One data.json entry as a sample (raises `DatasetError` naming the entry)."""
+    """One data.json entry as a sample (raises `DatasetError` naming the entry). With
+    `null_answer_ok` (an empty pre slot kept for parity) a null answer reads as upstream's
+    `f"{None}"`, the text "None"."""
     where = f"entry {index} (id {entry.get('id')!r})"
     inputs = entry.get("input")
     output = entry.get("output")
@@ -166,7 +173,9 @@ def parse_entry(
         raise DatasetError(f"{where}: {err}") from None
     answer = output["question_answer"]
     if answer is None:
-        raise DatasetError(f"{where}: 'output.question_answer' is null")
+        if not null_answer_ok:
+            raise DatasetError(f"{where}: 'output.question_answer' is null")
+        answer = "None"
     shape = TASKS[task][1]
     parts: list[Part] = []
     media: list[str] = []
