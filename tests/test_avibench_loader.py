@@ -146,3 +146,19 @@ def test_bad_entries_are_named(tmp_path: Path) -> None:
 def _write(path: Path, text: str) -> Path:
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def test_upstream_refine_prompts_are_read_without_running_the_script(tmp_path: Path) -> None:
+    from omnieval.benchmarks.avibench.refine import FAMILIES, load_prompts, refine_request
+
+    marker = tmp_path / "ran"
+    prompts = "\n".join(f'{name} = """{name} says MODEL_MSG"""' for name in FAMILIES)
+    script = f"import pathlib\npathlib.Path({str(marker)!r}).touch()\n{prompts}\n"
+    loaded = load_prompts(_write(tmp_path / "run.py", script))
+    assert not marker.exists()
+    assert loaded.templates["PROMPT_AVL"] == "PROMPT_AVL says MODEL_MSG"
+    assert loaded.version != load_prompts(None).version  # other templates, other judge keys
+    request = refine_request(loaded, "AVL", "boxes", "dog at left", "q", None)
+    assert request.text() == "PROMPT_AVL says dog at left"
+    with pytest.raises(DefinitionsError, match="PROMPT_QA"):
+        load_prompts(_write(tmp_path / "partial.py", 'PROMPT_AVL = "x"\n'))
