@@ -110,6 +110,25 @@ def test_oracle_and_solver_reach_the_maximum_in_parity_scoring(
         assert _score(parity, SOLVER, "default", task) >= 0.95 * best, task
 
 
+def test_the_solver_hears_the_wav_when_the_video_is_muted(edition: Path, tmp_path: Path) -> None:
+    """`video_audio: separate` sends the wav and mutes the video (the default sends the video's
+    own soundtrack): the synchrony tasks are still solved."""
+    runs = tmp_path / "runs"
+    tasks = ["AVSQA", "AVM", "AVQA"]
+    args = {"video_audio": "separate", "tasks": tasks}
+    outcome = api.evaluate(
+        {
+            "name": "avibench-separate",
+            "output": str(runs),
+            "benchmarks": [{"name": "avibench", "args": {"data_dir": str(edition), **args}}],
+            "models": [SOLVER],
+            "progress": False,
+        }
+    )
+    for task in tasks:
+        assert _score(outcome.results, SOLVER, "default", task) == 1.0, task
+
+
 def test_ablations_pull_the_two_modality_tasks_toward_chance(default_run: RunResults) -> None:
     for task, ablations in NEEDS_BOTH.items():
         full = _score(default_run, SOLVER, "default", task)
