@@ -7,8 +7,9 @@
 - AVLG: 10 frames of two moving shapes and a 2 s wav (0.2 s per frame); the sounding shape's
   box in each frame, None where no sound plays.
 
-The probes of AVH / VAH are lured: a "no" about a sound shows that sound's shape, a "no" about a
-shape plays that shape's sound, so the other modality suggests the wrong answer.
+The probes of AVH / VAH are lured: in half of the items, whatever the answer, the other modality
+carries the probed class (the sound's shape on screen, the shape's sound on the track), so it
+suggests an answer without telling it.
 """
 
 from __future__ import annotations
@@ -68,13 +69,14 @@ def _probe(rng: np.random.Generator) -> tuple[str, list[str], str]:
 
 
 def avh_item(folder: TaskFolder, index: int, rng: np.random.Generator) -> None:
-    """Is there a <sound>? "no": the sound's shape is on screen, the sound is not heard."""
+    """Is there a <sound>? The sound's shape is on screen in half of the items, whatever the
+    answer: the picture lures but tells nothing."""
     item = f"{index:05d}"
     answer, rest, probed = _probe(rng)
     sound = SOUND_OF[probed]
-    heard = [SOUND_OF[s] for s in rest[:1]] + ([sound] if answer == "yes" else [])
-    shown = [probed] if answer == "no" else rest[:1]
-    frames, audio = _still_clip(rng, shown, heard)
+    heard = [SOUND_OF[rest[0]]] + ([sound] if answer == "yes" else [])
+    shown = [rest[1]] + ([probed] if rng.random() < 0.5 else [])
+    frames, audio = _still_clip(rng, [str(s) for s in rng.permutation(shown)], heard)
     folder.add(
         item,
         "audio_probe",
@@ -87,11 +89,12 @@ def avh_item(folder: TaskFolder, index: int, rng: np.random.Generator) -> None:
 
 
 def vah_item(folder: TaskFolder, index: int, rng: np.random.Generator) -> None:
-    """Is there a <shape>? "no": the shape's sound is heard, the shape is not shown."""
+    """Is there a <shape>? The shape's sound is heard in half of the items, whatever the
+    answer: the soundtrack lures but tells nothing."""
     item = f"{index:05d}"
     answer, rest, probed = _probe(rng)
     shown = rest[:1] + ([probed] if answer == "yes" else [])
-    heard = [SOUND_OF[probed]] if answer == "no" else [SOUND_OF[rest[0]]]
+    heard = [SOUND_OF[rest[1]]] + ([SOUND_OF[probed]] if rng.random() < 0.5 else [])
     frames, audio = _still_clip(rng, [str(s) for s in rng.permutation(shown)], heard)
     folder.add(
         item,
