@@ -5,6 +5,7 @@ export checked by the schema-v2 rules."""
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 from typing import Any
 
@@ -150,8 +151,9 @@ def test_oracle_run_reaches_the_maximum_and_exports_a_valid_entry(
             assert 0.8 < value < 1.0
         else:
             assert value == pytest.approx(1.0, abs=1e-4), group.task
+    written = json.loads((outcome.run_dir / "results.json").read_text(encoding="utf-8"))
     entry = leaderboard_entry(
-        results,
+        written,
         "oracle",
         model_name="Oracle",
         provider="omnieval",

@@ -18,6 +18,7 @@ import json
 import math
 import re
 import sys
+from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,6 @@ from urllib.parse import urlparse
 from omnieval.benchmarks.avibench import taxonomy
 from omnieval.benchmarks.avibench.benchmark import OVERALL, paper_task_node, stage_node
 from omnieval.benchmarks.avibench.layout import PAPER_TASKS, TOTAL_SAMPLES
-from omnieval.report.results import RunResults, read_results
 
 SCHEMA_VERSION = 2
 BENCHMARK_VERSION = "omnieval-avibench"
@@ -51,31 +51,34 @@ def _slug(text: str) -> str:
     return slug if len(slug) >= 2 else f"{slug}-run"
 
 
-def run_scores(results: RunResults, model: str, condition: str) -> dict[str, Any]:
-    """Stage, overall, task and taxonomy values (0-1) of one model and condition."""
+def run_scores(results: Mapping[str, Any], model: str, condition: str) -> dict[str, Any]:
+    """Stage, overall, task and taxonomy values (0-1) of one model and condition, from the
+    content of a run's results.json (read as plain JSON: this layer sits below the report)."""
     nodes = {
-        n.node: n.value.value
-        for n in results.nodes
-        if n.model == model and n.condition == condition and n.benchmark == "avibench"
+        n["node"]: n["value"]["value"]
+        for n in results.get("nodes", [])
+        if n["model"] == model and n["condition"] == condition and n["benchmark"] == "avibench"
     }
     groups = {
-        g.task: g
-        for g in results.groups
-        if g.model == model and g.condition == condition and g.group == "overall"
+        g["task"]: g
+        for g in results.get("groups", [])
+        if g["model"] == model and g["condition"] == condition and g["group"] == "overall"
     }
+    infos = results.get("tasks", {})
     tasks: dict[str, float | None] = {}
-    samples = 0
     for task in PAPER_TASKS:
         name = paper_task_node(task)
         value = nodes.get(name)
         if value is None and name in groups:
-            headline = results.tasks[name].headline if name in results.tasks else "accuracy"
-            metric = groups[name].metrics.get(headline)
-            value = metric.value if metric is not None else None
+            headline = infos.get(name, {}).get("headline", "accuracy")
+            metric = groups[name]["metrics"].get(headline)
+            value = metric["value"] if metric is not None else None
         tasks[task] = value
-    for name, group in groups.items():
-        if name.startswith("avibench/") and not name.endswith("/pre"):
-            samples += group.items
+    samples = sum(
+        int(g["items"])
+        for name, g in groups.items()
+        if name.startswith("avibench/") and not name.endswith("/pre")
+    )
     stages = {s: nodes.get(stage_node(s)) for s in taxonomy.STAGE_TASKS}
     known_stages = {s: v for s, v in stages.items() if v is not None}
     known_tasks = {t: v for t, v in tasks.items() if v is not None}
@@ -89,7 +92,7 @@ def run_scores(results: RunResults, model: str, condition: str) -> dict[str, Any
 
 
 def leaderboard_entry(
-    results: RunResults,
+    results: Mapping[str, Any],
     model: str,
     *,
     model_name: str,
@@ -109,11 +112,11 @@ def leaderboard_entry(
     done_tasks = sum(1 for v in scores["tasks"].values() if v is not None)
     full = done_tasks == len(PAPER_TASKS) and scores["samples"] >= TOTAL_SAMPLES
     reasons = [f"{level.key}: {level.reason}" for level in levels if level.status != "exact"]
-    notes = f"omnieval run {results.run}, condition {condition}. L2 is provisional; " + "; ".join(
-        r for r in reasons if not r.startswith("l2")
-    )
+    run = results.get("run", "?")
+    unavailable = "; ".join(r for r in reasons if not r.startswith("l2"))
+    notes = f"omnieval run {run}, condition {condition}. L2 is provisional; {unavailable}"
     entry: dict[str, Any] = {
-        "id": _slug(f"{model_name}-{results.run}"),
+        "id": _slug(f"{model_name}-{results.get('run', 'run')}"),
         "model_name": model_name,
         "provider": provider,
         "model_id": model_id or model,
@@ -263,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         entry = leaderboard_entry(
-            read_results(args.run_dir / "results.json"),
+            json.loads((args.run_dir / "results.json").read_text(encoding="utf-8")),
             args.model,
             model_name=args.model_name,
             provider=args.provider,
