@@ -15,6 +15,7 @@ from omnieval import api
 from omnieval.benchmarks.avibench import taxonomy
 from omnieval.benchmarks.avibench.benchmark import L1, OVERALL, AviBenchmark, stage_node
 from omnieval.benchmarks.avibench.export import EntryError, leaderboard_entry, validate_entry
+from omnieval.benchmarks.avibench.export import main as export_main
 from omnieval.scoring.aggregate import aggregate
 from omnieval.scoring.items import BenchmarkAggregation, TaskAggregation
 from omnieval.scoring.tree import Formula, Node
@@ -164,6 +165,18 @@ def test_oracle_run_reaches_the_maximum_and_exports_a_valid_entry(
     assert entry["scores"]["stages"]["perception"] == 100.0
     assert entry["scores"]["taxonomy"]["l3_stage"] is None
     assert "l3_stage" in entry["notes"] and entry["scores"]["tasks"]["VSQA"] == 100.0
+    target = tmp_path / "entry.json"
+    code = export_main(
+        [str(outcome.run_dir), "--model", "oracle", "--model-name", "Oracle", "--provider", "o",
+         "--release-date", "2026-01-01", "--release-url", "https://example.org/o",
+         "--out", str(target)]
+    )  # fmt: skip
+    assert code == 0 and json.loads(target.read_text())["scores"]["tasks"]["AVLG"] == 100.0
+    plain_http = [
+        *(str(outcome.run_dir), "--model", "oracle", "--model-name", "O", "--provider", "o"),
+        *("--release-date", "2026-01-01", "--release-url", "http://example.org/o"),
+    ]
+    assert export_main(plain_http) == 2  # validation refuses a non-https release URL
     for broken, message in (
         ({"scores": {**entry["scores"], "overall": 101.0}}, "between 0 and 100"),
         ({"id": "x"}, "slug"),
