@@ -239,6 +239,7 @@ BUILTIN_ALIASES: dict[str, dict[str, Any]] = {
     "wrong-move": {"provider": "wrong-move"},
     "spatial-solver": {"provider": "spatial-solver"},
     "empty-masks": {"provider": "empty-masks"},
+    "avibench-solver": {"provider": "avibench-solver"},
 }
 
 

@@ -248,11 +248,14 @@ class Executor:
                 f" replicate={planned.trial.replicate}" if planned.trial.replicate else "",
                 response.error,
             )
-        headline = planned.task.metrics[0]
-        value = score.values.get(headline.name) if score else None
-        self.board.record(
-            planned.trial.model, response.failed, value, max(0, response.attempts - 1), headline
-        )
+        metrics = planned.task.metrics  # empty for a task with corpus metrics only
+        headline = metrics[0] if metrics else None
+        value = score.values.get(headline.name) if score and headline else None
+        retries = max(0, response.attempts - 1)
+        if headline is None:
+            self.board.record(planned.trial.model, response.failed, None, retries)
+        else:
+            self.board.record(planned.trial.model, response.failed, value, retries, headline)
 
     def _scrub(self, response: Response) -> Response:
         update = {}

@@ -28,7 +28,7 @@ from omnieval.scoring.items import (
     Item,
     TaskAggregation,
     build_items,
-    corpus_value,
+    corpus_values,
     summarize_items,
 )
 from omnieval.scoring.joint import joint_results
@@ -149,10 +149,9 @@ def _task_groups(
             summary = summarize_items(name, metric_spec, reducer, group_items)
             if summary is not None:
                 metrics[name] = summary
-        for corpus in spec.corpus_metrics:
-            value = corpus_value(corpus, group_items, seed)
+        for name, value in corpus_values(spec.corpus_metrics, group_items, seed).items():
             if value is not None:
-                metrics[corpus.spec.name] = value
+                metrics[name] = value
         records = [r for s in ids for r in by_sample[s]]
         outcomes = [o for s in ids for o in outcomes_of[s]]
         tally = gates.by_sample if gates is not None else {}

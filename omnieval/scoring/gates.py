@@ -36,14 +36,15 @@ def apply_gates(
             tally = counts[(model, condition, task)]
             for sample_id in list(by_sample):
                 sample = samples.get(task, {}).get(sample_id)
-                gate_id = gate.link(sample) if sample is not None else None
-                gate_item = gate_items.get(gate_id) if gate_id is not None else None
-                if gate_item is None:
+                linked = gate.link(sample) if sample is not None else None
+                gate_ids = [linked] if isinstance(linked, str) else list(linked or ())
+                found = [gate_items[g] for g in gate_ids if g in gate_items]
+                if not found:
                     tally.missing += 1
                     tally.by_sample[sample_id] = "missing"
                     continue
-                value = gate_item.values.get(headlines[gate.gate_task])
-                if value is not None and gate.passes(value):
+                values = [item.values.get(headlines[gate.gate_task]) for item in found]
+                if all(v is not None and gate.passes(v) for v in values):
                     continue
                 if gate.effect == "void":
                     del by_sample[sample_id]

@@ -195,18 +195,39 @@ def _clipped(value: MetricValue, spec: MetricSpec) -> MetricValue:
 
 
 def corpus_value(metric: CorpusMetric, items: Sequence[Item], seed: int) -> MetricValue | None:
-    records = [r for item in items for r in item.records if r.outcome is Outcome.SCORED]
+    return corpus_values((metric,), items, seed)[metric.spec.name]
+
+
+def corpus_values(
+    metrics: Sequence[CorpusMetric], items: Sequence[Item], seed: int
+) -> dict[str, MetricValue | None]:
+    """Each corpus metric over the group, with a seeded bootstrap interval over items. All the
+    metrics share one set of draws (the same draws each would get alone: one `Random(seed)`),
+    and each item's scored records are found once, not once per draw."""
+    if not metrics:
+        return {}
+    scored = [[r for r in item.records if r.outcome is Outcome.SCORED] for item in items]
+    records = [r for rs in scored for r in rs]
     if not records:
-        return None
-    value = float(metric.compute(records))
+        return {m.spec.name: None for m in metrics}
     rng = random.Random(seed)
-    draws: list[float] = []
+    draws: dict[str, list[float]] = {m.spec.name: [] for m in metrics}
     if len(items) >= 2:
         for _ in range(_BOOTSTRAP_ITERS):
-            sample = [items[rng.randrange(len(items))] for _ in items]
-            chosen = [r for item in sample for r in item.records if r.outcome is Outcome.SCORED]
+            picks = [scored[rng.randrange(len(items))] for _ in items]
+            chosen = [r for rs in picks for r in rs]
             if chosen:
-                draws.append(float(metric.compute(chosen)))
+                for metric in metrics:
+                    draws[metric.spec.name].append(float(metric.compute(chosen)))
+    return {
+        m.spec.name: _bootstrap_value(m, float(m.compute(records)), draws[m.spec.name], items)
+        for m in metrics
+    }
+
+
+def _bootstrap_value(
+    metric: CorpusMetric, value: float, draws: list[float], items: Sequence[Item]
+) -> MetricValue:
     low = high = stderr = None
     if len(draws) >= 2:
         draws.sort()

@@ -59,11 +59,12 @@ class Formula:
 @dataclass(frozen=True)
 class Gate:
     """`gate_task`'s item (found by `link` from the gated sample) must be right for the gated
-    item to count; otherwise the gated item is zeroed (`zero`) or left out (`void`)."""
+    item to count; otherwise the gated item is zeroed (`zero`) or left out (`void`). `link` may
+    name several gate items: then every one found must be right."""
 
     gate_task: str
     gated_task: str
-    link: Callable[[Sample], str | None]
+    link: Callable[[Sample], str | Sequence[str] | None]
     effect: Literal["zero", "void"] = "zero"
     passes: Callable[[float], bool] = lambda value: value >= 1.0
 
