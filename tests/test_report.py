@@ -232,3 +232,25 @@ def test_a_generated_video_is_shown_next_to_the_expected_final_frame(tmp_path: P
     assert [a["kind"] for a in artifacts] == ["video"]
     assert (outcome.run_dir / artifacts[0]["src"]).is_file()
     assert any(e["name"].startswith("final_frame") and e["kind"] == "image" for e in expected)
+
+
+def test_sample_tables_keep_one_type_per_column_for_structured_answers(tmp_path: Path) -> None:
+    from omnieval.report.tables import flat_rows, write_sample_tables
+    from omnieval.types import Extraction, Response, Score, Trial, TrialRecord
+
+    def record(key: str, value: Any) -> TrialRecord:
+        trial = Trial(key=key, model="m", task="t", sample_id=key, condition="default")
+        return TrialRecord(
+            trial=trial,
+            response=Response(text="x"),
+            extraction=Extraction(value=value, ok=True, rule="json"),
+            score=Score(values={"iou": 0.5}),
+        )
+
+    records = [record("a", "A"), record("b", [0.1, 0.2, 0.3, 0.4]), record("c", {"dog": 2})]
+    _, rows = flat_rows(records)
+    assert [r["extraction"] for r in rows] == ["A", "[0.1, 0.2, 0.3, 0.4]", '{"dog": 2}']
+    import pyarrow.parquet as pq
+
+    paths = write_sample_tables(tmp_path, records)
+    assert pq.read_table(paths[-1]).column("extraction").to_pylist()[2] == '{"dog": 2}'

@@ -1,7 +1,7 @@
 """samples.csv and samples.parquet: one flat row per trial beside samples.jsonl.
 
 Columns: key, model, task, sample_id, condition, replicate, status, outcome, response, error,
-extraction, extraction_rule, extraction_ok, one `score.<metric>` column per metric, scoring_error,
+extraction (text; structured answers as JSON), extraction_rule, extraction_ok, one `score.<metric>` column per metric, scoring_error,
 latency_s, attempts. Parquet is written when `pyarrow` is installed (extra `report`); CSV always.
 """
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import importlib.util
+import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -54,7 +55,7 @@ def flat_rows(records: Sequence[TrialRecord]) -> tuple[list[str], list[dict[str,
             "outcome": record.outcome.value,
             "response": response.text,
             "error": response.error,
-            "extraction": extraction.value if extraction else None,
+            "extraction": as_text(extraction.value) if extraction else None,
             "extraction_rule": extraction.rule if extraction else None,
             "extraction_ok": extraction.ok if extraction else None,
             "scoring_error": record.score.error if record.score else None,
@@ -66,6 +67,14 @@ def flat_rows(records: Sequence[TrialRecord]) -> tuple[list[str], list[dict[str,
             row[f"score.{metric}"] = values.get(metric)
         rows.append(row)
     return columns, rows
+
+
+def as_text(value: Any) -> str | None:
+    """An extracted value as one text cell: strings as they are, anything else (counts, boxes,
+    index lists, dicts) as JSON, so every column keeps one type."""
+    if value is None or isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False)
 
 
 def write_sample_tables(run_dir: Path, records: Sequence[TrialRecord]) -> list[Path]:
