@@ -2,7 +2,8 @@
 
 Columns: key, model, task, sample_id, condition, replicate, status, outcome, response, error,
 extraction (text; structured answers as JSON), extraction_rule, extraction_ok, one
-`score.<metric>` column per metric, scoring_error, latency_s, attempts. Parquet is written when `pyarrow` is installed (extra `report`); CSV always.
+`score.<metric>` column per metric, scoring_error, latency_s, attempts. Parquet is written when
+`pyarrow` is installed (extra `report`); CSV always.
 """
 
 from __future__ import annotations
