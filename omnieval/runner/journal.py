@@ -324,6 +324,16 @@ class Journal:
         )
         return dict(rows.fetchall())
 
+    def scoring_error_keys(self) -> set[str]:
+        """Keys of answered trials whose score is a scoring error (e.g. a judge that failed)."""
+        self.flush()
+        rows = self._db.execute(
+            "SELECT key FROM trials WHERE status = ? AND score IS NOT NULL "
+            "AND json_extract(score, '$.error') IS NOT NULL",
+            (TrialStatus.OK.value,),
+        )
+        return {str(key) for (key,) in rows}
+
     def status_counts(self) -> dict[str, int]:
         self.flush()
         rows = self._db.execute("SELECT status, COUNT(*) FROM trials GROUP BY status")
