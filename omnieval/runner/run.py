@@ -409,6 +409,9 @@ def _variant_order(variants: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(variants))
 
 
+_MEDIA_FIX = "replace or re-fetch the file, then rerun the same command (only such trials rerun)"
+
+
 async def _fail_unreadable_media(
     pending: list[PlannedTrial], executor: Executor, console: Console
 ) -> list[PlannedTrial]:
@@ -436,7 +439,7 @@ async def _fail_unreadable_media(
             planned,
             Response(
                 status=TrialStatus.FAILED,
-                error=f"media file {hit.path} is {hit.problem}: {hit.detail}",
+                error=f"media file {hit.path} is {hit.problem}: {hit.detail}; {_MEDIA_FIX}",
                 attempts=0,
             ),
             None,
