@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -51,19 +52,43 @@ def rss_mb() -> float:
 
 
 class RssSampler:
-    """RSS every `every_s` seconds in a background thread while the `with` block runs."""
+    """RSS every `every_s` seconds in a background thread while the `with` block runs, with
+    the number of trials journaled so far (read from `journal`, when it exists)."""
 
-    def __init__(self, every_s: float = 0.25) -> None:
+    def __init__(self, journal: Path | None = None, every_s: float = 0.25) -> None:
         self.every_s = every_s
+        self.journal = journal
         self.samples: list[tuple[float, float]] = []
+        self.progress: list[tuple[int, float]] = []  # (trials journaled, RSS MB)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _journaled(self) -> int | None:
+        if self.journal is None or not self.journal.exists():
+            return None
+        try:
+            with sqlite3.connect(f"file:{self.journal}?mode=ro", uri=True, timeout=1) as db:
+                return int(db.execute("SELECT COUNT(*) FROM trials").fetchone()[0])
+        except sqlite3.Error:
+            return None
 
     def _run(self) -> None:
         start = time.perf_counter()
         while not self._stop.is_set():
-            self.samples.append((time.perf_counter() - start, rss_mb()))
+            mb = rss_mb()
+            self.samples.append((time.perf_counter() - start, mb))
+            done = self._journaled()
+            if done is not None:
+                self.progress.append((done, mb))
             self._stop.wait(self.every_s)
+
+    def during_trials(self, total: int) -> tuple[float, float]:
+        """(RSS when 10% of the trials were journaled, highest RSS until all were)."""
+        early = [mb for done, mb in self.progress if done >= total // 10]
+        running = [mb for done, mb in self.progress if total // 10 <= done < total]
+        if not early:
+            return float("nan"), float("nan")
+        return early[0], max(running or early[:1])
 
     def __enter__(self) -> RssSampler:
         self._thread.start()
@@ -120,7 +145,7 @@ def journal_bytes(run_dir: Path) -> int:
 
 def timed_run(root: Path, name: str, n: int, model: Any) -> tuple[float, RssSampler, Any]:
     write_questions(root / f"{name}.jsonl", n)
-    sampler = RssSampler()
+    sampler = RssSampler(root / "runs" / name / "journal.sqlite")
     started = time.perf_counter()
     with sampler:
         outcome = api.evaluate(_config(root, name, model))
@@ -129,12 +154,17 @@ def timed_run(root: Path, name: str, n: int, model: Any) -> tuple[float, RssSamp
     return elapsed, sampler, outcome
 
 
-def _print_rss(label: str, sampler: RssSampler) -> None:
+def _print_rss(label: str, sampler: RssSampler, trials: int) -> None:
+    first, most = sampler.during_trials(trials)
+    print(
+        f"    RSS while trials run: {first:.0f} MB at 10% journaled, at most {most:.0f} MB "
+        f"before the last trial -> growth {most - first:+.1f} MB   target < 50 MB"
+    )
     s = sampler.summary()
     print(
         f"    RSS {label}: start {s['start']:.0f} MB, at 10% {s['at_10pct']:.0f} MB, "
         f"peak after {s['peak_after_10pct']:.0f} MB, end {s['end']:.0f} MB -> growth "
-        f"{s['growth']:+.1f} MB ({s['samples']:.0f} samples)   target < 50 MB"
+        f"{s['growth']:+.1f} MB ({s['samples']:.0f} samples; includes the final aggregation)"
     )
 
 
@@ -148,7 +178,7 @@ def part_instant(root: Path, short: int, trials: int) -> None:
     print(f"    soak run ({trials:,} trials) {long_s:8.2f} s  {trials / long_s:10,.0f} trials/s")
     ratio = (long_s / trials) / (short_s / short)
     print(f"    overhead ratio (soak / short, time per trial): {ratio:.2f}")
-    _print_rss("soak", sampler)
+    _print_rss("whole run", sampler, trials)
     print(f"    journal {size / 1e6:.1f} MB = {size / trials:,.0f} bytes per trial")
 
 
@@ -184,7 +214,7 @@ def part_loopback(root: Path, trials: int) -> None:
         f"    {elapsed:8.2f} s  {trials / elapsed:8,.0f} trials/s  (floor {floor:.1f} s at "
         f"64 x 50 ms); failed {outcome.results.totals.failed}"
     )
-    _print_rss("served", sampler)
+    _print_rss("whole run", sampler, trials)
     print(f"    journal {size / 1e6:.1f} MB = {size / trials:,.0f} bytes per trial")
 
 
