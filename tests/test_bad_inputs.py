@@ -15,6 +15,7 @@ import socket
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -199,7 +200,7 @@ def test_serve_refuses_malformed_corrupt_remote_and_outside_media(
 
     def ask(part: dict[str, object]) -> requests.Response:
         content = [part, {"type": "text", "text": "Which? A. x B. y"}]
-        body = {"model": "rnd", "messages": [{"role": "user", "content": content}]}
+        body: dict[str, Any] = {"model": "rnd", "messages": [{"role": "user", "content": content}]}
         return requests.post(url, json=body, timeout=30)
 
     corrupt = ask({"type": "video_url", "video_url": {"url": f"data:video/mp4;base64,{noise}"}})

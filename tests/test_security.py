@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -50,7 +51,7 @@ def _serve(args: list[str], env: dict[str, str], cwd: Path, log: Path) -> Iterat
 
 def _ask(url: str, media: Path, headers: dict[str, str] | None = None) -> requests.Response:
     part = {"type": "audio_url", "audio_url": {"url": media.as_uri()}}
-    body = {"messages": [{"role": "user", "content": [part, PROMPT]}]}
+    body: dict[str, Any] = {"messages": [{"role": "user", "content": [part, PROMPT]}]}
     return requests.post(f"{url}/v1/chat/completions", json=body, headers=headers, timeout=30)
 
 
