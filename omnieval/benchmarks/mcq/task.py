@@ -146,7 +146,7 @@ def _parse(
         raise DatasetError(f"{where}{named}: missing {', '.join(missing)}")
     where = f"{where} (id {item['id']!r})"
     if not isinstance(item["options"], list) or not all(
-        isinstance(o, str | int | float) for o in item["options"]
+        isinstance(o, (str, int, float)) for o in item["options"]
     ):
         raise DatasetError(f"{where}: 'options' must be a list of strings")
     media = item.get("media", [])
