@@ -48,13 +48,15 @@ class Flapper:
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
-        while self.server.chat_requests < 3 and not self._stop.wait(0.01):
-            pass  # let the pre-flight pass and the run start before the first outage
-        while self.done < self.flaps and not self._stop.wait(self.rng.uniform(0.05, 0.2)):
+        while self.server.chat_requests < 10 and not self._stop.wait(0.002):
+            pass  # the first outage comes right after the 10th chat request: mid-run
+        pause = 0.0
+        while self.done < self.flaps and not self._stop.wait(pause):
             self.server.kill()
             self._stop.wait(self.rng.uniform(0.05, 0.25))
             self.server.restart()
             self.done += 1
+            pause = self.rng.uniform(0.05, 0.2)
 
     def __enter__(self) -> Flapper:
         self._thread.start()
