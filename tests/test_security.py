@@ -17,6 +17,9 @@ from typing import Any
 import requests
 
 from omnieval import api
+from omnieval.models.reference import RandomChoice
+from omnieval.models.serve import BackgroundServer
+from omnieval.models.serve.app import ServeOptions, create_app
 from tests.loopback import LoopbackServer
 from tests.mediagen import write_test_audio
 
@@ -78,24 +81,28 @@ def test_serve_binds_loopback_keeps_its_key_out_of_output_and_obeys_local_media(
     assert KEY not in log.read_text()
 
 
-def test_a_browser_page_cannot_drive_a_keyed_server(
-    tmp_path: Path, subprocess_env: dict[str, str]
-) -> None:
+def test_a_browser_page_cannot_drive_the_server() -> None:
     """A cross-origin page can send "simple" requests (text/plain, no Authorization) without a
-    CORS pre-flight; with a key they are refused, and no CORS header ever lets it read a reply."""
-    env = {**subprocess_env, "OMNIEVAL_API_KEY": KEY}
-    with _serve(["--model", "constant"], env, tmp_path, tmp_path / "serve.log") as url:
-        body = '{"messages": [{"role": "user", "content": "Which? A. x B. y"}]}'
-        simple = requests.post(
-            f"{url}/v1/chat/completions",
-            data=body,
-            headers={"Content-Type": "text/plain", "Origin": "https://evil.example"},
-            timeout=30,
-        )
-        assert simple.status_code == 401
-        assert "access-control-allow-origin" not in {k.lower() for k in simple.headers}
+    CORS pre-flight. Even without a key they are refused when their Origin is not this machine,
+    and no CORS header ever lets a page read a reply."""
+    body = '{"messages": [{"role": "user", "content": "Which one?\\nA. red\\nB. green"}]}'
+    with BackgroundServer(create_app(RandomChoice(), ServeOptions(alias="r"))) as server:
+
+        def post(origin: str | None) -> requests.Response:
+            headers = {"Content-Type": "text/plain"}
+            if origin is not None:
+                headers["Origin"] = origin
+            url = f"{server.url}/v1/chat/completions"
+            return requests.post(url, data=body, headers=headers, timeout=30)
+
+        for foreign in ("https://evil.example", "null", "http://127.0.0.1.evil.example"):
+            refused = post(foreign)
+            assert refused.status_code == 403 and "cross-origin" in refused.text, foreign
+            assert "access-control-allow-origin" not in {k.lower() for k in refused.headers}
+        assert post("http://localhost:8888").status_code == 200  # a page on this machine
+        assert post(None).status_code == 200  # programs send no Origin
         preflight = requests.options(
-            f"{url}/v1/chat/completions",
+            f"{server.url}/v1/chat/completions",
             headers={
                 "Origin": "https://evil.example",
                 "Access-Control-Request-Method": "POST",

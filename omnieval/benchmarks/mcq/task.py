@@ -143,15 +143,17 @@ def _parse(
     missing = [k for k in ("id", "question", "options", "answer") if k not in item]
     if missing:
         named = f" (id {item['id']!r})" if "id" in item else ""
-        raise DatasetError(f"{where}{named}: missing {', '.join(missing)}")
-    where = f"{where} (id {item['id']!r})"
+        raise DatasetError(f"{where}: missing {', '.join(missing)}{named}")
+    ident = f" (id {item['id']!r})"
     if not isinstance(item["options"], list) or not all(
         isinstance(o, (str, int, float)) for o in item["options"]
     ):
-        raise DatasetError(f"{where}: 'options' must be a list of strings")
+        raise DatasetError(f"{where}: 'options' must be a list of strings{ident}")
     media = item.get("media", [])
     if not isinstance(media, list) or not all(isinstance(m, dict) for m in media):
-        raise DatasetError(f"{where}: 'media' must be a list of objects like {_MEDIA_EXAMPLE}")
+        raise DatasetError(
+            f"{where}: 'media' must be a list of objects like {_MEDIA_EXAMPLE}{ident}"
+        )
     options = [str(o) for o in item["options"]]
     letters = tuple(chr(ord("A") + i) for i in range(len(options)))
     answer = str(item["answer"]).strip()
@@ -166,7 +168,7 @@ def _parse(
             try:
                 entry["path"] = str(dataset_media_path(root, entry["path"], allow_outside))
             except (OutsideRootError, TypeError) as err:
-                raise DatasetError(f"{where}: {err}") from None
+                raise DatasetError(f"{where}{ident}: {err}") from None
         try:
             parts.append(_PART.validate_python(entry))
         except ValidationError as err:
