@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import sys
 from pathlib import Path
@@ -503,6 +504,14 @@ def main() -> None:
         ImportError,  # an optional extra is missing
     ) as err:
         _error(str(err))
+        sys.exit(EXIT_USAGE)
+    except OSError as err:
+        if err.errno not in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
+            raise
+        _error(
+            f"cannot write {err.filename or 'a file'}: {err.strerror} (is the disk full? free "
+            "space and rerun the same command: every trial journaled so far is kept)"
+        )
         sys.exit(EXIT_USAGE)
     except KeyboardInterrupt:
         console.print(

@@ -106,6 +106,28 @@ class BenchmarkSpec(BaseModel):
         return self.conditions
 
 
+class RaySettings(BaseModel):
+    """The `ray:` block of a run config."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    #: None: start a local cluster; `auto` or `host:port`: join an existing one
+    address: str | None = None
+    #: actors per model
+    replicas: int = Field(default=1, ge=1)
+    num_cpus: float = Field(default=1.0, ge=0)
+    num_gpus: float = Field(default=0.0, ge=0)
+    #: CPUs of a local cluster (None: Ray's default, every core)
+    local_num_cpus: int | None = Field(default=None, ge=1)
+    #: Ray's session directory for a local cluster (default: Ray's, /tmp/ray)
+    temp_dir: Path | None = None
+    #: in-flight requests per replica
+    max_concurrency: int = Field(default=8, ge=1)
+    #: how long the replicas may take to be placed and to build their model
+    start_timeout_s: float = Field(default=600.0, gt=0)
+
+
+
 class RunConfig(BaseModel):
     """Everything that decides what a run computes and where it writes."""
 
@@ -133,6 +155,9 @@ class RunConfig(BaseModel):
     #: go on even when a declared input does not reach a model (probe verdict "does not reach")
     probe_allow_unreached: bool = False
     progress: bool = True
+    #: where models run: `local` (in this process) or `ray` (replicas as Ray actors, `ray:`)
+    executor: Literal["local", "ray"] = "local"
+    ray: RaySettings = Field(default_factory=RaySettings)
 
     @property
     def run_dir(self) -> Path:

@@ -1,7 +1,8 @@
 """A small OpenAI-compatible server on 127.0.0.1 for tests and benchmarks (aiohttp.web).
 
 It answers `POST /v1/chat/completions` with a fixed text after an optional delay, and can answer
-a share of requests with 429 (+ Retry-After), 500, or a stall longer than the client's timeout;
+a share of requests with 429 (+ Retry-After), 500, a stall longer than the client's timeout, or
+a connection reset (TCP RST, no answer at all);
 with `hold_from`, requests from that index on are held until `release()` (`wait_held(n)` blocks
 until n are held: a test can act while requests are provably in flight).
 It records every chat body it receives (and the Authorization header), serves `GET /v1/models`
@@ -24,6 +25,7 @@ import asyncio
 import json
 import random
 import socket
+import struct
 import threading
 import time
 from dataclasses import dataclass, field
@@ -37,7 +39,8 @@ HOST = "127.0.0.1"
 @dataclass
 class LoopbackConfig:
     """How the server answers. Shares are probabilities per chat request (drawn with `seed`);
-    `script` lists the outcomes of the first requests ("ok", "429", "500", "stall", "400")."""
+    `script` lists the outcomes of the first requests ("ok", "429", "500", "stall", "400",
+    "reset")."""
 
     reply: str = "A"
     delay_s: float = 0.0
@@ -46,6 +49,7 @@ class LoopbackConfig:
     share_500: float = 0.0
     share_stall: float = 0.0
     stall_s: float = 2.0
+    share_reset: float = 0.0
     seed: int = 0
     script: list[str] = field(default_factory=list)
     record: bool = True
@@ -112,6 +116,8 @@ class LoopbackApp:
                     outcome = "500"
                 elif x < c.share_429 + c.share_500 + c.share_stall:
                     outcome = "stall"
+                elif x < c.share_429 + c.share_500 + c.share_stall + c.share_reset:
+                    outcome = "reset"
                 else:
                     outcome = "ok"
             self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
@@ -129,6 +135,9 @@ class LoopbackApp:
         hold_from = self.config.hold_from
         if hold_from is not None and index >= hold_from and not self._released.is_set():
             await self._hold()
+        if outcome == "reset":
+            _reset(request)
+            return web.Response(status=500)  # never reaches the client: the socket is gone
         if outcome == "429":
             return web.json_response(
                 {"error": {"message": "rate limited, slow down", "type": "rate_limit"}},
@@ -178,6 +187,17 @@ class LoopbackApp:
         with self.lock:
             data = {"chat_requests": self.chat_requests, "outcomes": dict(self.outcomes)}
         return web.json_response(data)
+
+
+def _reset(request: web.Request) -> None:
+    """Drop the request's connection with a TCP RST (SO_LINGER 0), as a crashed proxy would."""
+    transport = request.transport
+    if transport is None:
+        return
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    transport.abort()
 
 
 def _listen(port: int) -> socket.socket:

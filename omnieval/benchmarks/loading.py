@@ -21,7 +21,15 @@ def read_json_list(path: Path, missing_hint: str = "") -> list[Any]:
     except FileNotFoundError:
         raise DatasetError(f"{path} does not exist{missing_hint}") from None
     except json.JSONDecodeError as err:
-        raise DatasetError(f"{path} is not valid JSON: {err}") from None
+        raise DatasetError(
+            f"{path} is not valid JSON: {err}; fix the file or fetch it again"
+        ) from None
+    except UnicodeDecodeError as err:
+        raise DatasetError(
+            f"{path} is not UTF-8 text ({err.reason} at byte {err.start}); is it the right file?"
+        ) from None
+    except OSError as err:
+        raise DatasetError(f"{path} cannot be read: {err.strerror or err}") from None
     if not isinstance(items, list):
         raise DatasetError(f"{path}: expected a JSON list of items")
     return items

@@ -28,6 +28,7 @@ from omnieval.media.probe import (
     open_input,
     timeline_origin,
 )
+from omnieval.media.riff import wav_shortfall
 from omnieval.types import AudioPart, Frozen, ImagePart, Sample, VideoPart
 
 ProblemKind = Literal["missing", "empty", "undecodable", "no_video", "no_audio"]
@@ -63,6 +64,14 @@ def check_media_file(
 ) -> MediaError | None:
     """The `MediaError` describing what is wrong with one file, or None when it is usable."""
     p = Path(path)
+    short = wav_shortfall(p)
+    if short is not None:
+        return MediaError(
+            p,
+            "undecodable",
+            f"the WAV header promises {short[0]:,} bytes of audio but the file holds "
+            f"{short[1]:,} (truncated file?)",
+        )
     try:
         with open_input(p) as container, translate_av_errors(p, "decoding"):
             streams = _decodable_streams(container)

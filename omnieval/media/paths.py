@@ -35,7 +35,12 @@ def dataset_media_path(
     path = base / name  # an absolute `name` replaces the root, as in pathlib
     if allow_outside:
         return path
-    resolved = path.resolve()
+    try:
+        resolved = path.resolve()
+    except (RuntimeError, OSError):
+        # a symlink loop (RuntimeError before Python 3.13) resolves nowhere, so it cannot lead
+        # out of the root; the media check reports the file as unreadable, naming it
+        return path
     real_root = base.resolve()
     if resolved != real_root and not resolved.is_relative_to(real_root):
         raise OutsideRootError(Path(name), base, resolved)

@@ -16,7 +16,7 @@ from omnieval.report.leaderboard import print_leaderboard, render_markdown
 from omnieval.report.ratings import rating_summary
 from omnieval.report.results import RunResults, TaskInfo, totals_of, write_results
 from omnieval.report.tables import write_sample_tables
-from omnieval.runner import rundir
+from omnieval.runner import faults, rundir
 from omnieval.runner.run import RunState
 from omnieval.scoring.aggregate import aggregate
 from omnieval.scoring.chance import chance_levels
@@ -75,7 +75,9 @@ def probe_verdicts(run_dir: Path) -> dict[str, list[dict[str, Any]]]:
 def write_outputs(state: RunState, console: Console, show: bool = True) -> RunResults:
     """Aggregate the trials and (re)write every output file; print the leaderboard if `show`."""
     results = build_results(state)
+    faults.point("outputs.write")
     write_results(state.run_dir / rundir.RESULTS, results)
+    faults.point("outputs.written")
     write_samples_jsonl(
         state.run_dir / rundir.SAMPLES, state.records, state.samples, state.request_bodies
     )

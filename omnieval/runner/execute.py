@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 from omnieval.config import ModelSpec, Redactor
 from omnieval.models.base import Model
+from omnieval.runner import faults
 from omnieval.runner.breaker import CircuitBreaker
 from omnieval.runner.journal import Journal
 from omnieval.runner.plan import PlannedTrial
@@ -168,6 +169,7 @@ class Executor:
             response = await self.jobs(model, request, planned.trial.key, policy)
         else:
             breaker = self.breakers.get(planned.trial.model)
+            faults.point("trial.request")
             response = await generate_with_retries(model, request, policy, self.rng, breaker)
         await self.finish(planned, response, ctx)
 

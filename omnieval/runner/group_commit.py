@@ -11,6 +11,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from omnieval.runner import faults
+
 
 @contextmanager
 def transaction(db: sqlite3.Connection, immediate: bool = True) -> Iterator[None]:
@@ -20,17 +22,25 @@ def transaction(db: sqlite3.Connection, immediate: bool = True) -> Iterator[None
         yield
         db.execute("COMMIT")
     except BaseException:
-        db.execute("ROLLBACK")
+        if db.in_transaction:  # a failed COMMIT (disk full, I/O error) may have rolled back
+            db.execute("ROLLBACK")
         raise
 
 
 def insert_many(
-    db: sqlite3.Connection, statements: Sequence[tuple[str, Iterable[Sequence[Any]]]]
+    db: sqlite3.Connection,
+    statements: Sequence[tuple[str, Iterable[Sequence[Any]]]],
+    fault: str | None = None,
 ) -> None:
-    """Run every (statement, rows) pair in one immediate transaction."""
+    """Run every (statement, rows) pair in one immediate transaction (`fault`: the names of the
+    fault points just before and after the commit, `<fault>.commit` / `<fault>.committed`)."""
     with transaction(db):
         for statement, rows in statements:
             db.executemany(statement, rows)
+        if fault is not None:
+            faults.point(f"{fault}.commit")
+    if fault is not None:
+        faults.point(f"{fault}.committed")
 
 
 class FlushScheduler:
@@ -53,4 +63,7 @@ class FlushScheduler:
 
     def _run(self) -> None:
         self._scheduled = False
-        self._flush()
+        try:
+            self._flush()
+        except Exception:  # the store keeps the error and raises it at its next write
+            return

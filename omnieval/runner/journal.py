@@ -24,6 +24,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from omnieval.runner import faults
 from omnieval.runner.group_commit import FlushScheduler, insert_many, transaction
 from omnieval.types import Extraction, Response, Score, Trial, TrialRecord, TrialStatus
 
@@ -77,7 +78,21 @@ def request_body(compact: dict[str, Any]) -> tuple[str, str]:
 
 
 class JournalError(RuntimeError):
-    """The journal file cannot be used (wrong schema, corrupt, locked)."""
+    """The journal file cannot be used (wrong schema, corrupt, locked, disk full)."""
+
+
+_NO_SPACE = ("disk is full", "disk i/o error", "no space", "file too large")
+
+
+def write_failure(path: Path, err: BaseException) -> JournalError:
+    """The error for a journal write that failed; a full disk says what to do."""
+    message = f"cannot write the journal {path}: {err}"
+    if any(sign in str(err).lower() for sign in _NO_SPACE):
+        message += (
+            " (is the disk full? free space on it and rerun the same command: every trial "
+            "committed so far is kept)"
+        )
+    return JournalError(message)
 
 
 class Journal:
@@ -146,7 +161,7 @@ class Journal:
         while they are still to be made); `request` the compact request as sent.
         """
         if self._flush_error is not None:
-            raise JournalError(f"cannot write {self.path}: {self._flush_error}")
+            raise write_failure(self.path, self._flush_error)
         rid = None
         if request is not None:
             rid, body = request_body(request)
@@ -185,12 +200,13 @@ class Journal:
                     ("INSERT OR IGNORE INTO requests VALUES (?, ?)", requests.items()),
                     (_INSERT_TRIAL, rows),
                 ],
+                fault="journal",
             )
         except sqlite3.Error as err:  # keep the rows; the next record() reports the failure
             self._pending = rows + self._pending
             self._pending_requests.update(requests)
             self._flush_error = err
-            raise JournalError(f"cannot write {self.path}: {err}") from err
+            raise write_failure(self.path, err) from err
 
     def update_scores(
         self,
@@ -212,18 +228,27 @@ class Journal:
             )
             for key, extraction, score in rows
         ]
-        with transaction(self._db, immediate=False):
-            before = self._db.total_changes
-            self._db.executemany(
-                "UPDATE trials SET extraction=?, score=?, scoring=? WHERE key=?", params
-            )
-            changed = self._db.total_changes - before
+        try:
+            with transaction(self._db, immediate=False):
+                before = self._db.total_changes
+                self._db.executemany(
+                    "UPDATE trials SET extraction=?, score=?, scoring=? WHERE key=?", params
+                )
+                changed = self._db.total_changes - before
+                faults.point("scores.commit")
+        except sqlite3.OperationalError as err:
+            raise write_failure(self.path, err) from None
         return changed
 
     def set_plan(self, keys: Iterable[str]) -> None:
-        with transaction(self._db, immediate=False):
-            self._db.execute("DELETE FROM plan")
-            self._db.executemany("INSERT OR IGNORE INTO plan VALUES (?)", ((k,) for k in keys))
+        try:
+            with transaction(self._db, immediate=False):
+                self._db.execute("DELETE FROM plan")
+                self._db.executemany(
+                    "INSERT OR IGNORE INTO plan VALUES (?)", ((k,) for k in keys)
+                )
+        except sqlite3.OperationalError as err:
+            raise write_failure(self.path, err) from None
 
     # ------------------------------------------------------------------ reading
 
@@ -298,6 +323,16 @@ class Journal:
             (TrialStatus.OK.value,),
         )
         return dict(rows.fetchall())
+
+    def scoring_error_keys(self) -> set[str]:
+        """Keys of answered trials whose score is a scoring error (e.g. a judge that failed)."""
+        self.flush()
+        rows = self._db.execute(
+            "SELECT key FROM trials WHERE status = ? AND score IS NOT NULL "
+            "AND json_extract(score, '$.error') IS NOT NULL",
+            (TrialStatus.OK.value,),
+        )
+        return {str(key) for (key,) in rows}
 
     def status_counts(self) -> dict[str, int]:
         self.flush()

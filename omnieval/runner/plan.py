@@ -96,12 +96,33 @@ def build_benchmark(spec: BenchmarkSpec) -> Benchmark:
     return benchmark
 
 
-def build_model(spec: ModelSpec, run_seed: int | None = None) -> Model:
-    """Instantiate a model; a `seed` it accepts but is not given comes from the run's seed."""
+def build_models(config: RunConfig) -> dict[str, Model]:
+    """Every model of the run, in this process or as Ray replicas (`executor: ray`)."""
+    if config.executor == "ray":
+        from omnieval.models.ray_pool import RayReplicaPool
+
+        return {
+            spec.alias: RayReplicaPool(
+                spec.provider, model_init_args(spec, config.seed), config.ray, config.plugins
+            )
+            for spec in config.models
+        }
+    return {spec.alias: build_model(spec, config.seed) for spec in config.models}
+
+
+def model_init_args(spec: ModelSpec, run_seed: int | None = None) -> dict[str, Any]:
+    """The spec's init_args; a `seed` the model accepts but is not given is the run's seed."""
     factory = registry.models.get(spec.provider)
     init_args = dict(spec.init_args)
     if run_seed is not None and "seed" not in init_args and accepts(factory, "seed"):
         init_args["seed"] = run_seed
+    return init_args
+
+
+def build_model(spec: ModelSpec, run_seed: int | None = None) -> Model:
+    """Instantiate a model; a `seed` it accepts but is not given comes from the run's seed."""
+    factory = registry.models.get(spec.provider)
+    init_args = model_init_args(spec, run_seed)
     try:
         model = factory(**init_args)
     except TypeError as err:
@@ -197,11 +218,7 @@ def make_plan(config: RunConfig, models: dict[str, Model] | None = None) -> Plan
         raise ConfigError("nothing to run: the configuration names no model")
     load_plugins(config.plugins)
     tasks, benchmarks = select_benchmarks(config)
-    built = (
-        models
-        if models is not None
-        else {m.alias: build_model(m, config.seed) for m in config.models}
-    )
+    built = models if models is not None else build_models(config)
     fingerprints: dict[str, dict[str, Any]] = {
         spec.alias: {"alias": spec.alias, **built[spec.alias].fingerprint()}
         for spec in config.models

@@ -37,7 +37,7 @@ from omnieval.runner.plan import (
 from omnieval.runner.preflight import preflight_models
 from omnieval.runner.progress import ProgressBoard
 from omnieval.runner.rescore import rescore_records
-from omnieval.runner.scoring_pass import scoring_mark
+from omnieval.runner.scoring_pass import needs_judge, scoring_mark
 from omnieval.runner.services import (
     JudgeSource,
     build_judges,
@@ -179,6 +179,7 @@ async def _execute_plan(
         journal.set_plan(p.trial.key for p in plan.trials)
         done = journal.finished_keys(include_failed=not config.retry_failed)
         pending = [p for p in plan.trials if p.trial.key not in done]
+        rejudge = _judged_scoring_errors(plan, journal)  # left by an earlier run's failed judge
         resumed = len(plan.trials) - len(pending)
         log.info("planned %d trials, %d already journaled", len(plan.trials), resumed)
         if resumed:
@@ -207,7 +208,7 @@ async def _execute_plan(
                 await executor.run(pending)
         finally:
             await asyncio.gather(*(m.close() for m in plan.models.values()))
-        rescored = await _rescore_stale(plan, journal, config, judges, console)
+        rescored = await _rescore_stale(plan, journal, config, judges, console, rejudge)
         task_specs, bench_specs = aggregation_specs(plan.tasks, plan.benchmarks)
         return RunState(
             run_dir=run_dir,
@@ -231,10 +232,16 @@ async def _execute_plan(
 
 
 async def _rescore_stale(
-    plan: Plan, journal: Journal, config: RunConfig, judges: JudgeClient, console: Console
+    plan: Plan,
+    journal: Journal,
+    config: RunConfig,
+    judges: JudgeClient,
+    console: Console,
+    rejudge: set[str],
 ) -> int:
     """Re-score journaled trials whose scores are missing or were made under other scoring
-    settings (a resumed run whose `scoring:` changed), and say so."""
+    settings (a resumed run whose `scoring:` changed), or whose judge failed in an earlier run
+    (`rejudge`), and say so."""
     marks = journal.scoring_marks()
     current = {tp.task.name: scoring_mark(tp.task) for tp in plan.tasks}
     stale_keys = {
@@ -242,13 +249,14 @@ async def _rescore_stale(
         for p in plan.trials
         if p.trial.key in marks and marks[p.trial.key] != current[p.trial.task]
     }
-    if not stale_keys:
-        return 0
     changed = {
         p.trial.task
         for p in plan.trials
         if p.trial.key in stale_keys and marks[p.trial.key] is not None
     }
+    stale_keys |= rejudge
+    if not stale_keys:
+        return 0
     records = [r for r in journal.records() if r.trial.key in stale_keys]
     outcome = await rescore_records(
         records,
@@ -263,12 +271,24 @@ async def _rescore_stale(
     why = (
         f"the scoring settings of {', '.join(sorted(changed))} changed since they were journaled"
         if changed
-        else "they were journaled without a score (an interrupted run, or an older omnieval)"
+        else "they were journaled without a score (an interrupted run, or an older omnieval) "
+        "or their judged scoring failed (a judge that did not answer is asked again)"
     )
     message = f"re-scored {len(outcome.updates)} journaled trials: {why}"
     log.info(message)
     console.print(message, markup=False)
     return len(outcome.updates)
+
+
+def _judged_scoring_errors(plan: Plan, journal: Journal) -> set[str]:
+    """Answered trials of judged tasks whose scoring failed: a judge that did not answer leaves
+    a scoring error, and the rerun asks it again (answered judge calls are journaled, so only the
+    failed ones cost a call); the parent's response is kept."""
+    judged = {tp.task.name for tp in plan.tasks if needs_judge(tp.task)}
+    if not judged:
+        return set()
+    errors = journal.scoring_error_keys()
+    return {p.trial.key for p in plan.trials if p.trial.task in judged and p.trial.key in errors}
 
 
 def rescore_journal(
@@ -391,6 +411,9 @@ def _variant_order(variants: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(variants))
 
 
+_MEDIA_FIX = "replace or re-fetch the file, then rerun the same command (only such trials rerun)"
+
+
 async def _fail_unreadable_media(
     pending: list[PlannedTrial], executor: Executor, console: Console
 ) -> list[PlannedTrial]:
@@ -418,7 +441,7 @@ async def _fail_unreadable_media(
             planned,
             Response(
                 status=TrialStatus.FAILED,
-                error=f"media file {hit.path} is {hit.problem}: {hit.detail}",
+                error=f"media file {hit.path} is {hit.problem}: {hit.detail}; {_MEDIA_FIX}",
                 attempts=0,
             ),
             None,

@@ -24,6 +24,11 @@ def scoring_mark(task: Task) -> str:
     return hashlib.sha256(body.encode()).hexdigest()[:16]
 
 
+def needs_judge(task: Task) -> bool:
+    """Whether the task's scoring may ask a judge (it overrides `Task.evaluate`)."""
+    return type(task).evaluate is not Task.evaluate
+
+
 def needs_await(task: Task) -> bool:
     """Whether scoring this task can wait (a judge call, or heavy work in a worker thread)."""
     return task.heavy_scoring or type(task).evaluate is not Task.evaluate

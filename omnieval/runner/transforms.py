@@ -20,6 +20,7 @@ Replicates (pooled into one item score):
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
 from omnieval.benchmarks.base import Task
@@ -119,6 +120,13 @@ def apply_ablations(request: Request, ablations: Sequence[str]) -> Request:
 # --------------------------------------------------------------------------- replicates
 
 
+@lru_cache(maxsize=64)
+def _rotations(count: int) -> tuple[Replicate, ...]:
+    """The `count` rotation replicates, built once and shared (they are frozen): a million-trial
+    plan would otherwise validate one per trial."""
+    return tuple(Replicate(scheme="rotation", index=i, params={"shift": i}) for i in range(count))
+
+
 def replicates_for(spec: ReplicateSpec | None, task: Task, sample: Sample) -> list[Replicate]:
     """The replicate set of one item (it may differ per sample: 3 options give 3 rotations)."""
     if spec is None or spec.scheme == "none":
@@ -134,7 +142,7 @@ def replicates_for(spec: ReplicateSpec | None, task: Task, sample: Sample) -> li
                 f"{target.kind} target"
             )
         count = _count(spec.k, len(target.options))
-        return [Replicate(scheme="rotation", index=i, params={"shift": i}) for i in range(count)]
+        return list(_rotations(count))
     if spec.scheme == "permutation":
         clips = sum(1 for p in sample.parts if isinstance(p, AudioPart))
         if clips < 2:

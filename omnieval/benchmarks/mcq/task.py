@@ -38,6 +38,7 @@ from omnieval.types import (
 )
 
 _PART: TypeAdapter[Part] = TypeAdapter(Part)
+_MEDIA_EXAMPLE = '{"kind": "video", "path": "clips/q1.mp4"}'
 PROMPT = (
     "{question}\n\n{options}\n\nAnswer with the option's letter from the given choices directly."
 )
@@ -97,28 +98,35 @@ def load_mcq(path: Path, task_name: str, allow_outside_paths: bool = False) -> l
     samples: list[Sample] = []
     problems: list[str] = []
     seen: dict[str, int] = {}
-    with path.open(encoding="utf-8") as lines:
-        for number, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            where = f"{path}:{number}"
-            try:
-                item = json.loads(line)
-            except json.JSONDecodeError as err:
-                problems.append(f"{where}: not valid JSON: {err}")
-                continue
-            try:
-                sample = _parse(item, where, path.parent, task_name, allow_outside_paths)
-            except DatasetError as err:
-                problems.append(str(err))
-                continue
-            if sample.id in seen:
-                problems.append(
-                    f"{where}: duplicate id {sample.id!r} (first on line {seen[sample.id]})"
-                )
-                continue
-            seen[sample.id] = number
-            samples.append(sample)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise DatasetError(
+            f"{path} is not UTF-8 text ({err.reason} at byte {err.start}); is it the right file?"
+        ) from None
+    except OSError as err:
+        raise DatasetError(f"{path} cannot be read: {err.strerror or err}") from None
+    for number, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            continue
+        where = f"{path}:{number}"
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as err:
+            problems.append(f"{where}: not valid JSON: {err}")
+            continue
+        try:
+            sample = _parse(item, where, path.parent, task_name, allow_outside_paths)
+        except DatasetError as err:
+            problems.append(str(err))
+            continue
+        if sample.id in seen:
+            problems.append(
+                f"{where}: duplicate id {sample.id!r} (first on line {seen[sample.id]})"
+            )
+            continue
+        seen[sample.id] = number
+        samples.append(sample)
     if problems:
         raise DatasetError(
             f"{path}: {len(problems)} bad line(s), fix them all and rerun:\n  "
@@ -134,7 +142,18 @@ def _parse(
         raise DatasetError(f"{where}: expected a JSON object")
     missing = [k for k in ("id", "question", "options", "answer") if k not in item]
     if missing:
-        raise DatasetError(f"{where}: missing {', '.join(missing)}")
+        named = f" (id {item['id']!r})" if "id" in item else ""
+        raise DatasetError(f"{where}: missing {', '.join(missing)}{named}")
+    ident = f" (id {item['id']!r})"
+    if not isinstance(item["options"], list) or not all(
+        isinstance(o, (str, int, float)) for o in item["options"]
+    ):
+        raise DatasetError(f"{where}: 'options' must be a list of strings{ident}")
+    media = item.get("media", [])
+    if not isinstance(media, list) or not all(isinstance(m, dict) for m in media):
+        raise DatasetError(
+            f"{where}: 'media' must be a list of objects like {_MEDIA_EXAMPLE}{ident}"
+        )
     options = [str(o) for o in item["options"]]
     letters = tuple(chr(ord("A") + i) for i in range(len(options)))
     answer = str(item["answer"]).strip()
@@ -143,13 +162,13 @@ def _parse(
             raise DatasetError(f"{where}: answer {answer!r} is neither a letter nor an option")
         answer = letters[options.index(answer)]
     parts: list[Part] = []
-    for raw in item.get("media", []):
+    for raw in media:
         entry = dict(raw)
         if "path" in entry:
             try:
                 entry["path"] = str(dataset_media_path(root, entry["path"], allow_outside))
             except (OutsideRootError, TypeError) as err:
-                raise DatasetError(f"{where} (id {item['id']!r}): {err}") from None
+                raise DatasetError(f"{where}{ident}: {err}") from None
         try:
             parts.append(_PART.validate_python(entry))
         except ValidationError as err:

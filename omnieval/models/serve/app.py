@@ -38,6 +38,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse, Response, StreamingResponse
@@ -563,6 +564,17 @@ def _error(
 # --------------------------------------------------------------------------- guard
 
 
+_LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def _local_origin(origin: bytes) -> bool:
+    """Whether a browser's `Origin` is a page on this machine (any other page, or `null`, may
+    not drive the server: without this, a web page could make it read local files by file://
+    URL with a "simple" cross-origin POST, which needs no CORS pre-flight)."""
+    host = urlsplit(origin.decode("latin-1")).hostname
+    return host is not None and host in _LOCAL_HOSTS
+
+
 class _Guard:
     """ASGI middleware: bearer-token check, then the body size limit, enforced while reading.
 
@@ -581,6 +593,18 @@ class _Guard:
             return
         path = scope.get("path", "")
         headers = dict(scope.get("headers") or [])
+        origin = headers.get(b"origin")
+        if origin is not None and not _local_origin(origin):
+            response = _error(
+                path,
+                403,
+                f"cross-origin browser requests are refused (Origin {origin.decode('latin-1')!r});"
+                " call this server from a program, not from a web page",
+                type="permission_error",
+                code="foreign_origin",
+            )
+            await response(scope, receive, send)
+            return
         if self.api_key is not None and path != "/health" and not self._authorized(headers):
             response = _error(
                 path,

@@ -1,0 +1,455 @@
+"""The bad-input catalogue: loader x case -> expected outcome, as data.
+
+Each `LoaderAdapter` writes a small valid dataset in its benchmark's own layout (three samples,
+each with one real media file) and knows where its item fields and media paths live. Each `Case`
+damages that dataset in one way. `tests/test_bad_inputs.py` runs every (loader, case) pair
+through `api.evaluate` and checks the outcome in `EXPECTED`; `docs/reliability.md` holds the
+table `render_table()` prints (the test checks the page matches; regenerate it with
+`python -m tests.bad_input_cases > /tmp/table.md` and paste between the markers).
+
+A new loader joins by adding a `LoaderAdapter` to `LOADERS` and its row to `EXPECTED`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+Outcome = Literal["refused", "failed", "ok"]
+OUTCOME_TEXT: dict[Outcome, str] = {
+    "refused": "refused at load: one error lists every bad item (file, item, what to fix)",
+    "failed": "that sample's trial is journaled failed naming the file; the other samples run",
+    "ok": "runs normally",
+}
+BAD = 1  # the index of the sample each case damages
+
+
+@dataclass
+class Draft:
+    """A dataset being written: native items, where the meta file and media live."""
+
+    root: Path
+    meta: Path
+    media_dir: Path
+    items: list[dict[str, Any]]
+    meta_text: str | None = None  # when set, written instead of the items (broken JSON cases)
+
+
+@dataclass(frozen=True)
+class LoaderAdapter:
+    """How one loader's dataset is laid out (see the module doc)."""
+
+    name: str
+    media_kind: Literal["video", "audio"]
+    suffix: str
+    build: Callable[[Path, list[str]], Draft]  # root, media names -> draft
+    get_media: Callable[[dict[str, Any]], str]
+    set_media: Callable[[dict[str, Any], str], None]
+    write: Callable[[Draft], None]
+    spec: Callable[[Draft], dict[str, Any]]
+    required_field: str = "question"
+    list_field: str = "options"
+
+
+# --------------------------------------------------------------------------- loaders
+
+
+def _write_json_list(draft: Draft) -> None:
+    text = draft.meta_text if draft.meta_text is not None else json.dumps(draft.items)
+    draft.meta.parent.mkdir(parents=True, exist_ok=True)
+    draft.meta.write_text(text, encoding="utf-8")
+
+
+def _write_jsonl(draft: Draft) -> None:
+    if draft.meta_text is not None:
+        draft.meta.write_text(draft.meta_text, encoding="utf-8")
+        return
+    draft.meta.write_text("".join(json.dumps(i) + "\n" for i in draft.items), encoding="utf-8")
+
+
+def _vsync_build(root: Path, media: list[str]) -> Draft:
+    level = root / "data" / "level_1"
+    items = [
+        {
+            "id": f"v{i}",
+            "video_path": name,
+            "question": f"Who speaks in clip {i}?",
+            "options": ["A. left", "B. right"],
+            "correct_answer": "A",
+            "asr_content": "",
+        }
+        for i, name in enumerate(media)
+    ]
+    return Draft(root, level / "dataset.json", level / "videos", items)
+
+
+def _mcq_build(root: Path, media: list[str]) -> Draft:
+    items = [
+        {
+            "id": f"m{i}",
+            "question": f"What is in clip {i}?",
+            "options": ["a tone", "silence"],
+            "answer": "A",
+            "media": [{"kind": "video", "path": name}],
+        }
+        for i, name in enumerate(media)
+    ]
+    return Draft(root, root / "questions.jsonl", root, items)
+
+
+def _star_build(root: Path, media: list[str]) -> Draft:
+    items = [
+        {
+            "id": f"P{i}",
+            "task": "foundation_perception",
+            "category": "non-spatial",
+            "sub-category": "pitch",
+            "question": f"Which pitch in clip {i}?",
+            "options": ["low", "high"],
+            "answer": "low",
+            "audio_paths": [name],
+        }
+        for i, name in enumerate(media)
+    ]
+    return Draft(root, root / "meta_info" / "foundation_perception.json", root, items)
+
+
+def _mcq_set(item: dict[str, Any], name: str) -> None:
+    item["media"][0]["path"] = name
+
+
+def _star_set(item: dict[str, Any], name: str) -> None:
+    item["audio_paths"] = [name]
+
+
+LOADERS: dict[str, LoaderAdapter] = {
+    a.name: a
+    for a in (
+        LoaderAdapter(
+            name="vsync",
+            media_kind="video",
+            suffix=".mp4",
+            build=_vsync_build,
+            get_media=lambda item: str(item["video_path"]),
+            set_media=lambda item, name: item.__setitem__("video_path", name),
+            write=_write_json_list,
+            spec=lambda d: {"name": "vsync", "args": {"data_dir": str(d.root)}},
+        ),
+        LoaderAdapter(
+            name="mcq",
+            media_kind="video",
+            suffix=".mp4",
+            build=_mcq_build,
+            get_media=lambda item: str(item["media"][0]["path"]),
+            set_media=_mcq_set,
+            write=_write_jsonl,
+            spec=lambda d: {"name": "mcq", "args": {"path": str(d.meta)}},
+        ),
+        LoaderAdapter(
+            name="starbench",
+            media_kind="audio",
+            suffix=".wav",
+            build=_star_build,
+            get_media=lambda item: str(item["audio_paths"][0]),
+            set_media=_star_set,
+            write=_write_json_list,
+            spec=lambda d: {"name": "starbench", "args": {"data_dir": str(d.root), "data": "pc"}},
+        ),
+    )
+}
+
+
+# --------------------------------------------------------------------------- cases
+
+
+@dataclass(frozen=True)
+class Media:
+    """Valid media files made once per session: `video` (with audio), `audio` (no video),
+    `silent_video` (no audio track)."""
+
+    video: Path
+    audio: Path
+    silent_video: Path
+
+
+@dataclass(frozen=True)
+class Case:
+    """One way to damage a dataset. `damage(draft, adapter, media)` edits the draft (and files)
+    before it is written; `mention` are texts the error must contain (`{id}` is the damaged
+    sample's id, `{file}` the damaged media file's name, `{meta}` the meta file's name)."""
+
+    name: str
+    description: str
+    damage: Callable[[Draft, LoaderAdapter, Media], None]
+    mention: tuple[str, ...] = field(default_factory=tuple)
+
+
+def _bad_file(draft: Draft, adapter: LoaderAdapter) -> Path:
+    return draft.media_dir / adapter.get_media(draft.items[BAD])
+
+
+def _zero_length(draft: Draft, adapter: LoaderAdapter, media: Media) -> None:
+    _bad_file(draft, adapter).write_bytes(b"")
+
+
+def _corrupt(draft: Draft, adapter: LoaderAdapter, media: Media) -> None:
+    target = _bad_file(draft, adapter)
+    size = target.stat().st_size
+    target.write_bytes(bytes((i * 131 + 7) % 256 for i in range(size)))
+
+
+def _truncated(draft: Draft, adapter: LoaderAdapter, media: Media) -> None:
+    target = _bad_file(draft, adapter)
+    data = target.read_bytes()
+    target.write_bytes(data[: len(data) // 3])
+
+
+def _wrong_streams(draft: Draft, adapter: LoaderAdapter, media: Media) -> None:
+    # a video slot gets an audio-only file; an audio slot a video without an audio track
+    source = media.audio if adapter.media_kind == "video" else media.silent_video
+    shutil.copyfile(source, _bad_file(draft, adapter))
+
+
+def _missing_media(draft: Draft, adapter: LoaderAdapter, media: Media) -> None:
+    _bad_file(draft, adapter).unlink()
+
+
+def _malformed_json(draft: Draft, adapter: LoaderAdapter, media: Media) -> None:
+    text = json.dumps(draft.items) if adapter.write is _write_json_list else _jsonl(draft)
+    draft.meta_text = text.replace('"question"', "question", 1)  # an unquoted key
+
+
+def _truncated_json(draft: Draft, adapter: LoaderAdapter, media: Media) -> None:
+    text = json.dumps(draft.items) if adapter.write is _write_json_list else _jsonl(draft)
+    draft.meta_text = text[: len(text) - 25]
+
+
+def _jsonl(draft: Draft) -> str:
+    return "".join(json.dumps(i) + "\n" for i in draft.items)
+
+
+def _not_utf8(draft: Draft, adapter: LoaderAdapter, media: Media) -> None:
+    draft.meta_text = "\udcff"  # written with errors="surrogateescape" below: a lone 0xFF byte
+
+
+def _missing_field(draft: Draft, adapter: LoaderAdapter, media: Media) -> None:
+    del draft.items[BAD][adapter.required_field]
+
+
+def _wrong_type(draft: Draft, adapter: LoaderAdapter, media: Media) -> None:
+    draft.items[BAD][adapter.list_field] = 42
+
+
+def _not_an_object(draft: Draft, adapter: LoaderAdapter, media: Media) -> None:
+    draft.items[BAD] = ["not", "an", "object"]  # type: ignore[call-overload]
+
+
+def _duplicate_id(draft: Draft, adapter: LoaderAdapter, media: Media) -> None:
+    draft.items[BAD]["id"] = draft.items[0]["id"]
+
+
+def _unicode_spaces(draft: Draft, adapter: LoaderAdapter, media: Media) -> None:
+    old = _bad_file(draft, adapter)
+    name = f"dir with space/çlïp ünï 音 {BAD}{adapter.suffix}"
+    new = draft.media_dir / name
+    new.parent.mkdir(parents=True, exist_ok=True)
+    old.rename(new)
+    adapter.set_media(draft.items[BAD], name)
+
+
+def _leaves_root(draft: Draft, adapter: LoaderAdapter, media: Media) -> None:
+    outside = draft.root.parent / f"secret-{draft.root.name}{adapter.suffix}"
+    shutil.copyfile(_bad_file(draft, adapter), outside)
+    depth = len(draft.media_dir.relative_to(draft.root.parent).parts)
+    adapter.set_media(draft.items[BAD], "/".join([".."] * depth + [outside.name]))
+
+
+def _absolute_path(draft: Draft, adapter: LoaderAdapter, media: Media) -> None:
+    outside = draft.root.parent / f"abs-{draft.root.name}{adapter.suffix}"
+    shutil.copyfile(_bad_file(draft, adapter), outside)
+    adapter.set_media(draft.items[BAD], str(outside))
+
+
+def _symlink_out(draft: Draft, adapter: LoaderAdapter, media: Media) -> None:
+    outside = draft.root.parent / f"linked-{draft.root.name}{adapter.suffix}"
+    target = _bad_file(draft, adapter)
+    shutil.copyfile(target, outside)
+    target.unlink()
+    os.symlink(outside, target)
+
+
+def _symlink_loop(draft: Draft, adapter: LoaderAdapter, media: Media) -> None:
+    target = _bad_file(draft, adapter)
+    target.unlink()
+    partner = target.with_name("partner" + adapter.suffix)
+    os.symlink(partner.name, target)
+    os.symlink(target.name, partner)
+
+
+CASES: dict[str, Case] = {
+    c.name: c
+    for c in (
+        Case("zero-length media", "the media file has 0 bytes", _zero_length, ("{file}", "empty")),
+        Case("corrupt media", "the media file is noise", _corrupt, ("{file}", "undecodable")),
+        Case(
+            "truncated media",
+            "the first third of the media file (an interrupted download)",
+            _truncated,
+            ("{file}",),
+        ),
+        Case(
+            "wrong streams / codec",
+            "an audio-only file where a video is expected; a video without audio where audio is",
+            _wrong_streams,
+            ("{file}",),
+        ),
+        Case("missing media", "the media file does not exist", _missing_media, ("{file}",)),
+        Case("malformed JSON", "an unquoted key", _malformed_json, ("{meta}", "JSON")),
+        Case("truncated JSON", "the meta file cut short", _truncated_json, ("{meta}",)),
+        Case("not UTF-8", "the meta file is binary", _not_utf8, ("{meta}", "UTF-8")),
+        Case("missing field", "an item without `question`", _missing_field, ("{meta}", "{id}")),
+        Case("wrong type", "`options` is a number", _wrong_type, ("{meta}", "{id}", "options")),
+        Case("item not an object", "an item is a JSON list", _not_an_object, ("{meta}",)),
+        Case("duplicate id", "two items share an id", _duplicate_id, ("{meta}", "duplicate")),
+        Case(
+            "unicode and spaces in path",
+            "the media lives under `dir with space/çlïp ünï 音 1.ext`",
+            _unicode_spaces,
+        ),
+        Case(
+            "path leaves the root",
+            "`../../secret.ext`",
+            _leaves_root,
+            ("{meta}", "{id}", "outside the dataset root", "allow_outside_paths"),
+        ),
+        Case(
+            "absolute path",
+            "`/elsewhere/abs.ext`",
+            _absolute_path,
+            ("{meta}", "{id}", "outside the dataset root"),
+        ),
+        Case(
+            "symlink out of the root",
+            "the media file is a symlink to a file outside the root",
+            _symlink_out,
+            ("{meta}", "{id}", "outside the dataset root"),
+        ),
+        Case(
+            "symlink loop",
+            "the media file is a symlink to a symlink to it",
+            _symlink_loop,
+            ("{file}",),
+        ),
+    )
+}
+
+_MEDIA_FAILS: dict[str, Outcome] = {
+    "zero-length media": "failed",
+    "corrupt media": "failed",
+    "truncated media": "failed",
+    "wrong streams / codec": "failed",
+    "missing media": "failed",
+    "malformed JSON": "refused",
+    "truncated JSON": "refused",
+    "not UTF-8": "refused",
+    "missing field": "refused",
+    "wrong type": "refused",
+    "item not an object": "refused",
+    "duplicate id": "refused",
+    "unicode and spaces in path": "ok",
+    "path leaves the root": "refused",
+    "absolute path": "refused",
+    "symlink out of the root": "refused",
+    "symlink loop": "failed",
+}
+
+#: loader -> case -> outcome. A loader whose behaviour differs overrides single cells.
+EXPECTED: dict[str, dict[str, Outcome]] = {
+    "vsync": dict(_MEDIA_FAILS),
+    "mcq": dict(_MEDIA_FAILS),
+    "starbench": dict(_MEDIA_FAILS),
+}
+
+
+def write_dataset(
+    root: Path, adapter: LoaderAdapter, media: Media, case: Case | None
+) -> tuple[Draft, dict[str, str]]:
+    """The damaged dataset under `root`; returns it and the `{id}`/`{file}`/`{meta}` values."""
+    names = [f"clip{i}{adapter.suffix}" for i in range(3)]
+    draft = adapter.build(root, names)
+    source = media.video if adapter.media_kind == "video" else media.audio
+    for name in names:
+        draft.media_dir.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, draft.media_dir / name)
+    values = {
+        "id": str(draft.items[BAD]["id"]),
+        "file": adapter.get_media(draft.items[BAD]),
+        "meta": draft.meta.name,
+    }
+    if case is not None:
+        case.damage(draft, adapter, media)
+    if draft.meta_text == "\udcff":
+        draft.meta.parent.mkdir(parents=True, exist_ok=True)
+        draft.meta.write_bytes(b"\xff\xfe\x00binary")
+    else:
+        adapter.write(draft)
+    return draft, values
+
+
+# --------------------------------------------------------------------------- serve
+
+
+@dataclass(frozen=True)
+class ServeCase:
+    name: str
+    description: str
+    outcome: str
+
+
+SERVE_CASES: tuple[ServeCase, ...] = (
+    ServeCase(
+        "2 GB upload, Content-Length declared",
+        "a 2 GiB body announced in its header",
+        "413 before a byte of the body is read",
+    ),
+    ServeCase(
+        "2 GB upload, streamed (chunked)",
+        "2 GiB sent lazily with no Content-Length",
+        "413 once the limit is passed; the connection is closed",
+    ),
+    ServeCase(
+        "2 GB multipart upload to /analyze",
+        "a 2 GiB video field announced in its header",
+        "413 before the body is read",
+    ),
+    ServeCase("malformed JSON body", "`{not json`", "400 saying what is wrong"),
+    ServeCase("corrupt media part", "noise as a base64 video", "400 naming the part"),
+    ServeCase("remote media URL", "`https://...` image", "400: not fetched"),
+    ServeCase("file:// outside the allowlist", "`file:///etc/passwd`", "403"),
+)
+
+
+def render_table() -> str:
+    """The markdown tables of docs/reliability.md."""
+    loaders = list(EXPECTED)
+    lines = [
+        "| case | what is wrong | " + " | ".join(loaders) + " |",
+        "|---|---|" + "---|" * len(loaders),
+    ]
+    for name, case in CASES.items():
+        cells = " | ".join(EXPECTED[loader][name] for loader in loaders)
+        lines.append(f"| {name} | {case.description} | {cells} |")
+    lines += ["", "Outcomes:", ""]
+    lines += [f"- `{key}`: {text}" for key, text in OUTCOME_TEXT.items()]
+    lines += ["", "| `omnieval serve` case | what is sent | outcome |", "|---|---|---|"]
+    lines += [f"| {c.name} | {c.description} | {c.outcome} |" for c in SERVE_CASES]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(render_table(), end="")
