@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import importlib.util
+import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -54,7 +55,7 @@ def flat_rows(records: Sequence[TrialRecord]) -> tuple[list[str], list[dict[str,
             "outcome": record.outcome.value,
             "response": response.text,
             "error": response.error,
-            "extraction": extraction.value if extraction else None,
+            "extraction": _cell(extraction.value) if extraction else None,
             "extraction_rule": extraction.rule if extraction else None,
             "extraction_ok": extraction.ok if extraction else None,
             "scoring_error": record.score.error if record.score else None,
@@ -66,6 +67,14 @@ def flat_rows(records: Sequence[TrialRecord]) -> tuple[list[str], list[dict[str,
             row[f"score.{metric}"] = values.get(metric)
         rows.append(row)
     return columns, rows
+
+
+def _cell(value: Any) -> Any:
+    """A scalar as is; a structured value (a mask task's artifact references) as JSON text, so
+    that one column holds one type (parquet refuses a mix of structs and strings)."""
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return json.dumps(value, sort_keys=True, default=str)
 
 
 def write_sample_tables(run_dir: Path, records: Sequence[TrialRecord]) -> list[Path]:
