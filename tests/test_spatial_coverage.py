@@ -22,6 +22,7 @@ from omnieval.benchmarks.spatial.task import OVERALL
 from omnieval.models.base import ModelCapabilities
 from omnieval.report.coverage import partial_note
 from omnieval.report.leaderboard import print_leaderboard
+from omnieval.report.results import read_results
 from omnieval.scoring.coverage import node_coverage
 from omnieval.scoring.tree import Coverage, Node, TreeError, check_tree
 from omnieval.types import NodeResult, Outcome
@@ -120,6 +121,8 @@ def test_results_leaderboard_and_report_name_the_coverage(run: api.RunOutcome) -
     stored = {n["model"]: n for n in data["nodes"] if n["node"] == OVERALL}
     assert stored["random"]["coverage"]["uncovered"] == {"kind": {"mask": "unsupported"}}
     assert stored[MASKS_ONLY]["coverage"]["covers"]["Inter-Object"] == ["mask"]
+    again = read_results(run.run_dir / "results.json").node("random", "default", OVERALL)
+    assert again.coverage == _overall(run, "random").coverage  # read back as written
     board = (run.run_dir / "leaderboard.md").read_text(encoding="utf-8")
     assert "## Coverage of spatial:overall (category x kind)" in board
     assert (
