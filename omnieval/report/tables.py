@@ -1,8 +1,9 @@
 """samples.csv and samples.parquet: one flat row per trial beside samples.jsonl.
 
 Columns: key, model, task, sample_id, condition, replicate, status, outcome, response, error,
-extraction, extraction_rule, extraction_ok, one `score.<metric>` column per metric, scoring_error,
-latency_s, attempts. Parquet is written when `pyarrow` is installed (extra `report`); CSV always.
+extraction (text; structured answers as JSON), extraction_rule, extraction_ok, one
+`score.<metric>` column per metric, scoring_error, latency_s, attempts. Parquet is written when
+`pyarrow` is installed (extra `report`); CSV always.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ def flat_rows(records: Sequence[TrialRecord]) -> tuple[list[str], list[dict[str,
             "outcome": record.outcome.value,
             "response": response.text,
             "error": response.error,
-            "extraction": _cell(extraction.value) if extraction else None,
+            "extraction": as_text(extraction.value) if extraction else None,
             "extraction_rule": extraction.rule if extraction else None,
             "extraction_ok": extraction.ok if extraction else None,
             "scoring_error": record.score.error if record.score else None,
@@ -69,12 +70,12 @@ def flat_rows(records: Sequence[TrialRecord]) -> tuple[list[str], list[dict[str,
     return columns, rows
 
 
-def _cell(value: Any) -> Any:
-    """A scalar as is; a structured value (a mask task's artifact references) as JSON text, so
-    that one column holds one type (parquet refuses a mix of structs and strings)."""
-    if value is None or isinstance(value, str | int | float | bool):
+def as_text(value: Any) -> str | None:
+    """An extracted value as one text cell: strings as they are, anything else (counts, boxes,
+    index lists, dicts) as JSON, so every column keeps one type."""
+    if value is None or isinstance(value, str):
         return value
-    return json.dumps(value, sort_keys=True, default=str)
+    return json.dumps(value, ensure_ascii=False)
 
 
 def write_sample_tables(run_dir: Path, records: Sequence[TrialRecord]) -> list[Path]:
