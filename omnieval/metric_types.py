@@ -97,6 +97,37 @@ class GroupResult(Frozen):
         return self.failed / self.trials if self.trials else 0.0
 
 
+class NodeCoverage(Frozen):
+    """Which labelled children of a node (a `Coverage` in the tree) one model covers."""
+
+    axes: tuple[str, ...]
+    #: child -> its labels, one per axis (as the tree declares them)
+    labels: dict[str, tuple[str, ...]]
+    #: child -> `scored` (has a value), `unsupported`, `failed`, `not run` or `no value`
+    outcomes: dict[str, str]
+    #: first-axis label -> the other axes' labels of its children with a value, e.g.
+    #: {"Camera-Object": ["QA", "mask"], "Object-Scene": []}
+    covers: dict[str, list[str]]
+    #: axis -> label with no child that has a value -> its children's outcomes, e.g.
+    #: {"kind": {"mask": "unsupported"}}
+    uncovered: dict[str, dict[str, str]]
+
+    def missing_note(self, missing: tuple[str, ...]) -> str:
+        """The node's absent children named by their labels: whole labels first
+        ("mask (unsupported)"), then any other absent child ("Object-Scene mask (failed)")."""
+        parts: list[str] = []
+        explained: set[str] = set()
+        for index, axis in enumerate(self.axes):
+            for label, why in self.uncovered.get(axis, {}).items():
+                parts.append(f"{label} ({why})")
+                explained |= {c for c, ls in self.labels.items() if ls[index] == label}
+        for child in missing:
+            if child not in explained:
+                named = " ".join(self.labels.get(child, (child,)))
+                parts.append(f"{named} ({self.outcomes.get(child, 'not run')})")
+        return ", ".join(parts)
+
+
 class NodeResult(Frozen):
     """An aggregation node above tasks (category, stage, overall, or a named formula), for one
     (model, condition): its value, how it was computed and from which children."""
@@ -113,6 +144,8 @@ class NodeResult(Frozen):
     children: dict[str, float] = Field(default_factory=dict)
     #: children planned in the tree but absent from this run (the node is then partial)
     missing: tuple[str, ...] = ()
+    #: which labelled children this model covers (nodes declaring a `Coverage` only)
+    coverage: NodeCoverage | None = None
 
     @property
     def partial(self) -> bool:

@@ -12,6 +12,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from omnieval.report.coverage import coverage_tables, partial_note
 from omnieval.report.results import RunResults
 from omnieval.types import GroupResult, MetricSpec, MetricValue, TrialRecord
 
@@ -239,7 +240,7 @@ def node_rows(results: RunResults) -> list[tuple[str, ...]]:
     for node in results.nodes:
         percent = _percent(MetricSpec(name=node.metric), node.value)
         value, interval = fmt_value(node.value, percent)
-        note = f"partial: no {', '.join(node.missing)}" if node.missing else ""
+        note = partial_note(node)
         rows.append(
             (
                 node.model,
@@ -390,6 +391,8 @@ def render_markdown(results: RunResults, records: list[TrialRecord]) -> str:
     nodes = node_rows(results)
     if nodes:
         parts += ["", "## Aggregates", "", _markdown_table(NODE_HEADER, nodes)]
+    for title, cov_header, cov_rows in coverage_tables(results):
+        parts += ["", f"## {title}", "", _markdown_table(cov_header, cov_rows)]
     header, groups = group_table(results)
     if groups:
         parts += ["", "## By category: headline (95% CI) n=answered, !failed", ""]
@@ -443,6 +446,13 @@ def print_leaderboard(results: RunResults, records: list[TrialRecord], console: 
         for row in nodes:
             node_table.add_row(*row)
         console.print(node_table)
+    for title, cov_header, cov_rows in coverage_tables(results):
+        cov_table = Table(title=title, title_justify="left")
+        for name in cov_header:
+            cov_table.add_column(name, no_wrap=name == "model")
+        for row in cov_rows:
+            cov_table.add_row(*row)
+        console.print(cov_table)
     group_header, groups = group_table(results)
     if groups:
         by_group = Table(

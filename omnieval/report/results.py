@@ -210,6 +210,9 @@ def write_results(path: Path, results: RunResults) -> None:
     data = results.model_dump(mode="json", by_alias=True)
     for group in data["groups"]:
         group["failed_rate"] = group["failed"] / group["trials"] if group["trials"] else 0.0
+    for node in data.get("nodes", []):
+        if node.get("coverage") is None:  # only nodes that declare a coverage carry one
+            node.pop("coverage", None)
     write_json_atomic(path, data)
 
 

@@ -7,6 +7,7 @@ import math
 from collections.abc import Sequence
 from typing import Literal
 
+from omnieval.scoring.coverage import SCORED, node_coverage, node_outcome, task_outcome
 from omnieval.scoring.items import BenchmarkAggregation, Item, TaskAggregation, summarize_items
 from omnieval.scoring.stats import z_critical
 from omnieval.scoring.tree import Formula, Node, TreeError
@@ -35,19 +36,27 @@ def aggregate_nodes(
         for model, condition in pairs:
             known: dict[str, Known] = {}
             leaves: dict[str, list[str]] = {}
+            outcomes: dict[str, str] = {}
             for task in bench.tasks:
                 group = overall.get((model, condition, task))
-                if group is None:
-                    continue
-                name = specs[task].headline(replicated.get(task, False))
-                if name in group.metrics:
-                    known[task] = (name, dict(group.metrics))
-                    leaves[task] = [task]
+                if group is not None:
+                    name = specs[task].headline(replicated.get(task, False))
+                    if name in group.metrics:
+                        known[task] = (name, dict(group.metrics))
+                        leaves[task] = [task]
+                outcomes[task] = task_outcome(group, task in known)
             for node in bench.tree:
                 result = _node(node, known, leaves, items, specs, replicated, model, condition)
+                children = node.children if isinstance(node, Node) else node.inputs
+                outcomes[node.name] = (
+                    SCORED if result is not None else node_outcome(children, outcomes)
+                )
                 if result is None:
                     continue
-                results.append(result.model_copy(update={"benchmark": bench.name}))
+                update: dict[str, object] = {"benchmark": bench.name}
+                if isinstance(node, Node) and node.coverage is not None:
+                    update["coverage"] = node_coverage(node.coverage, outcomes)
+                results.append(result.model_copy(update=update))
                 known[node.name] = (result.metric, {result.metric: result.value})
                 if isinstance(node, Node):
                     leaves[node.name] = [

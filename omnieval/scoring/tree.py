@@ -6,6 +6,8 @@
 - A `Formula` is a named value computed from other nodes' values (e.g. a gap between two).
 - A `Gate` lets one sample's outcome zero or void another's (a pre-question gating its formal
   question), per model and condition.
+- A `Coverage` labels a node's children (e.g. by category and kind) so that reports say, per
+  model, which parts of the node it covers and why the others are absent.
 - A `CorpusMetric` is computed over all items of a group at once (R@k with penalties, a count
   score); its interval is a seeded bootstrap over items.
 - A `JointMetric` is computed from the trial records of several tasks of one model and condition
@@ -25,6 +27,17 @@ class TreeError(ValueError):
     """The aggregation tree is malformed (unknown child, shared leaf, cycle, missing metric)."""
 
 
+@dataclass(frozen=True, eq=False)
+class Coverage:
+    """Labels of a node's children on named axes (`axes=("category", "kind")`, each child ->
+    one label per axis, e.g. `("Camera-Object", "QA")`). The node's result then says which
+    labels a model covers (a child with a value) and, for the others, the children's outcomes
+    (`unsupported`, `failed`, `not run`, `no value`)."""
+
+    axes: tuple[str, ...]
+    labels: Mapping[str, tuple[str, ...]]
+
+
 @dataclass(frozen=True)
 class Node:
     """An aggregation node over tasks or nodes. `metric=None` aggregates each child's headline;
@@ -39,6 +52,7 @@ class Node:
     metric: str | None = None
     level: str = "node"  # a label shown in reports: "category", "stage", "overall"
     if_absent: Literal["error", "skip"] = "error"
+    coverage: Coverage | None = None
 
 
 @dataclass(frozen=True)
@@ -118,4 +132,23 @@ def check_tree(nodes: Sequence[Node | Formula], tasks: Sequence[str]) -> None:
                         "leaf shared between nodes would count twice"
                     )
                 parent[key] = node.name
+        if isinstance(node, Node) and node.coverage is not None:
+            _check_coverage(node, node.coverage)
         known.add(node.name)
+
+
+def _check_coverage(node: Node, coverage: Coverage) -> None:
+    """Every child labelled, once per axis; no label for a non-child."""
+    unlabelled = [c for c in node.children if c not in coverage.labels]
+    strangers = [c for c in coverage.labels if c not in node.children]
+    if unlabelled or strangers:
+        raise TreeError(
+            f"node {node.name!r}: coverage must label exactly its children "
+            f"(unlabelled {unlabelled}, not children {strangers})"
+        )
+    for child, labels in coverage.labels.items():
+        if len(labels) != len(coverage.axes):
+            raise TreeError(
+                f"node {node.name!r}: coverage labels {child!r} with {list(labels)}, "
+                f"one per axis {list(coverage.axes)} expected"
+            )

@@ -3,8 +3,9 @@ suffix, and upstream's aggregation (per category a QA accuracy and a mask J&F; t
 unweighted mean of those category-level numbers present).
 
 A model that does not produce masks is `unsupported` on the mask tasks (the runner records it
-without calling the model); the Overall node then lists the mask tasks as missing, so it says
-which categories the model covers instead of averaging in zeros.
+without calling the model); the Overall node then lists the mask tasks as missing and its
+coverage (category x kind, declared in the tree) says which categories and kinds the model
+covers, instead of averaging in zeros.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ from omnieval.benchmarks.spatial.scoring import (
 from omnieval.scoring.extract import CHOICE_RULES_VERSION
 from omnieval.scoring.extractors import extract_choice
 from omnieval.scoring.metrics import accuracy
-from omnieval.scoring.tree import Formula, Node
+from omnieval.scoring.tree import Coverage, Formula, Node
 from omnieval.types import (
     Artifact,
     ChoiceTarget,
@@ -84,6 +85,10 @@ MASK_METRICS = (
     MetricSpec(name="F-decay", kind=MetricKind.CONTINUOUS, description="F first - last quarter"),
 )
 OVERALL = "spatial:overall"
+#: the Overall's coverage: each child labelled with its category and its kind
+COVERAGE_AXES = ("category", "kind")
+KIND_QA = "QA"
+KIND_MASK = "mask"
 #: the per-object (DAVIS) mean of a mask task's J&F, reported next to the per-expression one
 PER_OBJECT = "J&F/object"
 PER_OBJECT_SPEC = MetricSpec(name=PER_OBJECT, kind=MetricKind.BOUNDED, low=0.0, high=1.0)
@@ -323,7 +328,10 @@ class SpatialBenchmark(Benchmark):
         `<task>:J&F/object`, so the report says which averaging the Overall used."""
         nodes: list[Node | Formula] = []
         children: list[str] = []
+        labels: dict[str, tuple[str, str]] = {}
         for task in self._tasks:
+            suffix = task.name.rsplit("/", 1)[-1]
+            label = (CATEGORY_OF[suffix], KIND_QA if suffix in QA_SUFFIXES else KIND_MASK)
             if self.averaging == "object" and task.output_kind == "masks":
                 name = f"{task.name}:{PER_OBJECT}"
                 nodes.append(
@@ -337,11 +345,15 @@ class SpatialBenchmark(Benchmark):
                     )
                 )
                 children.append(name)
+                labels[name] = label
             else:
                 children.append(task.name)
+                labels[task.name] = label
         if not children:
             return []
-        return [*nodes, Node(OVERALL, tuple(children), mode="macro", level="overall")]
+        coverage = Coverage(axes=COVERAGE_AXES, labels=labels)
+        overall = Node(OVERALL, tuple(children), mode="macro", level="overall", coverage=coverage)
+        return [*nodes, overall]
 
 
 def categories_covered(tasks: Sequence[str]) -> dict[str, list[str]]:

@@ -17,6 +17,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from omnieval.report.coverage import coverage_tables
 from omnieval.report.html import charts
 from omnieval.report.html.browser import (
     MediaUrl,
@@ -99,6 +100,9 @@ def render_report(
     nodes = node_rows(results)
     if nodes:
         board += ["<h3>Aggregates (the benchmark's tree)</h3>", _table(NODE_HEADER, nodes)]
+    for title, cov_header, cov_rows in coverage_tables(results):
+        board += [f"<h3>{html.escape(title)}</h3>"]
+        board.append(_table(cov_header, cov_rows))
     header, groups = group_table(results)
     if groups:
         board += ["<h3>By category</h3>", _table(header, groups)]
