@@ -44,6 +44,7 @@ MEDIA_SUFFIXES = {
     ".mp4": "video", ".webm": "video", ".mov": "video", ".wav": "audio", ".mp3": "audio",
 }  # fmt: skip
 EXPECTED_LIMIT = 8
+_SUFFIX_TUPLE = tuple(MEDIA_SUFFIXES)
 
 #: path -> the URL the page uses for it
 MediaUrl = Callable[[Path], str]
@@ -98,9 +99,13 @@ def expected_media(target: Any, url: MediaUrl) -> list[dict[str, str]]:
         elif isinstance(value, list):
             for v in value:
                 walk(v, key)
-        elif isinstance(value, str) and Path(value).suffix.lower() in MEDIA_SUFFIXES:
+        elif (
+            isinstance(value, str)
+            and value.startswith("/")
+            and value.lower().endswith(_SUFFIX_TUPLE)  # cheap tests first: most are option texts
+        ):
             path = Path(value)
-            if path.is_absolute() and path.is_file():
+            if path.is_file():
                 kind = MEDIA_SUFFIXES[path.suffix.lower()]
                 found.append({"kind": kind, "name": f"{key}: {path.name}", "src": url(path)})
 
