@@ -5,14 +5,17 @@ the solver, and chance levels stay on the choice tasks only."""
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 import pytest
 
 from omnieval import api
+from omnieval.benchmarks.avibench.candidates import structured_candidates
 from omnieval.benchmarks.avibench.synth import generate_avibench
 from omnieval.benchmarks.avibench.synth_definitions import TASKS
 from omnieval.report.results import RunResults
+from omnieval.types import AudioPart, Sample, TextTarget
 
 SOLVER = "avibench-solver"
 BASELINES = ("random", "constant")
@@ -76,3 +79,24 @@ def test_chance_levels_stay_on_listed_choice_tasks(results: RunResults) -> None:
         assert results.tasks[f"avibench/{task}"].chance, task
     for task in STRUCTURED:
         assert results.tasks[f"avibench/{task}"].chance == {}, task
+
+
+def test_candidates_follow_each_answer_format() -> None:
+    def sample(options: object, parts: tuple[object, ...] = ()) -> Sample:
+        return Sample(
+            id="00000", task="avibench/X", parts=parts, target=TextTarget(references=("1",)),
+            metadata={"options": options},
+        )  # fmt: skip
+
+    counts = structured_candidates("counts", "AMIC", sample(["dog", "cat", "not sure"]))
+    assert ast.literal_eval(counts[0]) == {"dog": 0, "cat": 0}
+    boxes = structured_candidates("boxes", "AVL", sample(["dog", "no available option"]))
+    assert boxes == (repr({"dog_1": [0.25, 0.25, 0.75, 0.75]}),)
+    audio = AudioPart(path=Path("a.wav"))
+    three = structured_candidates("indices", "VAR", sample(None, (audio, audio, audio)))
+    assert [ast.literal_eval(c) for c in three] == [[0], [1], [0, 1], []]
+    one = structured_candidates("indices", "VAR", sample(None, (audio,)))
+    assert [ast.literal_eval(c) for c in one] == [[0], []]
+    assert structured_candidates("choice", "AVQA", sample(None))[0] == "0"
+    assert structured_candidates("choice", "AVQA", sample("left, right")) == ("left", "right")
+    assert structured_candidates("multi", "AVSQA", sample(None)) == ()

@@ -37,7 +37,11 @@ def class_names(options: Any) -> list[str]:
 
 def structured_candidates(shape: Shape, task: str, sample: Sample) -> tuple[str, ...]:
     """A few answers in the format `shape` asks for, the first the `constant` baseline's."""
-    classes = class_names(sample.metadata.get("options"))
+    options = sample.metadata.get("options")
+    classes = class_names(options)
+    if shape == "choice" and isinstance(options, str):  # options as literal text: its parts
+        parts = [part.strip(" []'\"") for part in options.split(",")]
+        return tuple(dict.fromkeys(part for part in parts if part)) or (options,)
     if shape == "choice":  # a question without an option list: a count
         return DIGITS
     if shape == "counts":
