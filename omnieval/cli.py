@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.text import Text
 
 from omnieval import __version__, registry
+from omnieval.cli_avibench import avibench_app
 from omnieval.cli_generate import generate_app
 from omnieval.cli_output import EXIT_PROBE_FAILED, EXIT_TRIALS_FAILED, EXIT_USAGE, console
 from omnieval.cli_output import error as _error
@@ -35,6 +36,7 @@ app.command("compare")(compare_command)
 app.command("leaderboard")(leaderboard_command)
 app.command("rate")(rate_command)
 app.add_typer(vmeval_app, name="vmeval")
+app.add_typer(avibench_app, name="avibench")
 
 
 def _csv(value: str | None) -> list[str] | None:

@@ -211,7 +211,7 @@ def run_vsync_when_demo(
     return outcomes
 
 
-AVIBENCH_DEMO_MODELS = ("avibench-solver",)
+AVIBENCH_DEMO_MODELS = ("random", "constant", "avibench-solver")
 AVIBENCH_DEMO_CONDITIONS = ("default", "no-audio", "no-frames")
 
 
@@ -220,8 +220,8 @@ def run_avibench_demo(
 ) -> RunOutcome:
     """A generated AVI-Bench edition (`n` items per task, all 14 tasks) answered by
     `avibench-solver` as is and with the sound or the frames taken away (`no-audio`,
-    `no-frames`): the tasks that need both modalities drop toward chance. (`random` and
-    `constant` answer only the choice tasks, so they are left out.)"""
+    `no-frames`): the tasks that need both modalities drop toward chance. `random` and
+    `constant` answer every task from its answer space (options, or structured candidates)."""
     from omnieval.benchmarks.avibench.synth import (
         GENERATOR_VERSION,
         TASKS,
@@ -284,7 +284,8 @@ DEMOS: dict[str, DemoPart] = {
     "avibench": DemoPart(
         run_avibench_demo,
         2,
-        "2 items per task (14 tasks); avibench-solver under default / no-audio / no-frames",
+        "2 items per task (14 tasks); random, constant, avibench-solver; default / no-audio / "
+        "no-frames",
     ),
     "vsync-when": DemoPart(
         run_vsync_when_demo,

@@ -235,12 +235,15 @@ class GenerationParams(Frozen):
 
 
 class AnswerSpace(Frozen):
-    """The answers a choice task accepts: labels (letters) and the option texts they stand for.
+    """The answers a task accepts, put in its requests so baselines work whatever the wording.
 
-    Put in every request of a choice task, so baselines work whatever the prompt's wording.
+    `choice`: labels (letters) and the option texts they stand for. `structured`: a few
+    candidate answers written in the task's answer format (a count dict, a box, an index list,
+    a caption), which `random` picks among and `constant` takes the first of; not an exhaustive
+    space, so no chance level is derived from it.
     """
 
-    kind: Literal["choice"] = "choice"
+    kind: Literal["choice", "structured"] = "choice"
     labels: tuple[str, ...]
     options: tuple[str, ...] = ()
 
@@ -248,9 +251,9 @@ class AnswerSpace(Frozen):
 class Request(Frozen):
     """What one model is asked: ordered parts plus generation parameters.
 
-    `answer_space` is set for choice tasks. `target` and `reference_answer` are only ever
-    filled for models that declare `reads_target` (the `oracle` plumbing check); providers
-    never send them anywhere.
+    `answer_space` is set for choice tasks and for tasks that offer structured candidates.
+    `target` and `reference_answer` are only ever filled for models that declare
+    `reads_target` (the `oracle` plumbing check); providers never send them anywhere.
     """
 
     parts: tuple[Part, ...]

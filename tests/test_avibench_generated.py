@@ -240,6 +240,12 @@ def test_demo_runs_a_small_avibench_edition(tmp_path: Path) -> None:
     assert values["default"] > 0.97
     assert values["no-audio"] < 0.6 and values["no-frames"] < 0.85
     assert "avibench-solver" in console.file.getvalue()  # type: ignore[attr-defined]
+    # the baselines answer every task (structured candidates), far below the solver
+    for model in ("random", "constant"):
+        for task in TASKS:
+            assert results.find(model, "default", f"avibench/{task}").failed == 0, (model, task)
+        node = results.node(model, "default", "avibench:overall").value
+        assert node is not None and node.value is not None and node.value < 0.6 * values["default"]
     # a second call reuses the edition
     run_avibench_demo(tmp_path, n=1, seed=0, console=console)
     assert console.file.getvalue().count("generating an AVI-Bench edition") == 1  # type: ignore[attr-defined]

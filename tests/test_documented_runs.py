@@ -101,8 +101,8 @@ def test_demo_end_to_end_then_the_rerun_runs_nothing(
     assert (how_dir / "vsync-level23.json").is_file() and "QEns_joint" in first.stderr
     avi_dir = tmp_path / "demo" / "runs" / "avibench-demo-n2-seed0"
     # 15 folders x 2 items + 4 sensation folders x (1 control + 3 pre-questions) = 46 samples,
-    # x 3 conditions (default, no-audio, no-frames)
-    assert totals(avi_dir)["trials"] == 3 * 46 and totals(avi_dir)["failed"] == 0
+    # x 3 conditions (default, no-audio, no-frames) x 3 models (random, constant, solver)
+    assert totals(avi_dir)["trials"] == 3 * 3 * 46 and totals(avi_dir)["failed"] == 0
     avi_keys = journal_keys(avi_dir)
     run_dir = tmp_path / "demo" / "runs" / "vsync-demo-n40-seed0"
     star_dir = tmp_path / "demo" / "runs" / "starbench-demo-n2-seed0"
@@ -135,7 +135,7 @@ def test_demo_end_to_end_then_the_rerun_runs_nothing(
     assert read_results(run_dir / "results.json") == results
     assert planned_lines(star_dir)[-1] == "planned 342 trials, 342 already journaled"
     assert planned_lines(how_dir)[-1] == "planned 48 trials, 48 already journaled"
-    assert planned_lines(avi_dir)[-1] == "planned 138 trials, 138 already journaled"
+    assert planned_lines(avi_dir)[-1] == "planned 414 trials, 414 already journaled"
     assert journal_keys(avi_dir) == avi_keys
     assert journal_keys(star_dir) == star_keys
     assert read_results(star_dir / "results.json") == star_results

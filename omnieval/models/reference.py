@@ -1,7 +1,8 @@
 """Reference models that every benchmark can be run against: `random`, `constant`, `oracle`.
 
 `random` and `constant` answer from the request's answer space (every choice task puts it
-there), so they work whatever the prompt's wording; behind `omnieval serve`, where a request
+there; a task with structured answers puts a few candidate answers in its format there, kind
+`structured`), so they work whatever the prompt's wording; behind `omnieval serve`, where a request
 arrives as plain chat text, they fall back to the lettered option lines of the prompt. `random`
 is seeded per request content, so a resumed run gives the same answers as an uninterrupted one.
 
@@ -48,7 +49,8 @@ def answer_labels(request: Request) -> list[str]:
 
 @registry.models.register("random")
 class RandomChoice(Model):
-    """Uniform over the answer space, seeded by (seed, request text, media names)."""
+    """Uniform over the answer space (option labels or structured candidates), seeded by
+    (seed, request text, media names)."""
 
     name = "random"
     capabilities = ModelCapabilities(inputs=_ALL_INPUTS, max_concurrency=64)

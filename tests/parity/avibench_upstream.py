@@ -24,13 +24,17 @@ Usage (upstream commit 2ba4eb0b30a3634dbf3e2b5553607119ebe5e023):
 
 (needs numpy, scikit-learn and sympy, which upstream's scorers import).
 
-How the committed fixture was actually made: the repository mirror available here holds only
-upstream's later README-only commits, so the files of 2ba4eb0b were read from a code index and
-written to a scratch checkout (`eval/eval.py`, `eval/level_metrics/{utils,data_utils,score_bbox,
-level_score}.py` with the scorer functions verbatim; unused helpers and the FENSE caption
-function left out) plus a `definitions.py` holding the `havib_constants` entries the tables use,
-then `python tests/parity/avibench_upstream.py --checkout /tmp/avi-upstream`. Rerunning the
-command against a real `git archive` of 2ba4eb0b must give the same file.
+How the committed fixture was made: the repository mirror available here holds only upstream's
+later README-only commits (2ba4eb0b is not in it), so the files of 2ba4eb0b were read from a
+code index of that exact commit. A first version used a scratch checkout with the scorer
+functions only and a `definitions.py` cut down to the entries the tables use. It was then
+regenerated from the complete files of 2ba4eb0b (`eval/eval.py`,
+`eval/level_metrics/{utils,data_utils,score_bbox,level_score,definitions}.py` in full, FENSE
+caption function and upstream's whole `havib_constants` included; their lengths match the
+index's character counts, except for data_utils' never-run `__main__` example, which was
+re-wrapped) with `python tests/parity/avibench_upstream.py --checkout /tmp/avi-2ba4eb0b`: the
+output was byte-identical to the first version. Rerunning the command against a real
+`git archive` of 2ba4eb0b must give the same file.
 """
 
 from __future__ import annotations

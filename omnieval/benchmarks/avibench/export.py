@@ -1,14 +1,14 @@
 """A run's AVI-Bench scores as a leaderboard entry (upstream's schema v2), validated by the
 schema's own rules before it is written.
 
-    python -m omnieval.benchmarks.avibench.export RUN_DIR --model ALIAS --out entry.json \
+    omnieval avibench export RUN_DIR --model ALIAS --out entry.json \
         --model-name "My Model" --provider "Lab" --release-date 2025-01-31 \
         --release-url https://example.org/model [--condition default] [--source-url URL]
 
 Scores are 0-100 (two decimals) or null: overall, the four stages, the taxonomy (L1 exact,
 L2 provisional, L3/L4 null with the reason in `notes`), and each of the 14 paper tasks'
 headline. Coverage counts the 14 paper tasks and the samples scored against the published
-5,864.
+5,864. `python -m omnieval.benchmarks.avibench.export` takes the same arguments.
 """
 
 from __future__ import annotations
@@ -64,6 +64,16 @@ def run_scores(results: Mapping[str, Any], model: str, condition: str) -> dict[s
         for g in results.get("groups", [])
         if g["model"] == model and g["condition"] == condition and g["group"] == "overall"
     }
+    if not any(name.startswith("avibench/") for name in groups):
+        pairs = sorted(
+            {(g["model"], g["condition"]) for g in results.get("groups", [])
+             if str(g["task"]).startswith("avibench/")}
+        )  # fmt: skip
+        known = ", ".join(f"{m} ({c})" for m, c in pairs) or "none"
+        raise EntryError(
+            f"the run has no AVI-Bench scores for model {model!r} under condition "
+            f"{condition!r}; it has: {known}"
+        )
     infos = results.get("tasks", {})
     tasks: dict[str, float | None] = {}
     for task in PAPER_TASKS:
@@ -250,6 +260,25 @@ def _coverage(coverage: Any, where: str) -> None:
         raise EntryError(f"{where} is partial but reports full coverage")
 
 
+def read_run_results(run_dir: Path) -> dict[str, Any]:
+    """The content of a run's results.json, or a clear error naming the file."""
+    path = run_dir / "results.json"
+    if not path.is_file():
+        raise EntryError(f"{path} not found: is {run_dir} an omnieval run directory?")
+    try:
+        found = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise EntryError(f"{path} is not valid JSON: {err}") from None
+    if not isinstance(found, dict):
+        raise EntryError(f"{path} does not hold a results object")
+    return found
+
+
+def entry_text(entry: Mapping[str, Any]) -> str:
+    """The entry as written to a file: indented JSON and a final newline."""
+    return json.dumps(entry, indent=2) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("run_dir", type=Path)
@@ -266,7 +295,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         entry = leaderboard_entry(
-            json.loads((args.run_dir / "results.json").read_text(encoding="utf-8")),
+            read_run_results(args.run_dir),
             args.model,
             model_name=args.model_name,
             provider=args.provider,
@@ -280,7 +309,7 @@ def main(argv: list[str] | None = None) -> int:
     except (EntryError, OSError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    text = json.dumps(entry, indent=2) + "\n"
+    text = entry_text(entry)
     if args.out is None:
         sys.stdout.write(text)
     else:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from omnieval.benchmarks.avibench import metrics_default as fixed
 from omnieval.benchmarks.avibench import metrics_parity as upstream
+from omnieval.benchmarks.avibench.candidates import structured_candidates
 from omnieval.benchmarks.avibench.captions import (
     CaptionMetric,
     caption_score,
@@ -211,12 +212,17 @@ class AviTask(Task):
         )
 
     def _answer_space(self, sample: Sample) -> AnswerSpace | None:
-        words = option_words(sample.metadata.get("options"))
-        if isinstance(sample.metadata.get("options"), str) or not words:
+        """The option words of a choice task; otherwise a few candidate answers in the task's
+        format (`structured`), so `random` and `constant` can answer every task."""
+        options = sample.metadata.get("options")
+        words = option_words(options)
+        listed = bool(words) and not isinstance(options, str)
+        if listed and self.shape in ("choice", "multi"):
+            return AnswerSpace(labels=words, options=words)
+        candidates = structured_candidates(self.shape, self.folder_task, sample)
+        if not candidates:
             return None
-        if self.shape not in ("choice", "multi"):
-            return None
-        return AnswerSpace(labels=words, options=words)
+        return AnswerSpace(kind="structured", labels=candidates)
 
     def reference_answer(self, ctx: TrialContext) -> str:
         """The answer text the extractors read back as the truth (the `oracle`)."""
