@@ -6,11 +6,13 @@ from __future__ import annotations
 import pytest
 
 from omnieval.benchmarks.vmeval.summary import (
+    TALLY_METRICS,
     DomainTally,
     ScoreTally,
     model_statistics,
     summary_json,
     summary_markdown,
+    tally_metric,
     task_statistics,
 )
 
@@ -122,3 +124,14 @@ def test_summary_matches_upstreams_own_output() -> None:
     assert "| 2 | m2 | 10 | 4 | 40.00% | 3.100 | 1.221 | 3.00 | 27.8% |" in text
     assert "| 3 | m3 | 15 | 5 | 33.33% | 2.267 | 1.843 | 2.00 | 52.4% |" in text
     assert "success rate 45.45%" in text
+
+
+def test_tally_metrics_rebuild_the_tally() -> None:
+    scores = [5.0, 4.0, 1.0, 7.0, 0.0, 5.0]
+    tally = ScoreTally.of(scores)
+    values = {name: tally_metric(name, scores) for name in TALLY_METRICS}
+    assert values["judge_scored"] == 6 and values["judge_score_sum"] == 22
+    assert values["judge_score_sumsq"] == 25 + 16 + 1 + 49 + 0 + 25
+    assert values["judge_successes"] == 4 and values["judge_score_count_other"] == 1
+    assert [values[f"judge_score_count_{v}"] for v in range(6)] == list(tally.counts)
+    assert list(tally.counts) == [1, 1, 0, 0, 1, 2]

@@ -54,6 +54,23 @@ def _integer(score: float) -> int:
     return int(score)
 
 
+def tally_metric(name: str, scores: Sequence[float]) -> float:
+    """The value of one of `TALLY_METRICS` over the scores (one pass; the corpus metrics are
+    recomputed for every bootstrap draw)."""
+    if name == COUNT:
+        return float(len(scores))
+    if name == SUM:
+        return float(sum(_integer(s) for s in scores))
+    if name == SQUARES:
+        return float(sum(_integer(s) ** 2 for s in scores))
+    if name == SUCCESSES:
+        return float(sum(1 for s in scores if s >= SUCCESS_AT))
+    if name == OTHER:
+        return float(sum(1 for s in scores if s not in SCORES))
+    value = int(name.removeprefix("judge_score_count_"))
+    return float(sum(1 for s in scores if s == value))
+
+
 @dataclass(frozen=True)
 class ScoreTally:
     """Integer scores, summed up so that tallies of groups add to the tally of their union."""
@@ -113,14 +130,6 @@ class ScoreTally:
             low=min(lows) if lows else None,
             high=max(highs) if highs else None,
         )
-
-    def metric(self, name: str) -> float:
-        """The value of one of `TALLY_METRICS`."""
-        fields = {COUNT: self.n, SUM: self.total, SQUARES: self.squares,
-                  SUCCESSES: self.successes, OTHER: self.other}
-        if name in fields:
-            return float(fields[name])
-        return float(self.counts[int(name.removeprefix("judge_score_count_"))])
 
     # ------------------------------------------------------------------ statistics
 

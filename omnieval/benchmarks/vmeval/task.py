@@ -330,12 +330,12 @@ def _sample_std(scores: list[float]) -> float:
 def _tally_metrics() -> list[CorpusMetric]:
     """The tally of the judge's scores (counts of 0-5, sums, successes) that upstream's
     summaries are rebuilt from, pooled over domains (omnieval.benchmarks.vmeval.summary)."""
-    from omnieval.benchmarks.vmeval.summary import TALLY_METRICS, ScoreTally
+    from omnieval.benchmarks.vmeval.summary import TALLY_METRICS, tally_metric
 
     return [
         CorpusMetric(
             MetricSpec(name=name, kind=MetricKind.CONTINUOUS),
-            lambda rs, n=name: ScoreTally.of(_judge_scores(rs)).metric(n),  # type: ignore[misc]
+            lambda rs, n=name: tally_metric(n, _judge_scores(rs)),  # type: ignore[misc]
         )
         for name in TALLY_METRICS
     ]
