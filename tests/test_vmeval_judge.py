@@ -385,6 +385,55 @@ def test_agreement_is_in_results_and_shown(
     assert "wrong-move" in text and "without reaching the goal" in text
 
 
+def test_run_writes_upstreams_score_summary(
+    judged: tuple[Path, RunOutcome, ScriptedVLM],
+) -> None:
+    """The run's summary equals upstream's formulas (statistics.mean / median / stdev rounded to
+    two decimals, Counter over 0-5, success = score >= 4) applied to the trials' own scores."""
+    import statistics
+    from collections import Counter
+
+    _, outcome, _ = judged
+    saved = json.loads((outcome.run_dir / "results.json").read_text())
+    assert any("judge_score_count_5" in g["metrics"] for g in saved["groups"])
+    summary = json.loads((outcome.run_dir / "vmeval_judge_summary.json").read_text())
+    scores: dict[str, dict[str, list[int]]] = {}
+    for r in outcome.records:
+        assert r.score is not None
+        by_domain = scores.setdefault(r.trial.model, {})
+        by_domain.setdefault(r.trial.task.removeprefix("vmeval/") + "_task", []).append(
+            int(r.score.values["judge_score"])
+        )
+
+    def upstream(values: list[int]) -> dict[str, Any]:
+        dist = Counter(values)
+        return {
+            "mean_score": round(statistics.mean(values), 2),
+            "median_score": round(statistics.median(values), 2),
+            "std_score": round(statistics.stdev(values), 2) if len(values) > 1 else 0.0,
+            "score_distribution": {str(i): dist.get(i, 0) for i in range(6)},
+        }
+
+    everything = [s for by_domain in scores.values() for v in by_domain.values() for s in v]
+    for key, value in upstream(everything).items():
+        assert summary["global_statistics"][key] == value, key
+    assert summary["global_statistics"]["total_samples"] == len(everything) == 12
+    assert summary["global_statistics"]["std_score"] == 1.97  # 8 fives, 4 ones
+    for model, by_domain in scores.items():
+        mine = summary["models"][model]
+        pooled = [s for v in by_domain.values() for s in v]
+        for key, value in upstream(pooled).items():
+            assert mine["model_statistics"][key] == value, (model, key)
+        for task_type, values in by_domain.items():
+            stats = mine["tasks"][task_type]["task_statistics"]
+            assert stats["min_score"] == min(values) and stats["max_score"] == max(values)
+            for key, value in upstream(values).items():
+                assert stats[key] == value, (model, task_type, key)
+    table = (outcome.run_dir / "vmeval_judge_summary.md").read_text()
+    assert "| still | 4 | 0 | 0.00% | 1.000 |" in table
+    assert "| oracle-video | maze | 2 | 2 | 100.00% | 5.000 | 5.00 | 0.00 | 5 | 5 |" in table
+
+
 def test_judged_trials_export_upstreams_score_files(
     judged: tuple[Path, RunOutcome, ScriptedVLM], tmp_path: Path
 ) -> None:

@@ -308,7 +308,7 @@ def corpus_metrics(agreement: bool, judged: bool) -> tuple[CorpusMetric, ...]:
     if judged:  # upstream's summary statistics of the 1-5 scores
         for name, fn in (
             ("judge_score_median", statistics.median),
-            ("judge_score_std", statistics.pstdev),
+            ("judge_score_std", _sample_std),
             ("judge_score_min", min),
             ("judge_score_max", max),
         ):
@@ -318,7 +318,27 @@ def corpus_metrics(agreement: bool, judged: bool) -> tuple[CorpusMetric, ...]:
                     lambda rs, f=fn: float(f(_judge_scores(rs))) if _judge_scores(rs) else 0.0,  # type: ignore[misc]
                 )
             )
+        out += _tally_metrics()
     return tuple(out)
+
+
+def _sample_std(scores: list[float]) -> float:
+    """Upstream's `std_score`: `statistics.stdev`, 0.0 for a single score."""
+    return statistics.stdev(scores) if len(scores) > 1 else 0.0
+
+
+def _tally_metrics() -> list[CorpusMetric]:
+    """The tally of the judge's scores (counts of 0-5, sums, successes) that upstream's
+    summaries are rebuilt from, pooled over domains (omnieval.benchmarks.vmeval.summary)."""
+    from omnieval.benchmarks.vmeval.summary import TALLY_METRICS, tally_metric
+
+    return [
+        CorpusMetric(
+            MetricSpec(name=name, kind=MetricKind.CONTINUOUS),
+            lambda rs, n=name: tally_metric(n, _judge_scores(rs)),  # type: ignore[misc]
+        )
+        for name in TALLY_METRICS
+    ]
 
 
 # --------------------------------------------------------------------------- benchmark
@@ -399,3 +419,10 @@ class VMEvalBenchmark(Benchmark):
 
     def tasks(self) -> list[Task]:
         return self._tasks
+
+    @classmethod
+    def report_files(cls, results: Any) -> dict[str, str]:
+        """Upstream's summaries of the judge's scores (`summary.py`), when the run has any."""
+        from omnieval.benchmarks.vmeval.summary import report_files
+
+        return report_files(results)
