@@ -54,6 +54,12 @@ class LoaderAdapter:
     spec: Callable[[Draft], dict[str, Any]]
     required_field: str = "question"
     list_field: str = "options"
+    #: for a layout that nests its fields: remove the question / set the option list
+    drop_required: Callable[[dict[str, Any]], None] | None = None
+    set_list: Callable[[dict[str, Any], Any], None] | None = None
+    id_field: str = "id"
+    #: the sample id the loader gives an item (default: the item's id field)
+    sample_id: Callable[[dict[str, Any], int], str] | None = None
 
 
 # --------------------------------------------------------------------------- loaders
@@ -119,6 +125,75 @@ def _star_build(root: Path, media: list[str]) -> Draft:
     return Draft(root, root / "meta_info" / "foundation_perception.json", root, items)
 
 
+def _avi_build(root: Path, media: list[str]) -> Draft:
+    folder = root / "levels" / "perception" / "AVM"  # media under the task folder's input/
+    items = [
+        {
+            "id": f"a{i}",
+            "task": "AVM",
+            "subtask": None,
+            "input": {
+                "question": {
+                    "prompt": None,
+                    "text": f"Do clip {i} match?",
+                    "options": ["yes", "no"],
+                },
+                "video": f"./input/{name}",
+                "audio_list": None,
+                "image_list": None,
+            },
+            "output": {"question_answer": "yes"},
+        }
+        for i, name in enumerate(media)
+    ]
+    return Draft(root, folder / "data.json", folder / "input", items)
+
+
+def _avi_drop_question(item: dict[str, Any]) -> None:
+    del item["input"]["question"]
+
+
+def _avi_set_options(item: dict[str, Any], value: Any) -> None:
+    item["input"]["question"]["options"] = value
+
+
+def _avi_set_media(item: dict[str, Any], name: str) -> None:
+    item["input"]["video"] = name if name.startswith("/") else f"./input/{name}"
+
+
+def _avi_get_media(item: dict[str, Any]) -> str:
+    return str(item["input"]["video"])
+
+
+def _level2_build(root: Path, media: list[str]) -> Draft:
+    level = root / "data" / "level_2"
+    items = [
+        {
+            "video_id": f"w{i}",
+            "video_file": name,
+            "question_1": {
+                "question": f"Should the listener speak now in clip {i}?",
+                "timestamp": "00:01:00",
+                "option_A": "Yes",
+                "option_B": "No",
+                "correct_answer": "B",
+            },
+            "question_2": {"question": "", "answer": ""},
+            "metadata": {"num_people": 2},
+        }
+        for i, name in enumerate(media)
+    ]
+    return Draft(root, level / "annotations.json", level / "videos", items)
+
+
+def _level2_drop_question(item: dict[str, Any]) -> None:
+    del item["question_1"]
+
+
+def _level2_set_answer(item: dict[str, Any], value: Any) -> None:
+    item["question_1"] = value
+
+
 def _mcq_set(item: dict[str, Any], name: str) -> None:
     item["media"][0]["path"] = name
 
@@ -159,6 +234,36 @@ LOADERS: dict[str, LoaderAdapter] = {
             set_media=_star_set,
             write=_write_json_list,
             spec=lambda d: {"name": "starbench", "args": {"data_dir": str(d.root), "data": "pc"}},
+        ),
+        LoaderAdapter(
+            name="avibench",
+            media_kind="video",
+            suffix=".mp4",
+            build=_avi_build,
+            get_media=lambda item: _avi_get_media(item).removeprefix("./input/"),
+            set_media=_avi_set_media,
+            write=_write_json_list,
+            spec=lambda d: {"name": "avibench", "args": {"data_dir": str(d.root), "tasks": "AVM"}},
+            drop_required=_avi_drop_question,
+            set_list=_avi_set_options,
+            sample_id=lambda item, index: f"{index:05d}",
+        ),
+        LoaderAdapter(
+            name="vsync-level2",
+            media_kind="video",
+            suffix=".mp4",
+            build=_level2_build,
+            get_media=lambda item: str(item["video_file"]),
+            set_media=lambda item, name: item.__setitem__("video_file", name),
+            write=_write_json_list,
+            spec=lambda d: {
+                "name": "vsync-level2",
+                "args": {"data_dir": str(d.root), "levels": ["when"]},
+            },
+            list_field="question_1",
+            drop_required=_level2_drop_question,
+            set_list=_level2_set_answer,
+            id_field="video_id",
         ),
     )
 }
@@ -238,11 +343,17 @@ def _not_utf8(draft: Draft, adapter: LoaderAdapter, media: Media) -> None:
 
 
 def _missing_field(draft: Draft, adapter: LoaderAdapter, media: Media) -> None:
-    del draft.items[BAD][adapter.required_field]
+    if adapter.drop_required is not None:
+        adapter.drop_required(draft.items[BAD])
+    else:
+        del draft.items[BAD][adapter.required_field]
 
 
 def _wrong_type(draft: Draft, adapter: LoaderAdapter, media: Media) -> None:
-    draft.items[BAD][adapter.list_field] = 42
+    if adapter.set_list is not None:
+        adapter.set_list(draft.items[BAD], 42)
+    else:
+        draft.items[BAD][adapter.list_field] = 42
 
 
 def _not_an_object(draft: Draft, adapter: LoaderAdapter, media: Media) -> None:
@@ -250,7 +361,7 @@ def _not_an_object(draft: Draft, adapter: LoaderAdapter, media: Media) -> None:
 
 
 def _duplicate_id(draft: Draft, adapter: LoaderAdapter, media: Media) -> None:
-    draft.items[BAD]["id"] = draft.items[0]["id"]
+    draft.items[BAD][adapter.id_field] = draft.items[0][adapter.id_field]
 
 
 def _unicode_spaces(draft: Draft, adapter: LoaderAdapter, media: Media) -> None:
@@ -313,7 +424,7 @@ CASES: dict[str, Case] = {
         Case("truncated JSON", "the meta file cut short", _truncated_json, ("{meta}",)),
         Case("not UTF-8", "the meta file is binary", _not_utf8, ("{meta}", "UTF-8")),
         Case("missing field", "an item without `question`", _missing_field, ("{meta}", "{id}")),
-        Case("wrong type", "`options` is a number", _wrong_type, ("{meta}", "{id}", "options")),
+        Case("wrong type", "`options` is a number", _wrong_type, ("{meta}", "{id}", "{list}")),
         Case("item not an object", "an item is a JSON list", _not_an_object, ("{meta}",)),
         Case("duplicate id", "two items share an id", _duplicate_id, ("{meta}", "duplicate")),
         Case(
@@ -373,6 +484,10 @@ EXPECTED: dict[str, dict[str, Outcome]] = {
     "vsync": dict(_MEDIA_FAILS),
     "mcq": dict(_MEDIA_FAILS),
     "starbench": dict(_MEDIA_FAILS),
+    # upstream AVI-Bench ids repeat by design (several questions per clip): a sample's id is its
+    # position, so a repeated upstream id is not an error
+    "avibench": {**_MEDIA_FAILS, "duplicate id": "ok"},
+    "vsync-level2": dict(_MEDIA_FAILS),
 }
 
 
@@ -386,10 +501,13 @@ def write_dataset(
     for name in names:
         draft.media_dir.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source, draft.media_dir / name)
+    sample_id = adapter.sample_id or (lambda item, index: str(item[adapter.id_field]))
     values = {
-        "id": str(draft.items[BAD]["id"]),
+        "id": str(draft.items[BAD][adapter.id_field]),
+        "sample": sample_id(draft.items[BAD], BAD),
         "file": adapter.get_media(draft.items[BAD]),
         "meta": draft.meta.name,
+        "list": adapter.list_field,
     }
     if case is not None:
         case.damage(draft, adapter, media)

@@ -86,8 +86,8 @@ def test_bad_input(tmp_path: Path, media: Media, loader: str, case: str) -> None
     assert len(keys) == len(set(keys)) == _journal_rows(outcome.run_dir)
     samples = {r.trial.sample_id for r in outcome.records}
     assert len(samples) == 3, samples
-    bad = [r for r in outcome.records if r.trial.sample_id == values["id"]]
-    others = [r for r in outcome.records if r.trial.sample_id != values["id"]]
+    bad = [r for r in outcome.records if r.trial.sample_id == values["sample"]]
+    others = [r for r in outcome.records if r.trial.sample_id != values["sample"]]
     assert others and all(not r.response.failed for r in others), "the other samples must run"
     if expected == "ok":
         assert bad and all(not r.response.failed for r in bad)
