@@ -20,11 +20,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-Outcome = Literal["refused", "failed", "ok"]
+Outcome = Literal["refused", "failed", "ok", "n/a"]
 OUTCOME_TEXT: dict[Outcome, str] = {
     "refused": "refused at load: one error lists every bad item (file, item, what to fix)",
     "failed": "that sample's trial is journaled failed naming the file; the other samples run",
     "ok": "runs normally",
+    "n/a": "the layout cannot express the case (ids or media paths come from file names)",
 }
 BAD = 1  # the index of the sample each case damages
 
@@ -45,7 +46,7 @@ class LoaderAdapter:
     """How one loader's dataset is laid out (see the module doc)."""
 
     name: str
-    media_kind: Literal["video", "audio"]
+    media_kind: Literal["video", "audio", "image"]
     suffix: str
     build: Callable[[Path, list[str]], Draft]  # root, media names -> draft
     get_media: Callable[[dict[str, Any]], str]
@@ -60,6 +61,8 @@ class LoaderAdapter:
     id_field: str = "id"
     #: the sample id the loader gives an item (default: the item's id field)
     sample_id: Callable[[dict[str, Any], int], str] | None = None
+    #: case -> texts its error must contain, where this layout names things differently
+    mentions: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------- loaders
@@ -194,6 +197,35 @@ def _level2_set_answer(item: dict[str, Any], value: Any) -> None:
     item["question_1"] = value
 
 
+def _spatial_build(root: Path, media: list[str]) -> Draft:
+    # one scene per sample (scene<i>: one frame, a QA file with one question); the damaged
+    # sample's QA file is the draft's meta file
+    items = [
+        {
+            "question": f"Is the cup left of the chair in scene {i}?",
+            "options": ["yes", "no"],
+            "answer": "A",
+            "_frame": f"scene{i}/{name}",
+        }
+        for i, name in enumerate(media)
+    ]
+    return Draft(
+        root, root / "multi_json" / "ds" / f"scene{BAD}_qa.json", root / "frames" / "ds", items
+    )
+
+
+def _write_spatial(draft: Draft) -> None:
+    base = draft.root / "multi_json" / "ds"
+    base.mkdir(parents=True, exist_ok=True)
+    for index, item in enumerate(draft.items):
+        path = base / f"scene{index}_qa.json"
+        if index == BAD and draft.meta_text is not None:
+            path.write_text(draft.meta_text, encoding="utf-8")
+            continue
+        shown = {k: v for k, v in item.items() if k != "_frame"} if isinstance(item, dict) else item
+        path.write_text(json.dumps([shown]), encoding="utf-8")
+
+
 def _mcq_set(item: dict[str, Any], name: str) -> None:
     item["media"][0]["path"] = name
 
@@ -265,6 +297,22 @@ LOADERS: dict[str, LoaderAdapter] = {
             set_list=_level2_set_answer,
             id_field="video_id",
         ),
+        LoaderAdapter(
+            name="spatial",
+            media_kind="image",
+            suffix=".jpg",
+            build=_spatial_build,
+            get_media=lambda item: str(item["_frame"]),
+            set_media=lambda item, name: item.__setitem__("_frame", name),
+            write=_write_spatial,
+            spec=lambda d: {"name": "spatial", "args": {"data_dir": str(d.root)}},
+            sample_id=lambda item, index: f"ds/scene{index}/0",
+            mentions={
+                "missing media": ("{meta}", "no frames"),
+                "symlink loop": ("{meta}", "no frames"),
+                "symlink out of the root": ("{meta}", "outside the dataset root"),
+            },
+        ),
     )
 }
 
@@ -275,11 +323,12 @@ LOADERS: dict[str, LoaderAdapter] = {
 @dataclass(frozen=True)
 class Media:
     """Valid media files made once per session: `video` (with audio), `audio` (no video),
-    `silent_video` (no audio track)."""
+    `silent_video` (no audio track), `image` (a JPEG frame)."""
 
     video: Path
     audio: Path
     silent_video: Path
+    image: Path
 
 
 @dataclass(frozen=True)
@@ -316,7 +365,7 @@ def _truncated(draft: Draft, adapter: LoaderAdapter, media: Media) -> None:
 
 def _wrong_streams(draft: Draft, adapter: LoaderAdapter, media: Media) -> None:
     # a video slot gets an audio-only file; an audio slot a video without an audio track
-    source = media.audio if adapter.media_kind == "video" else media.silent_video
+    source = media.silent_video if adapter.media_kind == "audio" else media.audio
     shutil.copyfile(source, _bad_file(draft, adapter))
 
 
@@ -488,7 +537,21 @@ EXPECTED: dict[str, dict[str, Outcome]] = {
     # position, so a repeated upstream id is not an error
     "avibench": {**_MEDIA_FAILS, "duplicate id": "ok"},
     "vsync-level2": dict(_MEDIA_FAILS),
+    # frames are found by name in the scene's directory: no media path or id in the JSON
+    "spatial": {
+        **_MEDIA_FAILS,
+        "missing media": "refused",
+        "duplicate id": "n/a",
+        "unicode and spaces in path": "n/a",
+        "path leaves the root": "n/a",
+        "absolute path": "n/a",
+        "symlink loop": "refused",
+    },
 }
+
+
+def _media_source(adapter: LoaderAdapter, media: Media) -> Path:
+    return {"video": media.video, "audio": media.audio, "image": media.image}[adapter.media_kind]
 
 
 def write_dataset(
@@ -496,14 +559,17 @@ def write_dataset(
 ) -> tuple[Draft, dict[str, str]]:
     """The damaged dataset under `root`; returns it and the `{id}`/`{file}`/`{meta}` values."""
     names = [f"clip{i}{adapter.suffix}" for i in range(3)]
+    if adapter.media_kind == "image":
+        names = [f"frame_0000{adapter.suffix}" for _ in range(3)]
     draft = adapter.build(root, names)
-    source = media.video if adapter.media_kind == "video" else media.audio
-    for name in names:
-        draft.media_dir.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source, draft.media_dir / name)
+    source = _media_source(adapter, media)
+    for item in draft.items:
+        target = draft.media_dir / adapter.get_media(item)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
     sample_id = adapter.sample_id or (lambda item, index: str(item[adapter.id_field]))
     values = {
-        "id": str(draft.items[BAD][adapter.id_field]),
+        "id": str(draft.items[BAD].get(adapter.id_field, sample_id(draft.items[BAD], BAD))),
         "sample": sample_id(draft.items[BAD], BAD),
         "file": adapter.get_media(draft.items[BAD]),
         "meta": draft.meta.name,

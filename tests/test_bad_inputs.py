@@ -17,8 +17,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import requests
+from PIL import Image
 
 from omnieval import api
 from omnieval.benchmarks.base import DatasetError
@@ -37,7 +39,12 @@ from tests.bad_input_cases import (
 from tests.mediagen import write_garbage, write_test_audio, write_test_video
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "reliability.md"
-PAIRS = [(loader, case) for loader, cases in EXPECTED.items() for case in cases]
+PAIRS = [
+    (loader, case)
+    for loader, cases in EXPECTED.items()
+    for case, outcome in cases.items()
+    if outcome != "n/a"  # the layout cannot express the case (see its column)
+]
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +56,15 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> Media:
         silent_video=write_test_video(
             root / "silent.mp4", 2.5, fps=5.0, size=(32, 24), audio_hz=None
         ),
+        image=_write_jpeg(root / "frame.jpg"),
     )
+
+
+def _write_jpeg(path: Path) -> Path:
+    pixels = np.zeros((24, 32, 3), dtype=np.uint8)
+    pixels[:, 16:] = (200, 40, 40)
+    Image.fromarray(pixels).save(path, quality=90)
+    return path
 
 
 def _evaluate(tmp_path: Path, spec: dict[str, object]) -> api.RunOutcome:
@@ -74,7 +89,8 @@ def test_bad_input(tmp_path: Path, media: Media, loader: str, case: str) -> None
     adapter = LOADERS[loader]
     expected = EXPECTED[loader][case]
     draft, values = write_dataset(tmp_path / "data set", adapter, media, CASES[case])
-    mentions = [m.format(**values) for m in CASES[case].mention]
+    mention = adapter.mentions.get(case, CASES[case].mention)
+    mentions = [m.format(**values) for m in mention]
     if expected == "refused":
         with pytest.raises(DatasetError) as raised:
             _evaluate(tmp_path, adapter.spec(draft))
