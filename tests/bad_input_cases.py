@@ -20,10 +20,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-Outcome = Literal["refused", "failed", "ok", "n/a"]
+Outcome = Literal["refused", "failed", "skipped", "ok", "n/a"]
 OUTCOME_TEXT: dict[Outcome, str] = {
     "refused": "refused at load: one error lists every bad item (file, item, what to fix)",
     "failed": "that sample's trial is journaled failed naming the file; the other samples run",
+    "skipped": "left out at load, as upstream's discovery does, with a warning naming the "
+    "directory and the missing file; the other samples run",
     "ok": "runs normally",
     "n/a": "the layout cannot express the case (ids or media paths come from file names)",
 }
@@ -63,6 +65,7 @@ class LoaderAdapter:
     sample_id: Callable[[dict[str, Any], int], str] | None = None
     #: case -> texts its error must contain, where this layout names things differently
     mentions: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    model: str = "random"
 
 
 # --------------------------------------------------------------------------- loaders
@@ -226,6 +229,38 @@ def _write_spatial(draft: Draft) -> None:
         path.write_text(json.dumps([shown]), encoding="utf-8")
 
 
+def _vmeval_build(root: Path, media: list[str]) -> Draft:
+    # a generated edition (its verifier scores without a judge); the damaged question's
+    # question_metadata.json is the draft's meta file, first_frame.png its media
+    from omnieval.benchmarks.vmeval.synth import write_task
+
+    questions = root / "questions"
+    items: list[dict[str, Any]] = []
+    for index in range(len(media)):
+        folder = write_task(questions, "maze", index, 0)
+        item = json.loads((folder / "question_metadata.json").read_text(encoding="utf-8"))
+        items.append({**item, "_frame": f"{folder.name}/first_frame.png"})
+    meta = questions / "maze_task" / f"maze_{BAD:04d}" / "question_metadata.json"
+    return Draft(root, meta, questions / "maze_task", items)
+
+
+def _write_vmeval(draft: Draft) -> None:
+    for index, item in enumerate(draft.items):
+        folder = draft.root / "questions" / "maze_task" / f"maze_{index:04d}"
+        path = folder / "question_metadata.json"
+        if index == BAD and draft.meta_text is not None:
+            path.write_text(draft.meta_text, encoding="utf-8")
+            continue
+        if isinstance(item, dict) and item.get("_drop_prompt"):
+            (folder / "prompt.txt").unlink()
+        shown = (
+            {k: v for k, v in item.items() if not k.startswith("_")}
+            if isinstance(item, dict)
+            else item
+        )
+        path.write_text(json.dumps(shown), encoding="utf-8")
+
+
 def _mcq_set(item: dict[str, Any], name: str) -> None:
     item["media"][0]["path"] = name
 
@@ -313,6 +348,31 @@ LOADERS: dict[str, LoaderAdapter] = {
                 "symlink out of the root": ("{meta}", "outside the dataset root"),
             },
         ),
+        LoaderAdapter(
+            name="vmeval",
+            media_kind="image",
+            suffix=".png",
+            build=_vmeval_build,
+            get_media=lambda item: str(item["_frame"]),
+            set_media=lambda item, name: item.__setitem__("_frame", name),
+            write=_write_vmeval,
+            spec=lambda d: {
+                "name": "vmeval",
+                "args": {"data_dir": str(d.root / "questions"), "duration": 1.0, "fps": 4},
+            },
+            required_field="prompt",
+            list_field="grid",
+            drop_required=lambda item: item.__setitem__("_drop_prompt", True),
+            model="still",
+            mentions={
+                "missing media": ("{id}", "missing first_frame.png", "rerun"),
+                "missing field": ("{id}", "missing prompt.txt", "rerun"),
+                "symlink loop": ("{id}", "missing first_frame.png", "rerun"),
+                "symlink out of the root": ("{id}", "outside the dataset root"),
+                # the verifier's board reader names the puzzle, not the field
+                "wrong type": ("{meta}", "{id}", "does not describe a maze puzzle"),
+            },
+        ),
     )
 }
 
@@ -374,12 +434,14 @@ def _missing_media(draft: Draft, adapter: LoaderAdapter, media: Media) -> None:
 
 
 def _malformed_json(draft: Draft, adapter: LoaderAdapter, media: Media) -> None:
-    text = json.dumps(draft.items) if adapter.write is _write_json_list else _jsonl(draft)
-    draft.meta_text = text.replace('"question"', "question", 1)  # an unquoted key
+    text = _jsonl(draft) if adapter.write is _write_jsonl else json.dumps(draft.items)
+    key = f'"{adapter.required_field}"'
+    assert key in text, key
+    draft.meta_text = text.replace(key, key.strip('"'), 1)  # an unquoted key
 
 
 def _truncated_json(draft: Draft, adapter: LoaderAdapter, media: Media) -> None:
-    text = json.dumps(draft.items) if adapter.write is _write_json_list else _jsonl(draft)
+    text = _jsonl(draft) if adapter.write is _write_jsonl else json.dumps(draft.items)
     draft.meta_text = text[: len(text) - 25]
 
 
@@ -472,8 +534,19 @@ CASES: dict[str, Case] = {
         Case("malformed JSON", "an unquoted key", _malformed_json, ("{meta}", "JSON")),
         Case("truncated JSON", "the meta file cut short", _truncated_json, ("{meta}",)),
         Case("not UTF-8", "the meta file is binary", _not_utf8, ("{meta}", "UTF-8")),
-        Case("missing field", "an item without `question`", _missing_field, ("{meta}", "{id}")),
-        Case("wrong type", "`options` is a number", _wrong_type, ("{meta}", "{id}", "{list}")),
+        Case(
+            "missing field",
+            "an item without its question (`question`; avibench `input.question`, vsync-level2 "
+            "`question_1`, vmeval `prompt.txt`)",
+            _missing_field,
+            ("{meta}", "{id}"),
+        ),
+        Case(
+            "wrong type",
+            "`options` is a number (vsync-level2: `question_1`; vmeval: the puzzle's `grid`)",
+            _wrong_type,
+            ("{meta}", "{id}", "{list}"),
+        ),
         Case("item not an object", "an item is a JSON list", _not_an_object, ("{meta}",)),
         Case("duplicate id", "two items share an id", _duplicate_id, ("{meta}", "duplicate")),
         Case(
@@ -546,6 +619,17 @@ EXPECTED: dict[str, dict[str, Outcome]] = {
         "path leaves the root": "n/a",
         "absolute path": "n/a",
         "symlink loop": "refused",
+    },
+    # question directories: fixed file names, the id is the directory's name
+    "vmeval": {
+        **_MEDIA_FAILS,
+        "missing media": "skipped",
+        "missing field": "skipped",
+        "duplicate id": "n/a",
+        "unicode and spaces in path": "n/a",
+        "path leaves the root": "n/a",
+        "absolute path": "n/a",
+        "symlink loop": "skipped",
     },
 }
 

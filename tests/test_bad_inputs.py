@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import http.client
+import logging
 import re
 import select
 import socket
@@ -67,13 +68,13 @@ def _write_jpeg(path: Path) -> Path:
     return path
 
 
-def _evaluate(tmp_path: Path, spec: dict[str, object]) -> api.RunOutcome:
+def _evaluate(tmp_path: Path, spec: dict[str, object], model: str) -> api.RunOutcome:
     return api.evaluate(
         {
             "name": "bad",
             "output": str(tmp_path / "runs"),
             "benchmarks": [spec],
-            "models": ["random"],
+            "models": [model],
             "progress": False,
         }
     )
@@ -85,7 +86,9 @@ def _journal_rows(run_dir: Path) -> int:
 
 
 @pytest.mark.parametrize(("loader", "case"), PAIRS, ids=[f"{lo}:{c}" for lo, c in PAIRS])
-def test_bad_input(tmp_path: Path, media: Media, loader: str, case: str) -> None:
+def test_bad_input(
+    tmp_path: Path, media: Media, loader: str, case: str, caplog: pytest.LogCaptureFixture
+) -> None:
     adapter = LOADERS[loader]
     expected = EXPECTED[loader][case]
     draft, values = write_dataset(tmp_path / "data set", adapter, media, CASES[case])
@@ -93,14 +96,21 @@ def test_bad_input(tmp_path: Path, media: Media, loader: str, case: str) -> None
     mentions = [m.format(**values) for m in mention]
     if expected == "refused":
         with pytest.raises(DatasetError) as raised:
-            _evaluate(tmp_path, adapter.spec(draft))
+            _evaluate(tmp_path, adapter.spec(draft), adapter.model)
         message = str(raised.value)
         assert all(m in message for m in mentions), (mentions, message)
         return
-    outcome = _evaluate(tmp_path, adapter.spec(draft))
+    caplog.set_level(logging.WARNING)
+    outcome = _evaluate(tmp_path, adapter.spec(draft), adapter.model)
     keys = [r.trial.key for r in outcome.records]
     assert len(keys) == len(set(keys)) == _journal_rows(outcome.run_dir)
     samples = {r.trial.sample_id for r in outcome.records}
+    if expected == "skipped":
+        assert samples and values["sample"] not in samples and len(samples) == 2, samples
+        assert all(not r.response.failed for r in outcome.records), "the other samples must run"
+        warned = caplog.text
+        assert all(m in warned for m in mentions), (mentions, warned)
+        return
     assert len(samples) == 3, samples
     bad = [r for r in outcome.records if r.trial.sample_id == values["sample"]]
     others = [r for r in outcome.records if r.trial.sample_id != values["sample"]]
