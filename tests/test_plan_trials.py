@@ -1,5 +1,5 @@
-"""`make_plan` builds its trials with `Trial.model_construct` (omnieval/runner/plan.py
-`planned_trial`), skipping pydantic validation: the trials, and above all their keys, must be
+"""`make_plan` builds its trials without pydantic validation (omnieval/runner/plan.py
+`planned_trial` sets a `Trial`'s state directly): the trials, and above all their keys, must be
 exactly those a validated `Trial(...)` gives, for every model, condition and replicate."""
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from omnieval import api
 from omnieval.runner import plan as plan_module
@@ -71,6 +72,11 @@ def test_constructed_trials_equal_validated_ones(
         assert built == checked
         assert built.model_dump() == checked.model_dump()
         assert built.model_fields_set == checked.model_fields_set
+        assert repr(built) == repr(checked)
+        assert built.model_dump_json() == checked.model_dump_json()
+        assert built.model_copy(update={"replicate": "x"}).replicate == "x"
+        with pytest.raises(ValidationError):  # still frozen
+            built.key = "other"  # type: ignore[misc]
         assert all(type(v) is str for v in built.model_dump().values()), built
         assert Trial.model_validate(built.model_dump()) == built
         assert hash(built.key) == hash(checked.key)
