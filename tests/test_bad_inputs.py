@@ -1,9 +1,10 @@
 """The bad-input catalogue (tests/bad_input_cases.py): every (loader, case) pair runs through
-`api.evaluate` with the `random` model and ends as its table says: refused at load with an error
-naming the file, the item and the fix; or that sample's trial journaled failed naming the file
-while the other samples run; or a normal run. Plus `omnieval serve`'s cases, among them a 2 GB
-upload streamed lazily (never allocated), and the check that docs/reliability.md shows the
-table generated from these cases."""
+`api.evaluate` with the `random` model (vmeval: `still`) and ends as its table says: refused at
+load with an error naming the file, the item and the fix; or that sample's trial journaled failed
+naming the file while the other samples run; or skipped with a warning naming the directory and
+the missing file; or a normal run (`n/a` cells, which the layout cannot express, are not run).
+Plus `omnieval serve`'s cases, among them a 2 GB upload streamed lazily (never allocated), and
+the check that docs/reliability.md shows the table generated from these cases."""
 
 from __future__ import annotations
 
