@@ -20,11 +20,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-Outcome = Literal["refused", "failed", "ok"]
+Outcome = Literal["refused", "failed", "skipped", "ok", "n/a"]
 OUTCOME_TEXT: dict[Outcome, str] = {
     "refused": "refused at load: one error lists every bad item (file, item, what to fix)",
     "failed": "that sample's trial is journaled failed naming the file; the other samples run",
+    "skipped": "left out at load, as upstream's discovery does, with a warning naming the "
+    "directory and the missing file; the other samples run",
     "ok": "runs normally",
+    "n/a": "the layout cannot express the case (ids or media paths come from file names)",
 }
 BAD = 1  # the index of the sample each case damages
 
@@ -45,7 +48,7 @@ class LoaderAdapter:
     """How one loader's dataset is laid out (see the module doc)."""
 
     name: str
-    media_kind: Literal["video", "audio"]
+    media_kind: Literal["video", "audio", "image"]
     suffix: str
     build: Callable[[Path, list[str]], Draft]  # root, media names -> draft
     get_media: Callable[[dict[str, Any]], str]
@@ -54,6 +57,15 @@ class LoaderAdapter:
     spec: Callable[[Draft], dict[str, Any]]
     required_field: str = "question"
     list_field: str = "options"
+    #: for a layout that nests its fields: remove the question / set the option list
+    drop_required: Callable[[dict[str, Any]], None] | None = None
+    set_list: Callable[[dict[str, Any], Any], None] | None = None
+    id_field: str = "id"
+    #: the sample id the loader gives an item (default: the item's id field)
+    sample_id: Callable[[dict[str, Any], int], str] | None = None
+    #: case -> texts its error must contain, where this layout names things differently
+    mentions: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    model: str = "random"
 
 
 # --------------------------------------------------------------------------- loaders
@@ -119,6 +131,136 @@ def _star_build(root: Path, media: list[str]) -> Draft:
     return Draft(root, root / "meta_info" / "foundation_perception.json", root, items)
 
 
+def _avi_build(root: Path, media: list[str]) -> Draft:
+    folder = root / "levels" / "perception" / "AVM"  # media under the task folder's input/
+    items = [
+        {
+            "id": f"a{i}",
+            "task": "AVM",
+            "subtask": None,
+            "input": {
+                "question": {
+                    "prompt": None,
+                    "text": f"Do clip {i} match?",
+                    "options": ["yes", "no"],
+                },
+                "video": f"./input/{name}",
+                "audio_list": None,
+                "image_list": None,
+            },
+            "output": {"question_answer": "yes"},
+        }
+        for i, name in enumerate(media)
+    ]
+    return Draft(root, folder / "data.json", folder / "input", items)
+
+
+def _avi_drop_question(item: dict[str, Any]) -> None:
+    del item["input"]["question"]
+
+
+def _avi_set_options(item: dict[str, Any], value: Any) -> None:
+    item["input"]["question"]["options"] = value
+
+
+def _avi_set_media(item: dict[str, Any], name: str) -> None:
+    item["input"]["video"] = name if name.startswith("/") else f"./input/{name}"
+
+
+def _avi_get_media(item: dict[str, Any]) -> str:
+    return str(item["input"]["video"])
+
+
+def _level2_build(root: Path, media: list[str]) -> Draft:
+    level = root / "data" / "level_2"
+    items = [
+        {
+            "video_id": f"w{i}",
+            "video_file": name,
+            "question_1": {
+                "question": f"Should the listener speak now in clip {i}?",
+                "timestamp": "00:01:00",
+                "option_A": "Yes",
+                "option_B": "No",
+                "correct_answer": "B",
+            },
+            "question_2": {"question": "", "answer": ""},
+            "metadata": {"num_people": 2},
+        }
+        for i, name in enumerate(media)
+    ]
+    return Draft(root, level / "annotations.json", level / "videos", items)
+
+
+def _level2_drop_question(item: dict[str, Any]) -> None:
+    del item["question_1"]
+
+
+def _level2_set_answer(item: dict[str, Any], value: Any) -> None:
+    item["question_1"] = value
+
+
+def _spatial_build(root: Path, media: list[str]) -> Draft:
+    # one scene per sample (scene<i>: one frame, a QA file with one question); the damaged
+    # sample's QA file is the draft's meta file
+    items = [
+        {
+            "question": f"Is the cup left of the chair in scene {i}?",
+            "options": ["yes", "no"],
+            "answer": "A",
+            "_frame": f"scene{i}/{name}",
+        }
+        for i, name in enumerate(media)
+    ]
+    return Draft(
+        root, root / "multi_json" / "ds" / f"scene{BAD}_qa.json", root / "frames" / "ds", items
+    )
+
+
+def _write_spatial(draft: Draft) -> None:
+    base = draft.root / "multi_json" / "ds"
+    base.mkdir(parents=True, exist_ok=True)
+    for index, item in enumerate(draft.items):
+        path = base / f"scene{index}_qa.json"
+        if index == BAD and draft.meta_text is not None:
+            path.write_text(draft.meta_text, encoding="utf-8")
+            continue
+        shown = {k: v for k, v in item.items() if k != "_frame"} if isinstance(item, dict) else item
+        path.write_text(json.dumps([shown]), encoding="utf-8")
+
+
+def _vmeval_build(root: Path, media: list[str]) -> Draft:
+    # a generated edition (its verifier scores without a judge); the damaged question's
+    # question_metadata.json is the draft's meta file, first_frame.png its media
+    from omnieval.benchmarks.vmeval.synth import write_task
+
+    questions = root / "questions"
+    items: list[dict[str, Any]] = []
+    for index in range(len(media)):
+        folder = write_task(questions, "maze", index, 0)
+        item = json.loads((folder / "question_metadata.json").read_text(encoding="utf-8"))
+        items.append({**item, "_frame": f"{folder.name}/first_frame.png"})
+    meta = questions / "maze_task" / f"maze_{BAD:04d}" / "question_metadata.json"
+    return Draft(root, meta, questions / "maze_task", items)
+
+
+def _write_vmeval(draft: Draft) -> None:
+    for index, item in enumerate(draft.items):
+        folder = draft.root / "questions" / "maze_task" / f"maze_{index:04d}"
+        path = folder / "question_metadata.json"
+        if index == BAD and draft.meta_text is not None:
+            path.write_text(draft.meta_text, encoding="utf-8")
+            continue
+        if isinstance(item, dict) and item.get("_drop_prompt"):
+            (folder / "prompt.txt").unlink()
+        shown = (
+            {k: v for k, v in item.items() if not k.startswith("_")}
+            if isinstance(item, dict)
+            else item
+        )
+        path.write_text(json.dumps(shown), encoding="utf-8")
+
+
 def _mcq_set(item: dict[str, Any], name: str) -> None:
     item["media"][0]["path"] = name
 
@@ -160,6 +302,77 @@ LOADERS: dict[str, LoaderAdapter] = {
             write=_write_json_list,
             spec=lambda d: {"name": "starbench", "args": {"data_dir": str(d.root), "data": "pc"}},
         ),
+        LoaderAdapter(
+            name="avibench",
+            media_kind="video",
+            suffix=".mp4",
+            build=_avi_build,
+            get_media=lambda item: _avi_get_media(item).removeprefix("./input/"),
+            set_media=_avi_set_media,
+            write=_write_json_list,
+            spec=lambda d: {"name": "avibench", "args": {"data_dir": str(d.root), "tasks": "AVM"}},
+            drop_required=_avi_drop_question,
+            set_list=_avi_set_options,
+            sample_id=lambda item, index: f"{index:05d}",
+        ),
+        LoaderAdapter(
+            name="vsync-level2",
+            media_kind="video",
+            suffix=".mp4",
+            build=_level2_build,
+            get_media=lambda item: str(item["video_file"]),
+            set_media=lambda item, name: item.__setitem__("video_file", name),
+            write=_write_json_list,
+            spec=lambda d: {
+                "name": "vsync-level2",
+                "args": {"data_dir": str(d.root), "levels": ["when"]},
+            },
+            list_field="question_1",
+            drop_required=_level2_drop_question,
+            set_list=_level2_set_answer,
+            id_field="video_id",
+        ),
+        LoaderAdapter(
+            name="spatial",
+            media_kind="image",
+            suffix=".jpg",
+            build=_spatial_build,
+            get_media=lambda item: str(item["_frame"]),
+            set_media=lambda item, name: item.__setitem__("_frame", name),
+            write=_write_spatial,
+            spec=lambda d: {"name": "spatial", "args": {"data_dir": str(d.root)}},
+            sample_id=lambda item, index: f"ds/scene{index}/0",
+            mentions={
+                "missing media": ("{meta}", "no frames"),
+                "symlink loop": ("{meta}", "no frames"),
+                "symlink out of the root": ("{meta}", "outside the dataset root"),
+            },
+        ),
+        LoaderAdapter(
+            name="vmeval",
+            media_kind="image",
+            suffix=".png",
+            build=_vmeval_build,
+            get_media=lambda item: str(item["_frame"]),
+            set_media=lambda item, name: item.__setitem__("_frame", name),
+            write=_write_vmeval,
+            spec=lambda d: {
+                "name": "vmeval",
+                "args": {"data_dir": str(d.root / "questions"), "duration": 1.0, "fps": 4},
+            },
+            required_field="prompt",
+            list_field="grid",
+            drop_required=lambda item: item.__setitem__("_drop_prompt", True),
+            model="still",
+            mentions={
+                "missing media": ("{id}", "missing first_frame.png", "rerun"),
+                "missing field": ("{id}", "missing prompt.txt", "rerun"),
+                "symlink loop": ("{id}", "missing first_frame.png", "rerun"),
+                "symlink out of the root": ("{id}", "outside the dataset root"),
+                # the verifier's board reader names the puzzle, not the field
+                "wrong type": ("{meta}", "{id}", "does not describe a maze puzzle"),
+            },
+        ),
     )
 }
 
@@ -170,11 +383,12 @@ LOADERS: dict[str, LoaderAdapter] = {
 @dataclass(frozen=True)
 class Media:
     """Valid media files made once per session: `video` (with audio), `audio` (no video),
-    `silent_video` (no audio track)."""
+    `silent_video` (no audio track), `image` (a JPEG frame)."""
 
     video: Path
     audio: Path
     silent_video: Path
+    image: Path
 
 
 @dataclass(frozen=True)
@@ -211,7 +425,7 @@ def _truncated(draft: Draft, adapter: LoaderAdapter, media: Media) -> None:
 
 def _wrong_streams(draft: Draft, adapter: LoaderAdapter, media: Media) -> None:
     # a video slot gets an audio-only file; an audio slot a video without an audio track
-    source = media.audio if adapter.media_kind == "video" else media.silent_video
+    source = media.silent_video if adapter.media_kind == "audio" else media.audio
     shutil.copyfile(source, _bad_file(draft, adapter))
 
 
@@ -220,12 +434,14 @@ def _missing_media(draft: Draft, adapter: LoaderAdapter, media: Media) -> None:
 
 
 def _malformed_json(draft: Draft, adapter: LoaderAdapter, media: Media) -> None:
-    text = json.dumps(draft.items) if adapter.write is _write_json_list else _jsonl(draft)
-    draft.meta_text = text.replace('"question"', "question", 1)  # an unquoted key
+    text = _jsonl(draft) if adapter.write is _write_jsonl else json.dumps(draft.items)
+    key = f'"{adapter.required_field}"'
+    assert key in text, key
+    draft.meta_text = text.replace(key, key.strip('"'), 1)  # an unquoted key
 
 
 def _truncated_json(draft: Draft, adapter: LoaderAdapter, media: Media) -> None:
-    text = json.dumps(draft.items) if adapter.write is _write_json_list else _jsonl(draft)
+    text = _jsonl(draft) if adapter.write is _write_jsonl else json.dumps(draft.items)
     draft.meta_text = text[: len(text) - 25]
 
 
@@ -238,11 +454,17 @@ def _not_utf8(draft: Draft, adapter: LoaderAdapter, media: Media) -> None:
 
 
 def _missing_field(draft: Draft, adapter: LoaderAdapter, media: Media) -> None:
-    del draft.items[BAD][adapter.required_field]
+    if adapter.drop_required is not None:
+        adapter.drop_required(draft.items[BAD])
+    else:
+        del draft.items[BAD][adapter.required_field]
 
 
 def _wrong_type(draft: Draft, adapter: LoaderAdapter, media: Media) -> None:
-    draft.items[BAD][adapter.list_field] = 42
+    if adapter.set_list is not None:
+        adapter.set_list(draft.items[BAD], 42)
+    else:
+        draft.items[BAD][adapter.list_field] = 42
 
 
 def _not_an_object(draft: Draft, adapter: LoaderAdapter, media: Media) -> None:
@@ -250,7 +472,7 @@ def _not_an_object(draft: Draft, adapter: LoaderAdapter, media: Media) -> None:
 
 
 def _duplicate_id(draft: Draft, adapter: LoaderAdapter, media: Media) -> None:
-    draft.items[BAD]["id"] = draft.items[0]["id"]
+    draft.items[BAD][adapter.id_field] = draft.items[0][adapter.id_field]
 
 
 def _unicode_spaces(draft: Draft, adapter: LoaderAdapter, media: Media) -> None:
@@ -312,8 +534,19 @@ CASES: dict[str, Case] = {
         Case("malformed JSON", "an unquoted key", _malformed_json, ("{meta}", "JSON")),
         Case("truncated JSON", "the meta file cut short", _truncated_json, ("{meta}",)),
         Case("not UTF-8", "the meta file is binary", _not_utf8, ("{meta}", "UTF-8")),
-        Case("missing field", "an item without `question`", _missing_field, ("{meta}", "{id}")),
-        Case("wrong type", "`options` is a number", _wrong_type, ("{meta}", "{id}", "options")),
+        Case(
+            "missing field",
+            "an item without its question (`question`; avibench `input.question`, vsync-level2 "
+            "`question_1`, vmeval `prompt.txt`)",
+            _missing_field,
+            ("{meta}", "{id}"),
+        ),
+        Case(
+            "wrong type",
+            "`options` is a number (vsync-level2: `question_1`; vmeval: the puzzle's `grid`)",
+            _wrong_type,
+            ("{meta}", "{id}", "{list}"),
+        ),
         Case("item not an object", "an item is a JSON list", _not_an_object, ("{meta}",)),
         Case("duplicate id", "two items share an id", _duplicate_id, ("{meta}", "duplicate")),
         Case(
@@ -373,7 +606,36 @@ EXPECTED: dict[str, dict[str, Outcome]] = {
     "vsync": dict(_MEDIA_FAILS),
     "mcq": dict(_MEDIA_FAILS),
     "starbench": dict(_MEDIA_FAILS),
+    # upstream AVI-Bench ids repeat by design (several questions per clip): a sample's id is its
+    # position, so a repeated upstream id is not an error
+    "avibench": {**_MEDIA_FAILS, "duplicate id": "ok"},
+    "vsync-level2": dict(_MEDIA_FAILS),
+    # frames are found by name in the scene's directory: no media path or id in the JSON
+    "spatial": {
+        **_MEDIA_FAILS,
+        "missing media": "refused",
+        "duplicate id": "n/a",
+        "unicode and spaces in path": "n/a",
+        "path leaves the root": "n/a",
+        "absolute path": "n/a",
+        "symlink loop": "refused",
+    },
+    # question directories: fixed file names, the id is the directory's name
+    "vmeval": {
+        **_MEDIA_FAILS,
+        "missing media": "skipped",
+        "missing field": "skipped",
+        "duplicate id": "n/a",
+        "unicode and spaces in path": "n/a",
+        "path leaves the root": "n/a",
+        "absolute path": "n/a",
+        "symlink loop": "skipped",
+    },
 }
+
+
+def _media_source(adapter: LoaderAdapter, media: Media) -> Path:
+    return {"video": media.video, "audio": media.audio, "image": media.image}[adapter.media_kind]
 
 
 def write_dataset(
@@ -381,15 +643,21 @@ def write_dataset(
 ) -> tuple[Draft, dict[str, str]]:
     """The damaged dataset under `root`; returns it and the `{id}`/`{file}`/`{meta}` values."""
     names = [f"clip{i}{adapter.suffix}" for i in range(3)]
+    if adapter.media_kind == "image":
+        names = [f"frame_0000{adapter.suffix}" for _ in range(3)]
     draft = adapter.build(root, names)
-    source = media.video if adapter.media_kind == "video" else media.audio
-    for name in names:
-        draft.media_dir.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source, draft.media_dir / name)
+    source = _media_source(adapter, media)
+    for item in draft.items:
+        target = draft.media_dir / adapter.get_media(item)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+    sample_id = adapter.sample_id or (lambda item, index: str(item[adapter.id_field]))
     values = {
-        "id": str(draft.items[BAD]["id"]),
+        "id": str(draft.items[BAD].get(adapter.id_field, sample_id(draft.items[BAD], BAD))),
+        "sample": sample_id(draft.items[BAD], BAD),
         "file": adapter.get_media(draft.items[BAD]),
         "meta": draft.meta.name,
+        "list": adapter.list_field,
     }
     if case is not None:
         case.damage(draft, adapter, media)

@@ -171,6 +171,11 @@ def parse_entry(
         options = resolve(task, question.get("options"), definitions)
     except DefinitionsError as err:
         raise DatasetError(f"{where}: {err}") from None
+    if options is not None and not isinstance(options, str | list | tuple | dict):
+        raise DatasetError(
+            f"{where}: 'input.question.options' must be a list, a text or a definitions key, "
+            f"not {type(options).__name__}; fix the entry"
+        )
     answer = output["question_answer"]
     if answer is None:
         if not null_answer_ok:

@@ -37,6 +37,7 @@ from omnieval.benchmarks.spatial.layout import (
     is_mask,
     task_name,
 )
+from omnieval.media.paths import OutsideRootError, dataset_media_path
 from omnieval.types import ChoiceTarget, ImagePart, MasksTarget, Sample
 
 _NUMBER = re.compile(r"(\d+)")
@@ -114,8 +115,10 @@ def load_samples(
     max_frames: int | None = None,
     alignment: Alignment = "aligned",
     limit: int | None = None,
+    allow_outside_paths: bool = False,
 ) -> list[Sample]:
-    """Every item of the release under `root`, as samples (task `spatial/<suffix>`)."""
+    """Every item of the release under `root`, as samples (task `spatial/<suffix>`). A frame
+    that resolves outside `root` (a symlink out) is refused unless `allow_outside_paths`."""
     root = Path(root)
     samples: list[Sample] = []
     for scene_file in scene_files(root):
@@ -125,8 +128,12 @@ def load_samples(
         frames_dir = root / "frames" / scene_file.dataset / scene_file.scene
         frames = scene_frames(frames_dir)
         if not frames:
-            raise DatasetError(f"{scene_file.path}: no frames in {frames_dir}")
+            raise DatasetError(
+                f"{scene_file.path}: no frames in {frames_dir} (frame_*.jpg or frame_*.png, "
+                "readable files); put the scene's frames there or fetch the data again"
+            )
         shown = subsample(len(frames), max_frames)
+        _check_inside(root, scene_file, [frames[i] for i in shown], allow_outside_paths)
         parts = tuple(ImagePart(path=frames[i], mime=_mime(frames[i])) for i in shown)
         data = _read_json(scene_file.path)
         if mask:
@@ -144,6 +151,16 @@ def load_samples(
     return samples
 
 
+def _check_inside(root: Path, scene_file: SceneFile, frames: list[Path], allow: bool) -> None:
+    for frame in frames:
+        try:
+            dataset_media_path(root, frame.relative_to(root), allow)
+        except OutsideRootError as err:
+            raise DatasetError(
+                f"{scene_file.path} (samples {scene_file.dataset}/{scene_file.scene}/*): {err}"
+            ) from None
+
+
 def _mime(path: Path) -> str:
     return "image/png" if path.suffix.lower() == ".png" else "image/jpeg"
 
@@ -152,7 +169,15 @@ def _read_json(path: Path) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as err:
-        raise DatasetError(f"{path} is not valid JSON: {err}") from None
+        raise DatasetError(
+            f"{path} is not valid JSON: {err}; fix the file or fetch it again"
+        ) from None
+    except UnicodeDecodeError as err:
+        raise DatasetError(
+            f"{path} is not UTF-8 text ({err.reason} at byte {err.start}); is it the right file?"
+        ) from None
+    except OSError as err:
+        raise DatasetError(f"{path} cannot be read: {err.strerror or err}") from None
 
 
 def _base_metadata(scene_file: SceneFile, shown: list[int]) -> dict[str, Any]:
@@ -186,9 +211,14 @@ def _qa_samples(
         raise DatasetError(f"{scene_file.path}: a QA file holds a JSON list of questions")
     samples = []
     for index, item in enumerate(data):
-        where = f"{scene_file.path} item {index}"
+        sample_id = f"{scene_file.dataset}/{scene_file.scene}/{index}"
+        where = f"{scene_file.path} item {index} (id {sample_id})"
         if not isinstance(item, dict) or not {"question", "options", "answer"} <= item.keys():
             raise DatasetError(f"{where}: needs question, options and answer")
+        if not isinstance(item["options"], list):
+            raise DatasetError(
+                f"{where}: 'options' must be a list of texts, not {type(item['options']).__name__}"
+            )
         options, lettered = split_options(list(item["options"]), where)
         answer = str(item["answer"]).strip().upper()
         letters = tuple(chr(ord("A") + i) for i in range(len(options)))
@@ -196,7 +226,7 @@ def _qa_samples(
             raise DatasetError(f"{where}: answer {item['answer']!r} is not one of {letters}")
         samples.append(
             Sample(
-                id=f"{scene_file.dataset}/{scene_file.scene}/{index}",
+                id=sample_id,
                 task=task_name(scene_file.suffix),
                 parts=parts,
                 target=ChoiceTarget(answer=answer, options=options),

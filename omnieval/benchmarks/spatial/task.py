@@ -255,7 +255,8 @@ class SpatialBenchmark(Benchmark):
       (upstream parity: unpredicted frames are not scored);
     - `alignment`: `aligned` (default) or `upstream` (dyn-bench's subsampling bug, parity only);
     - `averaging`: `expression` (default, upstream: every expression counts once) or `object`
-      (DAVIS: each object counts once, its expressions averaged first).
+      (DAVIS: each object counts once, its expressions averaged first);
+    - `allow_outside_paths`: read frames that resolve outside `data_dir` (default: refused).
     """
 
     name = "spatial"
@@ -272,6 +273,7 @@ class SpatialBenchmark(Benchmark):
         band_threshold: int = BAND_THRESHOLD,
         alignment: Alignment = "aligned",
         averaging: Averaging = "expression",
+        allow_outside_paths: bool = False,
     ) -> None:
         _check("task_type", task_type, ("all", "qa", "mask"))
         _check("qa_scoring", qa_scoring, ("default", "first-token"))
@@ -289,11 +291,17 @@ class SpatialBenchmark(Benchmark):
         self.band_threshold = band_threshold
         self.alignment: Alignment = alignment
         self.averaging: Averaging = averaging
+        self.allow_outside_paths = allow_outside_paths
 
     @cached_property
     def _tasks(self) -> list[Task]:
         samples = load_samples(
-            self.root, self.task_type, self.max_frames, self.alignment, self.limit
+            self.root,
+            self.task_type,
+            self.max_frames,
+            self.alignment,
+            self.limit,
+            allow_outside_paths=self.allow_outside_paths,
         )
         by_suffix: dict[str, list[Sample]] = {}
         for sample in samples:

@@ -21,6 +21,10 @@ class ImageInputError(ValueError):
     """An input image is neither a PNG/JPEG nor an SVG (names the file)."""
 
 
+class NotAnImageError(ImageInputError):
+    """The file starts like neither an image nor an SVG (empty, noise, another format)."""
+
+
 def is_svg(path: Path) -> bool:
     with path.open("rb") as fh:
         head = fh.read(1024)
@@ -34,7 +38,7 @@ def real_png(path: Path, cache_dir: Path | None = None) -> Path:
     if head.startswith(_PNG_MAGIC) or head[:3] == b"\xff\xd8\xff":
         return path
     if b"<svg" not in head.lower():
-        raise ImageInputError(f"{path} is neither a PNG image nor an SVG document")
+        raise NotAnImageError(f"{path} is neither a PNG image nor an SVG document")
     root = (cache_dir or default_cache_dir()) / "vmeval-svg"
     out = root / f"{file_digest(path)}.png"
     if out.is_file():

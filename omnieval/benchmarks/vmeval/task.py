@@ -118,6 +118,8 @@ class VMEvalTask(Task):
         from omnieval.benchmarks.vmeval.verify import verifiable
 
         self.verified = bool(questions) and all(verifiable(q.metadata) for q in questions)
+        if self.verified:
+            _check_metadata(domain, questions)
         metrics: list[MetricSpec] = [SOLVED] if self.verified else []
         if judge != "none":
             metrics += [JUDGE_SUCCESS, JUDGE_SCORE]
@@ -134,12 +136,16 @@ class VMEvalTask(Task):
 
     @cached_property
     def _samples(self) -> list[Sample]:
-        from omnieval.benchmarks.vmeval.images import ImageInputError, real_png
+        from omnieval.benchmarks.vmeval.images import ImageInputError, NotAnImageError, real_png
 
         out = []
         for q in self.questions.values():
             try:
                 first = real_png(q.first_image, self.cache_dir)
+            except NotAnImageError:
+                # empty, noise, another format: the media check fails this sample alone,
+                # naming the file (the other questions run)
+                first = q.first_image
             except (OSError, ImageInputError) as err:
                 raise DatasetError(f"vmeval task {q.id}: {err}") from err
             out.append(
@@ -344,6 +350,22 @@ def _tally_metrics() -> list[CorpusMetric]:
 # --------------------------------------------------------------------------- benchmark
 
 
+def _check_metadata(domain: str, questions: list[Question]) -> None:
+    """Refuse the domain, listing every question whose metadata the verifier cannot read."""
+    from omnieval.benchmarks.vmeval.verify import metadata_problem
+
+    problems = []
+    for q in questions:
+        why = metadata_problem(domain, q.metadata or {})
+        if why is not None:
+            problems.append(f"task {q.id}: {q.dir / 'question_metadata.json'}: {why}")
+    if problems:
+        raise DatasetError(
+            f"vmeval/{domain}: {len(problems)} question(s) with unusable metadata (fix or "
+            "regenerate them):\n  " + "\n  ".join(problems)
+        )
+
+
 @registry.benchmarks.register("vmeval")
 class VMEvalBenchmark(Benchmark):
     """VMEvalKit question directories (published sets or a generated edition).
@@ -359,7 +381,9 @@ class VMEvalBenchmark(Benchmark):
       `grader` role to a VLM (`judges: {grader: ...}`);
     - `multiframe`: upstream's settings (`n_frames`, `last_seconds`, `strategy`, `metric`,
       `temporal_weight`, `voting`, `confidence_threshold`);
-    - `cache_dir`: where SVG inputs are converted (default the media cache).
+    - `cache_dir`: where SVG inputs are converted (default the media cache);
+    - `allow_outside_paths`: read question files that resolve outside `data_dir` (default:
+      refused).
     """
 
     name = "vmeval"
@@ -375,7 +399,9 @@ class VMEvalBenchmark(Benchmark):
         judge: JudgeProtocol = "none",
         multiframe: dict[str, Any] | None = None,
         cache_dir: str | Path | None = None,
+        allow_outside_paths: bool = False,
     ) -> None:
+        self.allow_outside_paths = allow_outside_paths
         if judge not in ("none", "single", "multiframe"):
             raise ValueError(f"vmeval judge must be none, single or multiframe, not {judge!r}")
         self.root = Path(data_dir)
@@ -396,7 +422,7 @@ class VMEvalBenchmark(Benchmark):
 
     @cached_property
     def _tasks(self) -> list[Task]:
-        found = discover(self.root)
+        found = discover(self.root, self.allow_outside_paths)
         wanted = self.domains if self.domains is not None else list(found.questions)
         missing = [d for d in wanted if d not in found.questions]
         if missing:

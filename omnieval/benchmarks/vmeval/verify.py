@@ -61,6 +61,17 @@ def verify_video(domain: str, meta: dict[str, Any], video: Path) -> Verdict:
         ) from err
 
 
+def metadata_problem(domain: str, meta: dict[str, Any]) -> str | None:
+    """Why a generated question's metadata cannot be verified (its board cannot be built from
+    it), or None: checked at load so a broken file refuses the dataset instead of failing the
+    scoring of its trials one by one."""
+    try:
+        DOMAINS[domain].board(meta)
+    except (KeyError, TypeError, IndexError, ValueError, AttributeError) as err:
+        return f"it does not describe a {domain} puzzle ({type(err).__name__}: {err})"
+    return None
+
+
 def load_metadata(question_dir: Path) -> dict[str, Any]:
     path = question_dir / "question_metadata.json"
     try:

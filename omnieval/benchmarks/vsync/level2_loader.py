@@ -72,7 +72,15 @@ def read_annotations(path: Path) -> list[Any]:
     except FileNotFoundError:
         raise DatasetError(f"{path} does not exist") from None
     except json.JSONDecodeError as err:
-        raise DatasetError(f"{path} is not valid JSON: {err}") from None
+        raise DatasetError(
+            f"{path} is not valid JSON: {err}; fix the file or fetch it again"
+        ) from None
+    except UnicodeDecodeError as err:
+        raise DatasetError(
+            f"{path} is not UTF-8 text ({err.reason} at byte {err.start}); is it the right file?"
+        ) from None
+    except OSError as err:
+        raise DatasetError(f"{path} cannot be read: {err.strerror or err}") from None
     if isinstance(payload, dict) and isinstance(payload.get("data"), list):
         return list(payload["data"])
     if isinstance(payload, list):
