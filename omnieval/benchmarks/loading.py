@@ -16,8 +16,17 @@ SHOWN_PROBLEMS = 20
 
 def read_json_list(path: Path, missing_hint: str = "") -> list[Any]:
     """The JSON list in `path`, or a `DatasetError` naming the file (and `missing_hint`)."""
+    items = read_json(path, missing_hint)
+    if not isinstance(items, list):
+        raise DatasetError(f"{path}: expected a JSON list of items")
+    return items
+
+
+def read_json(path: Path, missing_hint: str = "") -> Any:
+    """The JSON value in `path`, or a `DatasetError` naming the file and saying what is wrong
+    (missing, not JSON, not UTF-8, unreadable)."""
     try:
-        items = json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise DatasetError(f"{path} does not exist{missing_hint}") from None
     except json.JSONDecodeError as err:
@@ -30,9 +39,6 @@ def read_json_list(path: Path, missing_hint: str = "") -> list[Any]:
         ) from None
     except OSError as err:
         raise DatasetError(f"{path} cannot be read: {err.strerror or err}") from None
-    if not isinstance(items, list):
-        raise DatasetError(f"{path}: expected a JSON list of items")
-    return items
 
 
 def parse_items(path: Path, items: list[Any], parse: Callable[[Any, int], Sample]) -> list[Sample]:

@@ -20,7 +20,6 @@ image sequence: one `ImagePart` per frame, in order. `max_frames` subsamples uni
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from omnieval.benchmarks.base import DatasetError
+from omnieval.benchmarks.loading import read_json
 from omnieval.benchmarks.spatial.layout import (
     CATEGORY_OF,
     SUFFIXES,
@@ -135,7 +135,7 @@ def load_samples(
         shown = subsample(len(frames), max_frames)
         _check_inside(root, scene_file, [frames[i] for i in shown], allow_outside_paths)
         parts = tuple(ImagePart(path=frames[i], mime=_mime(frames[i])) for i in shown)
-        data = _read_json(scene_file.path)
+        data = read_json(scene_file.path)
         if mask:
             samples += _mask_samples(root, scene_file, data, parts, shown, alignment)
         else:
@@ -163,21 +163,6 @@ def _check_inside(root: Path, scene_file: SceneFile, frames: list[Path], allow: 
 
 def _mime(path: Path) -> str:
     return "image/png" if path.suffix.lower() == ".png" else "image/jpeg"
-
-
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise DatasetError(
-            f"{path} is not valid JSON: {err}; fix the file or fetch it again"
-        ) from None
-    except UnicodeDecodeError as err:
-        raise DatasetError(
-            f"{path} is not UTF-8 text ({err.reason} at byte {err.start}); is it the right file?"
-        ) from None
-    except OSError as err:
-        raise DatasetError(f"{path} cannot be read: {err.strerror or err}") from None
 
 
 def _base_metadata(scene_file: SceneFile, shown: list[int]) -> dict[str, Any]:

@@ -22,12 +22,11 @@ never put into a sample: nothing a model receives can contain it.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from omnieval.benchmarks.base import DatasetError
-from omnieval.benchmarks.loading import parse_items
+from omnieval.benchmarks.loading import parse_items, read_json
 from omnieval.media.paths import OutsideRootError, dataset_media_path
 from omnieval.types import ChoiceTarget, Sample, TextTarget, VideoPart
 
@@ -67,20 +66,7 @@ def find_level2_layout(data_dir: Path) -> tuple[Path, Path]:
 
 def read_annotations(path: Path) -> list[Any]:
     """The item list of an annotations file (a list, or a dict holding it under `data`)."""
-    try:
-        payload = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise DatasetError(f"{path} does not exist") from None
-    except json.JSONDecodeError as err:
-        raise DatasetError(
-            f"{path} is not valid JSON: {err}; fix the file or fetch it again"
-        ) from None
-    except UnicodeDecodeError as err:
-        raise DatasetError(
-            f"{path} is not UTF-8 text ({err.reason} at byte {err.start}); is it the right file?"
-        ) from None
-    except OSError as err:
-        raise DatasetError(f"{path} cannot be read: {err.strerror or err}") from None
+    payload = read_json(path)
     if isinstance(payload, dict) and isinstance(payload.get("data"), list):
         return list(payload["data"])
     if isinstance(payload, list):
