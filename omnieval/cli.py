@@ -14,6 +14,7 @@ from rich.text import Text
 
 from omnieval import __version__, registry
 from omnieval.cli_avibench import avibench_app
+from omnieval.cli_demo import demo_command
 from omnieval.cli_generate import generate_app
 from omnieval.cli_output import EXIT_PROBE_FAILED, EXIT_TRIALS_FAILED, EXIT_USAGE, console
 from omnieval.cli_output import error as _error
@@ -31,6 +32,7 @@ app = typer.Typer(
 )
 app.add_typer(generate_app, name="generate")
 app.command("probe")(probe_command)
+app.command("demo")(demo_command)
 app.command("report")(report_command)
 app.command("compare")(compare_command)
 app.command("leaderboard")(leaderboard_command)
@@ -322,40 +324,6 @@ def doctor(
     console.print(verdict, style="bold red" if problems else "bold green")
     if problems:
         raise typer.Exit(code=1)
-
-
-@app.command()
-def demo(
-    out: Annotated[Path, typer.Option(help="Where the editions and the runs go.")] = Path(
-        "omnieval-demo"
-    ),
-    n: Annotated[
-        int | None,
-        typer.Option(
-            help="Size of the chosen benchmark's edition (see `omnieval demo --help`). Without "
-            "--benchmark it sizes the V-SYNC edition only."
-        ),
-    ] = None,
-    seed: Annotated[int, typer.Option(help="Seed of the editions.")] = 0,
-    benchmark: Annotated[
-        str, typer.Option(help="all (every built benchmark) or one demo part by name.")
-    ] = "all",
-) -> None:
-    """The main job, offline: generate small editions of every built benchmark, evaluate their
-    reference models and print a leaderboard per benchmark (the parts are listed in
-    omnieval/demo.py `DEMOS`: V-SYNC, STAR-Bench, VMEvalKit, spatial, ...). `--benchmark NAME`
-    runs one part."""
-    from omnieval.demo import DEMOS
-
-    if benchmark != "all" and benchmark not in DEMOS:
-        raise _fail(
-            f"demo --benchmark must be all or one of {', '.join(DEMOS)}, not {benchmark!r}"
-        )
-    for name, part in DEMOS.items():
-        if benchmark not in ("all", name):
-            continue
-        sized = n if benchmark == name or (benchmark == "all" and name == "vsync") else None
-        part.run(out, n=sized or part.default_n, seed=seed, console=console)
 
 
 @app.command()
