@@ -10,13 +10,11 @@ written: manifests, logs, journals and reports.
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import os
 import re
 import sys
 import time
-import typing
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -25,14 +23,10 @@ import yaml
 from dotenv import dotenv_values
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from omnieval.redaction import Redactor, collect_secrets
 from omnieval.types import GenerationParams
+from omnieval.validation_errors import describe_validation_error
 
-REDACTED = "***"
-_SECRET_KEY = re.compile(
-    r"(api[_-]?key|private[_-]?key|(^|[_-])(token|secret|password|passwd|credentials?)$"
-    r"|^auth(orization)?$|^(secret|password)[_-])",
-    re.I,
-)
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
@@ -125,7 +119,18 @@ class RaySettings(BaseModel):
     max_concurrency: int = Field(default=8, ge=1)
     #: how long the replicas may take to be placed and to build their model
     start_timeout_s: float = Field(default=600.0, gt=0)
+    #: aliases of the models and judges placed on Ray (None: all); the others run in-process
+    models: list[str] | None = None
+    #: build the requests of tasks that cut or render media (`Task.builds_media`) as Ray tasks
+    prepare_media: bool = True
+    #: CPUs per media task, and Ray resources it also asks for: `{"dataset": 0.01}` runs it only
+    #: on nodes started with `ray start --resources '{"dataset": 1}'` (where the data is)
+    media_num_cpus: float = Field(default=1.0, ge=0)
+    media_resources: dict[str, float] = Field(default_factory=dict)
 
+    def places(self, alias: str) -> bool:
+        """Whether the model (or judge) `alias` runs as Ray replicas."""
+        return self.models is None or alias in self.models
 
 
 class RunConfig(BaseModel):
@@ -158,6 +163,17 @@ class RunConfig(BaseModel):
     #: where models run: `local` (in this process) or `ray` (replicas as Ray actors, `ray:`)
     executor: Literal["local", "ray"] = "local"
     ray: RaySettings = Field(default_factory=RaySettings)
+
+    @model_validator(mode="after")
+    def _ray_models_are_known(self) -> RunConfig:
+        known = [m.alias for m in self.models] + [j.alias for j in self.judges.values()]
+        unknown = [alias for alias in self.ray.models or [] if alias not in known]
+        if unknown:
+            raise ValueError(
+                f"ray.models names {', '.join(map(repr, unknown))}, not a model or judge alias "
+                f"of this run (known: {', '.join(known) or 'none'})"
+            )
+        return self
 
     @property
     def run_dir(self) -> Path:
@@ -200,54 +216,6 @@ def interpolate(value: Any, env: Mapping[str, str], where: str = "config") -> An
     if isinstance(value, list):
         return [interpolate(v, env, f"{where}[{i}]") for i, v in enumerate(value)]
     return value
-
-
-def is_secret_key(key: str) -> bool:
-    return bool(_SECRET_KEY.search(key))
-
-
-def collect_secrets(value: Any, env: Mapping[str, str]) -> set[str]:
-    """Values to scrub from every output: secret-keyed config values and secret-named env vars."""
-    found: set[str] = {v for k, v in env.items() if is_secret_key(k) and len(v) >= 4}
-
-    def walk(node: Any, secret: bool) -> None:
-        if isinstance(node, dict):
-            for k, v in node.items():
-                walk(v, secret or is_secret_key(str(k)))
-        elif isinstance(node, list):
-            for v in node:
-                walk(v, secret)
-        elif secret and isinstance(node, str) and len(node) >= 4:
-            found.add(node)
-
-    walk(value, False)
-    return found
-
-
-class Redactor:
-    """Scrubs known secret values from any text or nested structure."""
-
-    def __init__(self, secrets: Iterable[str] = ()) -> None:
-        self._secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
-
-    def text(self, text: str) -> str:
-        if not self._secrets:
-            return text
-        for secret in self._secrets:
-            if secret in text:
-                text = text.replace(secret, REDACTED)
-        return text
-
-    def value(self, node: Any, key: str = "") -> Any:
-        if isinstance(node, dict):
-            return {k: self.value(v, str(k)) for k, v in node.items()}
-        if isinstance(node, list | tuple):
-            return [self.value(v, key) for v in node]
-        if is_secret_key(key) and node not in (None, ""):
-            return REDACTED
-        if isinstance(node, str):
-            return self.text(node)
-        return node
 
 
 # --------------------------------------------------------------------------- model aliases
@@ -453,63 +421,6 @@ def resolve_paths(data: dict[str, Any], base: Path, include_output: bool = False
             resolved.append(entry)
         out[group] = resolved
     return out
-
-
-def describe_validation_error(err: ValidationError, schema: type[BaseModel], where: str) -> str:
-    """Every problem of a failed validation as one line a person can act on: unknown keys with
-    the closest known key (`unknown key `limt` in run.yaml (did you mean `limit`?)`), wrong
-    values with what was given. No pydantic dump, no links."""
-    lines = []
-    for problem in err.errors(include_url=False):
-        loc = tuple(problem["loc"])
-        path = _dotted(loc)
-        if problem["type"] == "extra_forbidden":
-            known = _fields_at(schema, loc[:-1])
-            close = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.6)
-            hint = (
-                f" (did you mean `{close[0]}`?)" if close else f" (known keys: {', '.join(known)})"
-            )
-            lines.append(f"unknown key `{path}` in {where}{hint}")
-        else:
-            given = problem.get("input")
-            shown = f" (got {given!r})" if not isinstance(given, dict | list) else ""
-            lines.append(f"`{path or 'top level'}` in {where}: {problem['msg']}{shown}")
-    return "\n".join(lines)
-
-
-def _dotted(loc: tuple[Any, ...]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
-def _fields_at(schema: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
-    """The field names of the pydantic model found by following `loc` down from `schema`."""
-    current: Any = schema
-    for part in loc:
-        if isinstance(part, int):
-            continue
-        field = current.model_fields.get(str(part)) if _is_model(current) else None
-        if field is None:
-            return []
-        current = _model_in(field.annotation)
-    return sorted(current.model_fields) if _is_model(current) else []
-
-
-def _is_model(value: Any) -> bool:
-    return isinstance(value, type) and issubclass(value, BaseModel)
-
-
-def _model_in(annotation: Any) -> Any:
-    """The pydantic model inside `X`, `list[X]` or `X | None`, if any."""
-    if _is_model(annotation):
-        return annotation
-    for arg in typing.get_args(annotation):
-        found = _model_in(arg)
-        if found is not None:
-            return found
-    return None
 
 
 def redacted_dump(config: RunConfig, redactor: Redactor) -> dict[str, Any]:

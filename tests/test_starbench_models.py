@@ -13,11 +13,11 @@ import yaml
 from omnieval import registry
 from omnieval.config import (
     ConfigError,
-    is_secret_key,
     load_aliases,
     resolve_model,
     resolve_run_config,
 )
+from omnieval.redaction import is_secret_key
 
 SHIPPED = Path(__file__).resolve().parents[1] / "omnieval" / "data" / "starbench-models.yaml"
 UPSTREAM_ALIASES = {

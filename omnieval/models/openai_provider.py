@@ -32,7 +32,6 @@ from urllib.parse import urlsplit
 from pydantic import Field, ValidationError
 
 from omnieval import registry
-from omnieval.config import REDACTED
 from omnieval.media import MediaCache
 from omnieval.models.artifact_wire import ArtifactWireError, decode_artifacts
 from omnieval.models.base import (
@@ -61,6 +60,7 @@ from omnieval.models.wire import (
     error_text,
     parse_chat_reply,
 )
+from omnieval.redaction import REDACTED
 from omnieval.retry_after import parse_retry_after
 from omnieval.types import Frozen, Modality, Request, Response
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import os
+from pathlib import Path
 from typing import Any
 
 from omnieval.config import RaySettings
@@ -28,7 +29,7 @@ from omnieval.types import Request, Response
 EXTRA_HINT = "pip install 'omnieval[ray]' (ray>=2.9)"
 
 
-def _ray() -> Any:
+def ray_module() -> Any:
     try:
         return importlib.import_module("ray")
     except ImportError as err:
@@ -45,7 +46,7 @@ def connect(settings: RaySettings) -> None:
     (once per process)."""
     if not settings.address:
         os.environ.setdefault(LOOPBACK_SWITCH, "0")  # read by Ray when it is first imported
-    ray = _ray()
+    ray = ray_module()
     if ray.is_initialized():
         return
     if settings.address:
@@ -60,6 +61,25 @@ def connect(settings: RaySettings) -> None:
         log_to_driver=False,
         configure_logging=False,
     )
+
+
+def with_file_artifacts_as_bytes(response: Response) -> Response:
+    """The response with every artifact the model wrote to a file (`source`) read into `data`:
+    the replica may run on another node, whose files the driver cannot open. A source that
+    cannot be read is left as it is, so the driver reports it for the trial as in-process."""
+    if not any(a.data is None and a.source is not None for a in response.artifacts):
+        return response
+    carried = []
+    for artifact in response.artifacts:
+        if artifact.data is None and artifact.source is not None:
+            try:
+                data = Path(artifact.source).read_bytes()
+            except OSError:
+                carried.append(artifact)
+                continue
+            artifact = artifact.model_copy(update={"data": data, "source": None})
+        carried.append(artifact)
+    return response.model_copy(update={"artifacts": tuple(carried)})
 
 
 class _Replica:
@@ -83,7 +103,7 @@ class _Replica:
         }
 
     async def generate(self, request: Request) -> Response:
-        return await self.model.generate(request)
+        return with_file_artifacts_as_bytes(await self.model.generate(request))
 
     def pid(self) -> int:
         import os
@@ -101,7 +121,7 @@ class RayReplicaPool(Model):
         settings: RaySettings,
         plugins: list[str] | None = None,
     ) -> None:
-        ray = _ray()
+        ray = ray_module()
         connect(settings)
         actor = ray.remote(
             num_cpus=settings.num_cpus,
@@ -149,7 +169,7 @@ class RayReplicaPool(Model):
         return min(range(len(self.replicas)), key=self._in_flight.__getitem__)
 
     async def generate(self, request: Request) -> Response:
-        ray = _ray()
+        ray = ray_module()
         index = self._pick()
         self._in_flight[index] += 1
         try:
@@ -165,6 +185,6 @@ class RayReplicaPool(Model):
             self._in_flight[index] -= 1
 
     async def close(self) -> None:
-        ray = _ray()
+        ray = ray_module()
         for replica in self.replicas:
             ray.kill(replica, no_restart=True)

@@ -23,7 +23,6 @@ from typing import Any, Literal, Protocol
 import numpy as np
 from pydantic import Field, model_validator
 
-from omnieval.config import is_secret_key
 from omnieval.media import (
     FrameSpec,
     MediaCache,
@@ -42,6 +41,7 @@ from omnieval.models.wire import (
     text_part,
     video_part,
 )
+from omnieval.redaction import is_secret_key
 from omnieval.types import (
     AudioPart,
     ChannelLayout,

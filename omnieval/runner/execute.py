@@ -10,7 +10,6 @@ thread for tasks that need them (the response is journaled before that wait).
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import random
 from collections import defaultdict
@@ -22,6 +21,7 @@ from omnieval.models.base import Model
 from omnieval.runner import faults
 from omnieval.runner.breaker import CircuitBreaker
 from omnieval.runner.journal import Journal
+from omnieval.runner.media_builders import MediaBuilder, build_in_thread
 from omnieval.runner.plan import PlannedTrial
 from omnieval.runner.progress import ProgressBoard
 from omnieval.runner.retry import RetryPolicy, generate_with_retries
@@ -75,6 +75,7 @@ class Executor:
         judges: JudgeClient | None = None,
         artifacts: ArtifactSink | None = None,
         jobs: JobRunner | None = None,
+        build_media: MediaBuilder = build_in_thread,
     ) -> None:
         self.models = models
         self.journal = journal
@@ -85,6 +86,7 @@ class Executor:
         self.judges: JudgeClient = judges or NoJudges()
         self.artifacts = artifacts
         self.jobs = jobs
+        self.build_media = build_media
         self._fingerprints = {alias: model.fingerprint() for alias, model in models.items()}
         self.breakers: dict[str, CircuitBreaker] = {}
 
@@ -136,15 +138,11 @@ class Executor:
     async def _run_one(self, planned: PlannedTrial, model: Model, policy: RetryPolicy) -> None:
         try:
             view = trial_sample(planned.task, planned.sample, planned.replicate)
-            build = functools.partial(
-                build_trial_request,
-                planned.task,
-                view,
-                planned.trial.condition,
-                planned.replicate,
-                self.generation,
-            )
-            request = await asyncio.to_thread(build) if planned.task.builds_media else build()
+            args = (planned.task, view, planned.trial.condition, planned.replicate)
+            if planned.task.builds_media:
+                request = await self.build_media(*args, self.generation)
+            else:
+                request = build_trial_request(*args, self.generation)
             ctx = self.context(planned, request, view)
         except Exception as err:
             response = Response(

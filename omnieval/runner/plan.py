@@ -100,16 +100,19 @@ def build_benchmark(spec: BenchmarkSpec) -> Benchmark:
 
 def build_models(config: RunConfig) -> dict[str, Model]:
     """Every model of the run, in this process or as Ray replicas (`executor: ray`)."""
-    if config.executor == "ray":
+    return {spec.alias: place_model(spec, config) for spec in config.models}
+
+
+def place_model(spec: ModelSpec, config: RunConfig) -> Model:
+    """One model (or judge) of the run: as Ray replicas under `executor: ray` when `ray.models`
+    includes it (by default every one does), else in this process."""
+    if config.executor == "ray" and config.ray.places(spec.alias):
         from omnieval.models.ray_pool import RayReplicaPool
 
-        return {
-            spec.alias: RayReplicaPool(
-                spec.provider, model_init_args(spec, config.seed), config.ray, config.plugins
-            )
-            for spec in config.models
-        }
-    return {spec.alias: build_model(spec, config.seed) for spec in config.models}
+        return RayReplicaPool(
+            spec.provider, model_init_args(spec, config.seed), config.ray, config.plugins
+        )
+    return build_model(spec, config.seed)
 
 
 def model_init_args(spec: ModelSpec, run_seed: int | None = None) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from omnieval.models.base import Model
 from omnieval.runner import plan_guard, rundir, scoring_settings
 from omnieval.runner.execute import Executor
 from omnieval.runner.journal import Journal
+from omnieval.runner.media_builders import media_builder
 from omnieval.runner.memory import frozen_heap
 from omnieval.runner.plan import (
     BenchmarkPlan,
@@ -198,6 +199,7 @@ async def _execute_plan(
             judges=judges,
             artifacts=make_artifact_store(run_dir),
             jobs=job_runner(journal),
+            build_media=media_builder(config, pending),
         )
         try:
             if config.preflight and pending:

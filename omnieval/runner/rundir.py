@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from omnieval import __version__
-from omnieval.config import Redactor
+from omnieval.redaction import Redactor
 
 MANIFEST = "manifest.yaml"
 JOURNAL = "journal.sqlite"

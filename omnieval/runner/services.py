@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 from omnieval.config import (
-    REDACTED,
     ConfigError,
     ModelSpec,
     RunConfig,
@@ -21,12 +20,13 @@ from omnieval.config import (
     resolve_model,
 )
 from omnieval.models.base import Model
+from omnieval.redaction import REDACTED
 from omnieval.runner.artifacts import ArtifactStore
 from omnieval.runner.execute import JobRunner
 from omnieval.runner.jobs import PendingJobs, generate_with_job
 from omnieval.runner.journal import Journal
 from omnieval.runner.judge import JudgeJournal, Judges
-from omnieval.runner.plan import build_model
+from omnieval.runner.plan import build_model, place_model
 from omnieval.runner.retry import RetryPolicy
 from omnieval.scoring.judging import JudgeClient
 from omnieval.types import Request, Response
@@ -106,9 +106,11 @@ def build_judges(
 ) -> JudgeClient:
     """The judge handle of a run (or a rescore).
 
-    In a run, every configured role gets its model. On rescore (`offline`), the manifest's
-    judge settings are used when they hold no redacted secret; otherwise the judge answers
-    already journaled are served and a missing one is a scoring error naming the role.
+    In a run, every configured role gets its model, placed like the run's models (under
+    `executor: ray`, as Ray replicas unless `ray.models` leaves it out). On rescore
+    (`offline`), the manifest's judge settings are used when they hold no redacted secret;
+    otherwise the judge answers already journaled are served and a missing one is a scoring
+    error naming the role.
     """
     judge_journal = JudgeJournal(journal.connection)
     usable = {
@@ -120,7 +122,11 @@ def build_judges(
         return Judges.offline(judge_journal, fingerprints)
     if not usable:  # only journaled answers can be served
         return Judges.offline(judge_journal, fingerprints)
-    models = {role: build_model(spec, config.seed) for role, spec in usable.items()}
+    # a run places its judges like its models (Ray replicas or in-process); a rescore judges here
+    models = {
+        role: build_model(spec, config.seed) if offline else place_model(spec, config)
+        for role, spec in usable.items()
+    }
     return Judges(judge_journal, {role: (models[role], usable[role]) for role in usable})
 
 
