@@ -201,3 +201,198 @@ def test_a_replica_killed_mid_run_is_replaced_and_nothing_is_lost(
     while not after and time.monotonic() < deadline:
         time.sleep(0.1)
     assert after and after[0] != before  # a new worker process took its place
+
+
+# --------------------------------------------------------------------------- media, judges, files
+
+
+@pytest.fixture(scope="module")
+def when_edition(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from omnieval.benchmarks.vsync.synth_when import VsyncWhenConfig, generate_vsync_when
+
+    out = tmp_path_factory.mktemp("vsync-when")
+    generate_vsync_when(out, 3, seed=5, config=VsyncWhenConfig(speech="formant"))
+    return out
+
+
+def when_config(tmp_path: Path, name: str, edition: Path, **extra: Any) -> dict[str, Any]:
+    return {
+        "name": name,
+        "output": str(tmp_path / "runs"),
+        "progress": False,
+        "benchmarks": [
+            {
+                "name": "vsync-level2",
+                "args": {"data_dir": str(edition), "cache_dir": str(tmp_path / f"cache-{name}")},
+                "variants": ["avt", "vt", "at"],
+            }
+        ],
+        "models": ["vsync-solver"],
+        "judges": {"judge": {"provider": "vsync-judge"}},
+        **extra,
+    }
+
+
+def test_prefix_cuts_are_built_by_ray_tasks_with_the_same_results(
+    ray_cluster: RaySettings, when_edition: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from omnieval.benchmarks.vsync import level2_task
+
+    local = api.evaluate(when_config(tmp_path, "local", when_edition))
+
+    def driver_must_not_cut(*args: Any, **kwargs: Any) -> Path:
+        raise AssertionError("a prefix was cut in the driver process")
+
+    # Ray workers import their own, unpatched module: the run completes only if every prefix
+    # cut (the V-SYNC Level 2 request build) ran in a Ray task
+    monkeypatch.setattr(level2_task, "video_prefix", driver_must_not_cut)
+    ray_settings = {**ray_cluster.model_dump(mode="json"), "media_num_cpus": 0.25}
+    remote = api.evaluate(
+        when_config(tmp_path, "ray", when_edition, executor="ray", ray=ray_settings)
+    )
+    assert remote.results.totals.failed == 0
+    assert remote.results.totals.scoring_errors == 0
+    assert answers(remote) == answers(local)
+    assert {r.trial.key for r in remote.records} == {r.trial.key for r in local.records}
+    assert remote.results.groups == local.results.groups
+    assert any((tmp_path / "cache-ray").rglob("*.mp4")), "the Ray tasks wrote no prefix"
+
+    # the same patch in-process: every trial fails naming the driver-side cut
+    monkeypatch.setattr(level2_task, "video_prefix", driver_must_not_cut)
+    threads = api.evaluate(when_config(tmp_path, "threads", when_edition))
+    assert threads.results.totals.failed == len(threads.records)
+
+
+def artifact_digests(outcome: api.RunOutcome) -> dict[tuple[str, str], list[str | None]]:
+    return {
+        (r.trial.model, r.trial.sample_id): [a.sha256 for a in r.response.artifacts]
+        for r in outcome.records
+        if r.response.artifacts
+    }
+
+
+def test_judges_and_file_artifacts_work_under_ray_as_in_process(
+    ray_cluster: RaySettings, tmp_path: Path
+) -> None:
+    def run(name: str, **extra: Any) -> tuple[api.RunOutcome, list[int]]:
+        pids = tmp_path / f"{name}-judge-pids.txt"
+        outcome = api.evaluate(
+            {
+                "name": name,
+                "output": str(tmp_path / "runs"),
+                "progress": False,
+                "plugins": ["omnieval_testtasks"],
+                "benchmarks": [
+                    {"name": "test-refine", "args": {"n": 8}},
+                    {"name": "test-masks", "args": {"data_dir": str(tmp_path / "truth"), "n": 3}},
+                ],
+                # the oracle hands its masks over as files (`source`), test-masker as bytes
+                "models": [{"alias": "speller", "provider": "test-speller"}, "oracle"],
+                "judges": {
+                    "refine": {
+                        "alias": "judge",
+                        "provider": "test-judge",
+                        "init_args": {
+                            "calls_file": str(tmp_path / f"{name}-calls.txt"),
+                            "pids_file": str(pids),
+                        },
+                    }
+                },
+                **extra,
+            }
+        )
+        return outcome, [int(line) for line in pids.read_text().split()]
+
+    local, local_pids = run("local")
+    remote, remote_pids = run("ray", executor="ray", ray=ray_cluster.model_dump(mode="json"))
+    assert set(local_pids) == {os.getpid()}
+    assert remote_pids and os.getpid() not in remote_pids  # the judge ran in Ray actors
+    assert len(remote_pids) == len(local_pids) == 4  # speller spells out 4 of 8 answers
+    assert remote.results.totals.failed == remote.results.totals.scoring_errors == 0
+    assert answers(remote) == answers(local)
+    assert remote.results.groups == local.results.groups
+    digests = artifact_digests(remote)
+    assert digests == artifact_digests(local) and len(digests) == 3
+    for record in remote.records:
+        for artifact in record.response.artifacts:
+            assert (remote.run_dir / str(artifact.path)).is_file()
+
+
+def test_a_replica_hands_over_files_it_wrote_as_bytes(
+    ray_cluster: RaySettings, tmp_path: Path
+) -> None:
+    """On another node the driver could not open a replica's file: the replica reads it."""
+    import asyncio
+
+    from omnieval.models.ray_pool import RayReplicaPool
+    from omnieval.types import Request, TextPart
+
+    pool = RayReplicaPool("test-masks", {}, ray_cluster, plugins=["omnieval_maskmodels"])
+    try:
+        response = asyncio.run(pool.generate(Request(parts=(TextPart(text="two cats"),))))
+    finally:
+        asyncio.run(pool.close())
+    assert [a.source for a in response.artifacts] == [None, None]
+    assert all(a.data and a.data.startswith(b"\x89PNG") for a in response.artifacts)
+
+
+def test_a_driver_killed_under_ray_resumes_with_nothing_lost(
+    ray_cluster: RaySettings, tmp_path: Path, subprocess_env: dict[str, str]
+) -> None:
+    import json
+    import signal
+    import subprocess
+    import sys
+
+    import ray
+    import yaml
+
+    questions = write_mcq(tmp_path / "q.jsonl", 40)
+    local = api.evaluate(config(tmp_path, "local", questions, ["random", "constant"]))
+    address = ray.get_runtime_context().gcs_address  # the test's local cluster
+    settings = {**ray_cluster.model_dump(mode="json"), "address": address}
+    run = config(tmp_path, "killed", questions, ["random", "constant"], executor="ray", ray=settings)
+    path = tmp_path / "killed.yaml"
+    path.write_text(yaml.safe_dump(run))
+    env = {**subprocess_env, "OMNIEVAL_KILL_AT": "journal.committed:3"}
+    env["PYTHONPATH"] = os.pathsep.join([str(PLUGINS), str(REPO), env.get("PYTHONPATH", "")])
+    done = subprocess.run(
+        [sys.executable, "-m", "omnieval.cli", "run", "--config", str(path), "--no-progress"],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert done.returncode == -signal.SIGKILL, done.stderr[-2000:]
+    journal = tmp_path / "runs" / "killed" / "journal.sqlite"
+    before = journaled(journal)
+    assert 0 < before < 80
+    resumed = api.evaluate(run)  # this process: already connected to the same cluster
+    assert resumed.executed == 80 - before
+    with sqlite3.connect(journal) as db:
+        keys = [row[0] for row in db.execute("SELECT key FROM trials")]
+    assert len(keys) == len(set(keys)) == 80
+    assert answers(resumed) == answers(local)
+    results = json.loads((resumed.run_dir / "results.json").read_text())
+    assert results["groups"] == json.loads((local.run_dir / "results.json").read_text())["groups"]
+
+
+def test_ray_models_must_name_aliases_of_the_run(tmp_path: Path) -> None:
+    from omnieval.config import ConfigError
+
+    questions = write_mcq(tmp_path / "q.jsonl", 2)
+    run = config(tmp_path, "x", questions, ["random"], executor="ray", ray={"models": ["gpt"]})
+    with pytest.raises(ConfigError, match="ray.models names 'gpt'"):
+        api.evaluate(run)
+
+
+def test_media_tasks_asking_for_a_resource_no_node_offers_are_refused(
+    ray_cluster: RaySettings, when_edition: Path, tmp_path: Path
+) -> None:
+    from omnieval.config import ConfigError
+
+    ray_settings = {**ray_cluster.model_dump(mode="json"), "media_resources": {"dataset": 0.01}}
+    run = when_config(tmp_path, "nodata", when_edition, executor="ray", ray=ray_settings)
+    with pytest.raises(ConfigError, match="'dataset', which no node of the Ray cluster offers"):
+        api.evaluate(run)

@@ -14,7 +14,7 @@ import asyncio
 from typing import Any
 
 from omnieval.benchmarks.base import Task
-from omnieval.config import RaySettings
+from omnieval.config import ConfigError, RaySettings
 from omnieval.models.ray_pool import connect, ray_module
 from omnieval.runner.trial_request import build_trial_request
 from omnieval.types import GenerationParams, Replicate, Request, Sample
@@ -43,6 +43,14 @@ class RayMediaBuilder:
         connect(settings)
         self._ray = ray
         self._plugins = list(plugins or [])
+        offered = ray.cluster_resources()
+        missing = [name for name in settings.media_resources if name not in offered]
+        if missing:
+            raise ConfigError(
+                f"ray.media_resources asks for {', '.join(map(repr, missing))}, which no node of "
+                "the Ray cluster offers (start the nodes that hold the data with `ray start "
+                f"--resources '{{\"{missing[0]}\": 1}}'`); cluster resources: {sorted(offered)}"
+            )
         self._remote = ray.remote(_build_remote).options(
             num_cpus=settings.media_num_cpus,
             resources=dict(settings.media_resources) or None,

@@ -189,19 +189,19 @@ async def _execute_plan(
         for planned in pending:
             totals[planned.trial.model] += 1
         board = ProgressBoard(dict(totals), enabled=config.progress, console=console)
-        executor = Executor(
-            plan.models,
-            journal,
-            board,
-            redactor,
-            seed=config.seed,
-            generation=config.generation,
-            judges=judges,
-            artifacts=make_artifact_store(run_dir),
-            jobs=job_runner(journal),
-            build_media=media_builder(config, pending),
-        )
         try:
+            executor = Executor(
+                plan.models,
+                journal,
+                board,
+                redactor,
+                seed=config.seed,
+                generation=config.generation,
+                judges=judges,
+                artifacts=make_artifact_store(run_dir),
+                jobs=job_runner(journal),
+                build_media=media_builder(config, pending),
+            )
             if config.preflight and pending:
                 await preflight_models(plan.models, pending)
             with board:

@@ -239,19 +239,30 @@ class Speller(Model):
 
 @registry.models.register("test-judge")
 class CountingJudge(Model):
-    """Reads "option number k" and answers its letter; appends one line per call to a file."""
+    """Reads "option number k" and answers its letter; appends one line per call to a file
+    (and, with `pids_file`, the id of the process that answered to that one)."""
 
     name = "test-judge"
     capabilities = ModelCapabilities(inputs=ALL, max_concurrency=4)
 
-    def __init__(self, calls_file: str, delay_s: float = 0.0, api_key: str | None = None) -> None:
+    def __init__(
+        self,
+        calls_file: str,
+        delay_s: float = 0.0,
+        api_key: str | None = None,
+        pids_file: str | None = None,
+    ) -> None:
         if api_key is not None and api_key != os.environ.get("TEST_JUDGE_KEY"):
             raise ValueError("test-judge: wrong api_key")
         self.calls_file = calls_file
         self.delay_s = delay_s
+        self.pids_file = pids_file
 
     async def generate(self, request: Request) -> Response:
         await asyncio.sleep(self.delay_s)
+        if self.pids_file is not None:
+            with open(self.pids_file, "a", encoding="utf-8") as out:
+                out.write(f"{os.getpid()}\n")
         with open(self.calls_file, "a", encoding="utf-8") as out:
             out.write(request.text() + "\n")
             out.flush()
