@@ -7,7 +7,8 @@ process, placed by Ray's resource scheduler: `num_gpus` / `num_cpus` per replica
 the replica with the fewest in flight. A replica that dies (a killed worker, a lost node) is
 restarted by Ray (`max_restarts=-1`); the requests it held fail with a transient error and the
 runner retries them, so nothing is lost. The pool's fingerprint is the model's own: running
-under Ray changes where a model runs, not what a trial is.
+under Ray changes where a model runs, not what a trial is. Files a replica's model writes
+(artifacts with a `source`) come back as bytes, since the driver may not see that node's disk.
 
 Ray is an optional extra (`pip install 'omnieval[ray]'`), imported only here. `connect` joins an
 existing cluster (`address: auto` or a head address) or starts a local one bound to 127.0.0.1
