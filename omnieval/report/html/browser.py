@@ -11,7 +11,7 @@ import base64
 import json
 import mimetypes
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -113,29 +113,45 @@ def expected_media(target: Any, url: MediaUrl) -> list[dict[str, str]]:
     return found
 
 
-def browser_data(
+class BrowserIndex:
+    """The prompts and media lists the browser's rows point into (each stored once)."""
+
+    def __init__(self) -> None:
+        self.prompts: list[str] = []
+        self.media: list[list[dict[str, str]]] = []
+        self._prompt_index: dict[str, int] = {}
+        self._media_index: dict[tuple[str, str], int] = {}
+
+    def prompt(self, text: str) -> int:
+        if text not in self._prompt_index:
+            self._prompt_index[text] = len(self.prompts)
+            self.prompts.append(text)
+        return self._prompt_index[text]
+
+    def sample_media(
+        self, task: str, sample_id: str, samples: Mapping[str, Mapping[str, Sample]], url: MediaUrl
+    ) -> int:
+        where = (task, sample_id)
+        if where not in self._media_index:
+            self._media_index[where] = len(self.media)
+            self.media.append(media_entries(samples.get(task, {}).get(sample_id), url))
+        return self._media_index[where]
+
+
+def browser_rows(
     rows: Iterable[dict[str, Any]],
     samples: Mapping[str, Mapping[str, Sample]],
     run_dir: Path,
     url: MediaUrl,
-) -> dict[str, Any]:
-    """{columns, rows, prompts, media} for the page's JavaScript (see the module docstring)."""
-    prompts: list[str] = []
-    prompt_index: dict[str, int] = {}
-    media: list[list[dict[str, str]]] = []
-    media_index: dict[tuple[str, str], int] = {}
-    out_rows = []
+    index: BrowserIndex,
+) -> Iterator[list[Any]]:
+    """One compact row (`COLUMNS`) per samples.jsonl row, as it is read: a caller may write
+    each out and drop it; prompts and media accumulate in `index`."""
     for row in rows:
         request = row.get("request") or {}
         text = "\n\n".join(p["text"] for p in request.get("parts", []) if "text" in p)
-        if text not in prompt_index:
-            prompt_index[text] = len(prompts)
-            prompts.append(text)
-        where = (row["task"], row["sample_id"])
-        if where not in media_index:
-            sample = samples.get(row["task"], {}).get(row["sample_id"])
-            media_index[where] = len(media)
-            media.append(media_entries(sample, url))
+        prompt = index.prompt(text)
+        media = index.sample_media(row["task"], row["sample_id"], samples, url)  # URLs in order
         artifacts = [
             {
                 "kind": a.get("kind", "file"),
@@ -146,26 +162,40 @@ def browser_data(
         ]
         target = row.get("target") or {}
         response = row.get("response") or ""
-        out_rows.append(
-            [
-                row["key"],
-                row["model"],
-                row["task"],
-                row["sample_id"],
-                row["condition"],
-                row.get("replicate") or "",
-                row["outcome"],
-                row.get("extraction_rule") or "",
-                row.get("extraction"),
-                row.get("extraction_ok"),
-                row.get("scores") or {},
-                response[:RESPONSE_LIMIT] + ("…" if len(response) > RESPONSE_LIMIT else ""),
-                prompt_index[text],
-                media_index[where],
-                artifacts,
-                row.get("error") or row.get("scoring_error") or "",
-                target.get("answer") if isinstance(target, dict) else None,
-                expected_media(target, url),
-            ]
-        )
-    return {"columns": list(COLUMNS), "rows": out_rows, "prompts": prompts, "media": media}
+        yield [
+            row["key"],
+            row["model"],
+            row["task"],
+            row["sample_id"],
+            row["condition"],
+            row.get("replicate") or "",
+            row["outcome"],
+            row.get("extraction_rule") or "",
+            row.get("extraction"),
+            row.get("extraction_ok"),
+            row.get("scores") or {},
+            response[:RESPONSE_LIMIT] + ("…" if len(response) > RESPONSE_LIMIT else ""),
+            prompt,
+            media,
+            artifacts,
+            row.get("error") or row.get("scoring_error") or "",
+            target.get("answer") if isinstance(target, dict) else None,
+            expected_media(target, url),
+        ]
+
+
+def browser_data(
+    rows: Iterable[dict[str, Any]],
+    samples: Mapping[str, Mapping[str, Sample]],
+    run_dir: Path,
+    url: MediaUrl,
+) -> dict[str, Any]:
+    """{columns, rows, prompts, media} for the page's JavaScript (see the module docstring)."""
+    index = BrowserIndex()
+    out_rows = list(browser_rows(rows, samples, run_dir, url, index))
+    return {
+        "columns": list(COLUMNS),
+        "rows": out_rows,
+        "prompts": index.prompts,
+        "media": index.media,
+    }
