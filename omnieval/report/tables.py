@@ -125,5 +125,7 @@ def _write_parquet(
     del values  # the table holds its own copy
     tmp = path.with_name(path.name + ".tmp")
     pq.write_table(table, tmp)
+    del table
+    pa.default_memory_pool().release_unused()  # Arrow's allocator keeps freed pages otherwise
     os.replace(tmp, path)
     return path

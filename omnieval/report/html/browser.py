@@ -89,28 +89,30 @@ def expected_media(target: Any, url: MediaUrl) -> list[dict[str, str]]:
     """Media files a target names (a final frame, a reference video, ground-truth masks), found
     among its string values, at most `EXPECTED_LIMIT`."""
     found: list[dict[str, str]] = []
-
-    def walk(value: Any, key: str) -> None:
-        if len(found) >= EXPECTED_LIMIT:
-            return
-        if isinstance(value, dict):
-            for k, v in value.items():
-                walk(v, str(k))
-        elif isinstance(value, list):
-            for v in value:
-                walk(v, key)
-        elif (
-            isinstance(value, str)
-            and value.startswith("/")
-            and value.lower().endswith(_SUFFIX_TUPLE)  # cheap tests first: most are option texts
-        ):
-            path = Path(value)
-            if path.is_file():
-                kind = MEDIA_SUFFIXES[path.suffix.lower()]
-                found.append({"kind": kind, "name": f"{key}: {path.name}", "src": url(path)})
-
-    walk(target, "expected")
+    _find_media(target, "expected", url, found)
     return found
+
+
+def _find_media(value: Any, key: str, url: MediaUrl, found: list[dict[str, str]]) -> None:
+    """A module-level function, not a closure calling itself: such a closure is a reference
+    cycle per call, left for the cyclic collector, which the final phase of a run pauses."""
+    if len(found) >= EXPECTED_LIMIT:
+        return
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _find_media(v, str(k), url, found)
+    elif isinstance(value, list):
+        for v in value:
+            _find_media(v, key, url, found)
+    elif (
+        isinstance(value, str)
+        and value.startswith("/")
+        and value.lower().endswith(_SUFFIX_TUPLE)  # cheap tests first: most are option texts
+    ):
+        path = Path(value)
+        if path.is_file():
+            kind = MEDIA_SUFFIXES[path.suffix.lower()]
+            found.append({"kind": kind, "name": f"{key}: {path.name}", "src": url(path)})
 
 
 class BrowserIndex:
