@@ -116,13 +116,22 @@ def _find_media(value: Any, key: str, url: MediaUrl, found: list[dict[str, str]]
 
 
 class BrowserIndex:
-    """The prompts and media lists the browser's rows point into (each stored once)."""
+    """The prompts and media lists the browser's rows point into (each stored once).
 
-    def __init__(self) -> None:
+    With `samples`, a sample's media entries are made when it first appears (the order URLs
+    are asked for numbers a server's media routes); without, `media(samples)` makes them at
+    the end, so a writer can stream the rows before it knows which samples it needs."""
+
+    def __init__(
+        self, url: MediaUrl, samples: Mapping[str, Mapping[str, Sample]] | None = None
+    ) -> None:
         self.prompts: list[str] = []
-        self.media: list[list[dict[str, str]]] = []
+        self._url = url
+        self._samples = samples
+        self._places: list[tuple[str, str]] = []
+        self._media: list[list[dict[str, str]]] = []
         self._prompt_index: dict[str, int] = {}
-        self._media_index: dict[tuple[str, str], int] = {}
+        self._place_index: dict[tuple[str, str], int] = {}
 
     def prompt(self, text: str) -> int:
         if text not in self._prompt_index:
@@ -130,22 +139,29 @@ class BrowserIndex:
             self.prompts.append(text)
         return self._prompt_index[text]
 
-    def sample_media(
-        self, task: str, sample_id: str, samples: Mapping[str, Mapping[str, Sample]], url: MediaUrl
-    ) -> int:
+    def place(self, task: str, sample_id: str) -> int:
+        """The index of the sample's media entries."""
         where = (task, sample_id)
-        if where not in self._media_index:
-            self._media_index[where] = len(self.media)
-            self.media.append(media_entries(samples.get(task, {}).get(sample_id), url))
-        return self._media_index[where]
+        if where not in self._place_index:
+            self._place_index[where] = len(self._places)
+            self._places.append(where)
+            if self._samples is not None:
+                sample = self._samples.get(task, {}).get(sample_id)
+                self._media.append(media_entries(sample, self._url))
+        return self._place_index[where]
+
+    def media(
+        self, samples: Mapping[str, Mapping[str, Sample]] | None = None
+    ) -> list[list[dict[str, str]]]:
+        """Each sample's media entries, in `place` order (from `samples` if not made yet)."""
+        if self._samples is not None:
+            return self._media
+        found = samples or {}
+        return [media_entries(found.get(t, {}).get(i), self._url) for t, i in self._places]
 
 
 def browser_rows(
-    rows: Iterable[dict[str, Any]],
-    samples: Mapping[str, Mapping[str, Sample]],
-    run_dir: Path,
-    url: MediaUrl,
-    index: BrowserIndex,
+    rows: Iterable[dict[str, Any]], run_dir: Path, url: MediaUrl, index: BrowserIndex
 ) -> Iterator[list[Any]]:
     """One compact row (`COLUMNS`) per samples.jsonl row, as it is read: a caller may write
     each out and drop it; prompts and media accumulate in `index`."""
@@ -153,7 +169,7 @@ def browser_rows(
         request = row.get("request") or {}
         text = "\n\n".join(p["text"] for p in request.get("parts", []) if "text" in p)
         prompt = index.prompt(text)
-        media = index.sample_media(row["task"], row["sample_id"], samples, url)  # URLs in order
+        media = index.place(row["task"], row["sample_id"])  # before the artifacts' URLs
         artifacts = [
             {
                 "kind": a.get("kind", "file"),
@@ -193,11 +209,11 @@ def browser_data(
     url: MediaUrl,
 ) -> dict[str, Any]:
     """{columns, rows, prompts, media} for the page's JavaScript (see the module docstring)."""
-    index = BrowserIndex()
-    out_rows = list(browser_rows(rows, samples, run_dir, url, index))
+    index = BrowserIndex(url, samples)
+    out_rows = list(browser_rows(rows, run_dir, url, index))
     return {
         "columns": list(COLUMNS),
         "rows": out_rows,
         "prompts": index.prompts,
-        "media": index.media,
+        "media": index.media(),
     }

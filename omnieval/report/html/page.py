@@ -12,7 +12,7 @@ from __future__ import annotations
 import html
 import json
 import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any, TextIO
@@ -234,34 +234,46 @@ def write_report(
     the media paths; a callable is only called when some trial had media.
 
     The page is the text `render_report` makes, written as it is made: samples.jsonl is read
-    row by row and each browser row goes to the file at once, so a run of any size needs
-    memory for its prompts and media lists only, not for every row several times over."""
+    once, row by row, and each browser row goes to the file at once (the media lists, which
+    follow the rows, are made at the end), so a run of any size needs memory for its prompts
+    and media lists only, not for every row several times over."""
     target = out or run_dir / REPORT
     url: MediaUrl = embedded_url if embed_media else relative_url(target.parent.resolve())
     rows_path = run_dir / rundir.SAMPLES
-
-    def rows() -> Iterable[dict[str, Any]]:
-        return read_sample_rows(rows_path) if rows_path.is_file() else iter(())
-
-    if callable(samples):
-        samples = samples() if any(_has_media(row) for row in rows()) else {}
+    rows = _MediaSeen(read_sample_rows(rows_path) if rows_path.is_file() else ())
     head, tail = _page_around_data(results, True, results.human_ratings, None)
-    index = BrowserIndex()
+    index = BrowserIndex(url)
     tmp = target.with_name(target.name + ".tmp")
     with tmp.open("w", encoding="utf-8") as page:
         page.write(head)
         page.write(f'{{"run":{_json_script(results.run)},"browser":{{"columns":')
         page.write(_json_script(list(COLUMNS)))
         page.write(',"rows":')
-        _write_json_list(page, browser_rows(rows(), samples, run_dir.resolve(), url, index))
+        _write_json_list(page, browser_rows(rows, run_dir.resolve(), url, index))
+        if callable(samples):
+            samples = samples() if rows.any_media else {}
         page.write(',"prompts":')
         _write_json_list(page, index.prompts)
         page.write(',"media":')
-        _write_json_list(page, index.media)
+        _write_json_list(page, index.media(samples))
         page.write("}}")
         page.write(tail)
     os.replace(tmp, target)
     return target
+
+
+class _MediaSeen:
+    """Rows passed through, noting whether any sent media (`_has_media`)."""
+
+    def __init__(self, rows: Iterable[dict[str, Any]]) -> None:
+        self._rows = rows
+        self.any_media = False
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for row in self._rows:
+            if not self.any_media and _has_media(row):
+                self.any_media = True
+            yield row
 
 
 def _write_json_list(out: TextIO, items: Iterable[Any]) -> None:
