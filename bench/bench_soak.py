@@ -6,17 +6,24 @@
     python bench/bench_soak.py --part replan --replan-trials 1000000
 
 (a) `instant`: a short run (`--short` trials, as bench/bench_harness.py measures it) and then
-    `--trials` with the `constant` model, in this process; RSS is sampled every 0.25 s.
-    Growth = the highest RSS in the last 90% of the run minus the RSS at 10% of it (the first
-    10% is warm-up: plan, caches, SQLite page cache). Target < 50 MB. The harness overhead is
-    compared as trials/s of the long run over trials/s of the short run (same session).
+    `--trials` with the `constant` model. Each run is `api.evaluate` in a child process (this
+    script with `--child CONFIG`); this process samples the child's memory from outside every
+    0.25 s (VmRSS and its RssAnon / RssFile split from /proc/<pid>/status) together with the
+    number of trials journaled so far (counted from this process's own SQLite connection), so
+    the measurement adds no thread, allocation or connection to the process it measures.
+    "While trials run": RSS when 10% of the trials are journaled against the highest RSS until
+    the last one is (the first 10% is warm-up: plan, caches, SQLite page cache). Target < 50 MB.
+    "Final phase": from the last trial journaled to the child's exit (aggregation and outputs:
+    results.json, samples.jsonl/csv/parquet, leaderboard, report.html), its highest sampled RSS
+    and the child's own peak (VmHWM). The harness overhead is the time per trial of the long
+    run over that of the short run (`api.evaluate` timed inside each child).
 (b) `loopback`: `--served-trials` through the `openai` provider against tests/loopback.py in a
-    subprocess answering after 50 ms (concurrency 64), RSS sampled the same way.
+    subprocess answering after 50 ms (concurrency 64), run and sampled the same way.
 (c) `replan`: a finished run of `--replan-trials` trials (items x 4 rotations) is journaled in
     bulk: the plan is made once, and every trial's `constant` response is scored by the task and
     written through `Journal.record` (the executor's own write path, group-committed) without
     the async model round trip. Then the re-plan is timed as bench_harness.py times it: plan +
-    journal lookup of finished keys + pending list. Target < 20 s.
+    journal lookup of finished keys + pending list. Target < 20 s. (In this process.)
 """
 
 from __future__ import annotations
@@ -28,8 +35,8 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
-import threading
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +48,7 @@ from omnieval.runner.trial_request import build_trial_request, trial_sample
 from omnieval.types import Response, TrialContext
 
 ROOT = Path(__file__).resolve().parents[1]
+MEMORY_FIELDS = ("VmRSS", "RssAnon", "RssFile", "VmHWM")
 
 
 def rss_mb() -> float:
@@ -51,66 +59,98 @@ def rss_mb() -> float:
     return 0.0
 
 
-class RssSampler:
-    """RSS every `every_s` seconds in a background thread while the `with` block runs, with
-    the number of trials journaled so far (read from `journal`, when it exists)."""
+def memory_of(pid: int) -> dict[str, float]:
+    """VmRSS, RssAnon, RssFile and VmHWM of a process in MB (empty once it is gone)."""
+    found: dict[str, float] = {}
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            for line in status:
+                name, _, value = line.partition(":")
+                if name in MEMORY_FIELDS:
+                    found[name] = int(value.split()[0]) / 1024
+    except (FileNotFoundError, ProcessLookupError):
+        return {}
+    return found
 
-    def __init__(self, journal: Path | None = None, every_s: float = 0.25) -> None:
-        self.every_s = every_s
-        self.journal = journal
-        self.samples: list[tuple[float, float]] = []
-        self.progress: list[tuple[int, float]] = []  # (trials journaled, RSS MB)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def _journaled(self) -> int | None:
-        if self.journal is None or not self.journal.exists():
-            return None
-        try:
-            with sqlite3.connect(f"file:{self.journal}?mode=ro", uri=True, timeout=1) as db:
-                return int(db.execute("SELECT COUNT(*) FROM trials").fetchone()[0])
-        except sqlite3.Error:
-            return None
+def journaled(journal: Path) -> int | None:
+    """Rows in the journal's trials table, read from this process (None before it exists)."""
+    if not journal.exists():
+        return None
+    try:
+        with sqlite3.connect(f"file:{journal}?mode=ro", uri=True, timeout=1) as db:
+            return int(db.execute("SELECT COUNT(*) FROM trials").fetchone()[0])
+    except sqlite3.Error:
+        return None
 
-    def _run(self) -> None:
-        start = time.perf_counter()
-        while not self._stop.is_set():
-            mb = rss_mb()
-            self.samples.append((time.perf_counter() - start, mb))
-            done = self._journaled()
-            if done is not None:
-                self.progress.append((done, mb))
-            self._stop.wait(self.every_s)
 
-    def during_trials(self, total: int) -> tuple[float, float]:
-        """(RSS when 10% of the trials were journaled, highest RSS until all were)."""
-        early = [mb for done, mb in self.progress if done >= total // 10]
-        running = [mb for done, mb in self.progress if total // 10 <= done < total]
-        if not early:
-            return float("nan"), float("nan")
-        return early[0], max(running or early[:1])
+@dataclass
+class Sample:
+    at_s: float
+    done: int  # trials journaled (0 before the journal exists)
+    memory: dict[str, float]
 
-    def __enter__(self) -> RssSampler:
-        self._thread.start()
-        return self
 
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.samples.append((self.samples[-1][0] if self.samples else 0.0, rss_mb()))
+@dataclass
+class ChildRun:
+    """One `api.evaluate` in a child process, sampled from outside."""
 
-    def summary(self) -> dict[str, float]:
-        values = [mb for _, mb in self.samples]
-        cut = max(1, len(values) // 10)
-        warm = values[cut - 1]
-        return {
-            "start": values[0],
-            "at_10pct": warm,
-            "peak_after_10pct": max(values[cut:] or values),
-            "end": values[-1],
-            "growth": max(values[cut:] or values) - warm,
-            "samples": float(len(values)),
-        }
+    trials: int
+    samples: list[Sample] = field(default_factory=list)
+    outcome: dict[str, Any] = field(default_factory=dict)
+
+    def while_trials_run(self) -> tuple[Sample, Sample, Sample]:
+        """The first sample with 10% journaled, the one with the highest RSS from there until
+        the last trial is journaled, and the last one before it is."""
+        warm = [s for s in self.samples if s.done >= self.trials // 10]
+        running = [s for s in warm if s.done < self.trials] or warm[:1]
+        return warm[0], max(running, key=lambda s: s.memory["VmRSS"]), running[-1]
+
+    def final_phase(self) -> tuple[Sample, Sample]:
+        """The first sample with every trial journaled, and the highest after it (the last
+        sample if the final phase was shorter than one sampling interval)."""
+        final = [s for s in self.samples if s.done >= self.trials] or self.samples[-1:]
+        return final[0], max(final, key=lambda s: s.memory["VmRSS"])
+
+
+def run_child(config: dict[str, Any], trials: int, every_s: float = 0.25) -> ChildRun:
+    """Run `config` through `api.evaluate` in a child process and sample it until it exits."""
+    root = Path(config["output"])
+    root.mkdir(parents=True, exist_ok=True)
+    config_path = root / f"{config['name']}.config.json"
+    config_path.write_text(json.dumps(config), encoding="utf-8")
+    journal = root / config["name"] / "journal.sqlite"
+    run = ChildRun(trials)
+    child = subprocess.Popen(
+        [sys.executable, __file__, "--child", str(config_path)],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    started = time.perf_counter()
+    while child.poll() is None:
+        memory = memory_of(child.pid)
+        if memory:
+            done = journaled(journal) or 0
+            run.samples.append(Sample(time.perf_counter() - started, done, memory))
+        time.sleep(every_s)
+    assert child.returncode == 0, f"the child run of {config_path} failed ({child.returncode})"
+    run.outcome = json.loads(config_path.with_suffix(".result").read_text(encoding="utf-8"))
+    return run
+
+
+def child_main(config_path: Path) -> None:
+    """The child: one `api.evaluate`; its time, counts and peak RSS go to CONFIG.result."""
+    config = json.loads(config_path.read_text(encoding="utf-8"))
+    started = time.perf_counter()
+    outcome = api.evaluate(config)
+    elapsed = time.perf_counter() - started
+    hwm = memory_of(os.getpid()).get("VmHWM", 0.0)
+    result = {
+        "elapsed_s": elapsed,
+        "executed": outcome.executed,
+        "failed": outcome.results.totals.failed,
+        "peak_mb": hwm,
+    }
+    config_path.with_suffix(".result").write_text(json.dumps(result), encoding="utf-8")
 
 
 def write_questions(path: Path, n: int) -> None:
@@ -143,42 +183,46 @@ def journal_bytes(run_dir: Path) -> int:
     return sum(p.stat().st_size for p in run_dir.glob("journal.sqlite*"))
 
 
-def timed_run(root: Path, name: str, n: int, model: Any) -> tuple[float, RssSampler, Any]:
+def child_run(root: Path, name: str, n: int, model: Any) -> ChildRun:
     write_questions(root / f"{name}.jsonl", n)
-    sampler = RssSampler(root / "runs" / name / "journal.sqlite")
-    started = time.perf_counter()
-    with sampler:
-        outcome = api.evaluate(_config(root, name, model))
-    elapsed = time.perf_counter() - started
-    assert outcome.executed == n, (outcome.executed, n)
-    return elapsed, sampler, outcome
+    run = run_child(_config(root, name, model), n)
+    assert run.outcome["executed"] == n, (run.outcome, n)
+    return run
 
 
-def _print_rss(label: str, sampler: RssSampler, trials: int) -> None:
-    first, most = sampler.during_trials(trials)
+def _split(sample: Sample) -> str:
+    m = sample.memory
+    return f"{m['VmRSS']:.0f} MB (anon {m.get('RssAnon', 0):.0f}, file {m.get('RssFile', 0):.0f})"
+
+
+def _print_memory(run: ChildRun) -> None:
+    warm, most, last = run.while_trials_run()
+    growth = most.memory["VmRSS"] - warm.memory["VmRSS"]
     print(
-        f"    RSS while trials run: {first:.0f} MB at 10% journaled, at most {most:.0f} MB "
-        f"before the last trial -> growth {most - first:+.1f} MB   target < 50 MB"
+        f"    RSS while trials run: {_split(warm)} at {warm.done:,} journaled; "
+        f"{_split(last)} at {last.done:,}; highest {most.memory['VmRSS']:.0f} MB "
+        f"-> growth {growth:+.1f} MB   target < 50 MB"
     )
-    s = sampler.summary()
+    start, top = run.final_phase()
     print(
-        f"    RSS {label}: start {s['start']:.0f} MB, at 10% {s['at_10pct']:.0f} MB, "
-        f"peak after {s['peak_after_10pct']:.0f} MB, end {s['end']:.0f} MB -> growth "
-        f"{s['growth']:+.1f} MB ({s['samples']:.0f} samples; includes the final aggregation)"
+        f"    final phase (aggregation + outputs): {_split(start)} at the last trial, peak "
+        f"{_split(top)} sampled; the child's VmHWM {run.outcome['peak_mb']:.0f} MB "
+        f"({len(run.samples)} samples in all)"
     )
 
 
 def part_instant(root: Path, short: int, trials: int) -> None:
     model = {"use": "constant", "concurrency": 64}
-    short_s, _, _ = timed_run(root, "short", short, model)
-    long_s, sampler, outcome = timed_run(root, "soak", trials, model)
-    size = journal_bytes(outcome.run_dir)
-    print(f"(a) instant model, {trials:,} trials")
+    short_run = child_run(root, "short", short, model)
+    long_run = child_run(root, "soak", trials, model)
+    short_s, long_s = short_run.outcome["elapsed_s"], long_run.outcome["elapsed_s"]
+    size = journal_bytes(root / "runs" / "soak")
+    print(f"(a) instant model, {trials:,} trials (each run in a child process)")
     print(f"    short run ({short:,} trials)  {short_s:8.2f} s  {short / short_s:10,.0f} trials/s")
     print(f"    soak run ({trials:,} trials) {long_s:8.2f} s  {trials / long_s:10,.0f} trials/s")
     ratio = (long_s / trials) / (short_s / short)
     print(f"    overhead ratio (soak / short, time per trial): {ratio:.2f}")
-    _print_rss("whole run", sampler, trials)
+    _print_memory(long_run)
     print(f"    journal {size / 1e6:.1f} MB = {size / trials:,.0f} bytes per trial")
 
 
@@ -203,18 +247,19 @@ def part_loopback(root: Path, trials: int) -> None:
             },
             "concurrency": 64,
         }
-        elapsed, sampler, outcome = timed_run(root, "served", trials, model)
+        run = child_run(root, "served", trials, model)
     finally:
         server.terminate()
         server.wait(10)
-    size = journal_bytes(outcome.run_dir)
+    elapsed = run.outcome["elapsed_s"]
+    size = journal_bytes(root / "runs" / "served")
     floor = trials * 0.05 / 64
-    print(f"(b) 50 ms loopback server, {trials:,} trials, concurrency 64")
+    print(f"(b) 50 ms loopback server, {trials:,} trials, concurrency 64 (in a child process)")
     print(
         f"    {elapsed:8.2f} s  {trials / elapsed:8,.0f} trials/s  (floor {floor:.1f} s at "
-        f"64 x 50 ms); failed {outcome.results.totals.failed}"
+        f"64 x 50 ms); failed {run.outcome['failed']}"
     )
-    _print_rss("whole run", sampler, trials)
+    _print_memory(run)
     print(f"    journal {size / 1e6:.1f} MB = {size / trials:,.0f} bytes per trial")
 
 
@@ -284,7 +329,11 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=100_000)
     parser.add_argument("--served-trials", type=int, default=10_000)
     parser.add_argument("--replan-trials", type=int, default=1_000_000)
+    parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)  # one run, for (a), (b)
     args = parser.parse_args()
+    if args.child is not None:
+        child_main(args.child)
+        return
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores (shared, noisy machine)")
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)

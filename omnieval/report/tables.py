@@ -12,7 +12,7 @@ import csv
 import importlib.util
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -40,34 +40,44 @@ TAIL_COLUMNS = ("scoring_error", "latency_s", "attempts")
 
 def flat_rows(records: Sequence[TrialRecord]) -> tuple[list[str], list[dict[str, Any]]]:
     """The column names and one flat dict per trial."""
-    metrics = sorted({m for r in records if r.score for m in r.score.values})
-    columns = [*BASE_COLUMNS, *(f"score.{m}" for m in metrics), *TAIL_COLUMNS]
-    rows = []
-    for record in records:
-        trial, response, extraction = record.trial, record.response, record.extraction
-        row: dict[str, Any] = {
-            "key": trial.key,
-            "model": trial.model,
-            "task": trial.task,
-            "sample_id": trial.sample_id,
-            "condition": trial.condition,
-            "replicate": trial.replicate or None,
-            "status": response.status.value,
-            "outcome": record.outcome.value,
-            "response": response.text,
-            "error": response.error,
-            "extraction": as_text(extraction.value) if extraction else None,
-            "extraction_rule": extraction.rule if extraction else None,
-            "extraction_ok": extraction.ok if extraction else None,
-            "scoring_error": record.score.error if record.score else None,
-            "latency_s": round(response.latency_s, 6),
-            "attempts": response.attempts,
-        }
-        values = record.score.values if record.score else {}
-        for metric in metrics:
-            row[f"score.{metric}"] = values.get(metric)
-        rows.append(row)
-    return columns, rows
+    metrics = metric_names(records)
+    return table_columns(metrics), [flat_row(record, metrics) for record in records]
+
+
+def metric_names(records: Iterable[TrialRecord]) -> list[str]:
+    """Every metric some trial's score holds, sorted (one `score.<metric>` column each)."""
+    return sorted({m for r in records if r.score for m in r.score.values})
+
+
+def table_columns(metrics: Sequence[str]) -> list[str]:
+    return [*BASE_COLUMNS, *(f"score.{m}" for m in metrics), *TAIL_COLUMNS]
+
+
+def flat_row(record: TrialRecord, metrics: Sequence[str]) -> dict[str, Any]:
+    """One trial's row: `BASE_COLUMNS`, its `score.<metric>` values, `TAIL_COLUMNS`."""
+    trial, response, extraction = record.trial, record.response, record.extraction
+    row: dict[str, Any] = {
+        "key": trial.key,
+        "model": trial.model,
+        "task": trial.task,
+        "sample_id": trial.sample_id,
+        "condition": trial.condition,
+        "replicate": trial.replicate or None,
+        "status": response.status.value,
+        "outcome": record.outcome.value,
+        "response": response.text,
+        "error": response.error,
+        "extraction": as_text(extraction.value) if extraction else None,
+        "extraction_rule": extraction.rule if extraction else None,
+        "extraction_ok": extraction.ok if extraction else None,
+        "scoring_error": record.score.error if record.score else None,
+        "latency_s": round(response.latency_s, 6),
+        "attempts": response.attempts,
+    }
+    values = record.score.values if record.score else {}
+    for metric in metrics:
+        row[f"score.{metric}"] = values.get(metric)
+    return row
 
 
 def as_text(value: Any) -> str | None:
@@ -79,30 +89,43 @@ def as_text(value: Any) -> str | None:
 
 
 def write_sample_tables(run_dir: Path, records: Sequence[TrialRecord]) -> list[Path]:
-    """Write samples.csv (and samples.parquet with pyarrow); return the paths written."""
-    columns, rows = flat_rows(records)
-    written = [_write_csv(run_dir / CSV_NAME, columns, rows)]
+    """Write samples.csv (and samples.parquet with pyarrow); return the paths written. Rows are
+    made one at a time from the records: the CSV is written row by row, and the Parquet table
+    is built from one list per column (no list of every row's dict)."""
+    metrics = metric_names(records)
+    columns = table_columns(metrics)
+    written = [_write_csv(run_dir / CSV_NAME, columns, (flat_row(r, metrics) for r in records))]
     if importlib.util.find_spec("pyarrow") is not None:
-        written.append(_write_parquet(run_dir / PARQUET_NAME, columns, rows))
+        written.append(_write_parquet(run_dir / PARQUET_NAME, columns, metrics, records))
     return written
 
 
-def _write_csv(path: Path, columns: list[str], rows: list[dict[str, Any]]) -> Path:
+def _write_csv(path: Path, columns: list[str], rows: Iterable[dict[str, Any]]) -> Path:
     tmp = path.with_name(path.name + ".tmp")
     with tmp.open("w", encoding="utf-8", newline="") as out:
         writer = csv.DictWriter(out, fieldnames=columns)
         writer.writeheader()
-        writer.writerows(rows)
+        for row in rows:
+            writer.writerow(row)
     os.replace(tmp, path)
     return path
 
 
-def _write_parquet(path: Path, columns: list[str], rows: list[dict[str, Any]]) -> Path:
+def _write_parquet(
+    path: Path, columns: list[str], metrics: Sequence[str], records: Sequence[TrialRecord]
+) -> Path:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    table = pa.table({name: [row.get(name) for row in rows] for name in columns})
+    values: dict[str, list[Any]] = {name: [] for name in columns}
+    for record in records:
+        for name, value in flat_row(record, metrics).items():
+            values[name].append(value)
+    table = pa.table(values)
+    del values  # the table holds its own copy
     tmp = path.with_name(path.name + ".tmp")
     pq.write_table(table, tmp)
+    del table
+    pa.default_memory_pool().release_unused()  # Arrow's allocator keeps freed pages otherwise
     os.replace(tmp, path)
     return path

@@ -11,7 +11,7 @@ import base64
 import json
 import mimetypes
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -89,53 +89,87 @@ def expected_media(target: Any, url: MediaUrl) -> list[dict[str, str]]:
     """Media files a target names (a final frame, a reference video, ground-truth masks), found
     among its string values, at most `EXPECTED_LIMIT`."""
     found: list[dict[str, str]] = []
-
-    def walk(value: Any, key: str) -> None:
-        if len(found) >= EXPECTED_LIMIT:
-            return
-        if isinstance(value, dict):
-            for k, v in value.items():
-                walk(v, str(k))
-        elif isinstance(value, list):
-            for v in value:
-                walk(v, key)
-        elif (
-            isinstance(value, str)
-            and value.startswith("/")
-            and value.lower().endswith(_SUFFIX_TUPLE)  # cheap tests first: most are option texts
-        ):
-            path = Path(value)
-            if path.is_file():
-                kind = MEDIA_SUFFIXES[path.suffix.lower()]
-                found.append({"kind": kind, "name": f"{key}: {path.name}", "src": url(path)})
-
-    walk(target, "expected")
+    _find_media(target, "expected", url, found)
     return found
 
 
-def browser_data(
-    rows: Iterable[dict[str, Any]],
-    samples: Mapping[str, Mapping[str, Sample]],
-    run_dir: Path,
-    url: MediaUrl,
-) -> dict[str, Any]:
-    """{columns, rows, prompts, media} for the page's JavaScript (see the module docstring)."""
-    prompts: list[str] = []
-    prompt_index: dict[str, int] = {}
-    media: list[list[dict[str, str]]] = []
-    media_index: dict[tuple[str, str], int] = {}
-    out_rows = []
+def _find_media(value: Any, key: str, url: MediaUrl, found: list[dict[str, str]]) -> None:
+    """A module-level function, not a closure calling itself: such a closure is a reference
+    cycle per call, left for the cyclic collector, which the final phase of a run pauses."""
+    if len(found) >= EXPECTED_LIMIT:
+        return
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _find_media(v, str(k), url, found)
+    elif isinstance(value, list):
+        for v in value:
+            _find_media(v, key, url, found)
+    elif (
+        isinstance(value, str)
+        and value.startswith("/")
+        and value.lower().endswith(_SUFFIX_TUPLE)  # cheap tests first: most are option texts
+    ):
+        path = Path(value)
+        if path.is_file():
+            kind = MEDIA_SUFFIXES[path.suffix.lower()]
+            found.append({"kind": kind, "name": f"{key}: {path.name}", "src": url(path)})
+
+
+class BrowserIndex:
+    """The prompts and media lists the browser's rows point into (each stored once).
+
+    With `samples`, a sample's media entries are made when it first appears (the order URLs
+    are asked for numbers a server's media routes); without, `media(samples)` makes them at
+    the end, so a writer can stream the rows before it knows which samples it needs."""
+
+    def __init__(
+        self, url: MediaUrl, samples: Mapping[str, Mapping[str, Sample]] | None = None
+    ) -> None:
+        self.prompts: list[str] = []
+        self._url = url
+        self._samples = samples
+        self._places: list[tuple[str, str]] = []
+        self._media: list[list[dict[str, str]]] = []
+        self._prompt_index: dict[str, int] = {}
+        self._place_index: dict[tuple[str, str], int] = {}
+
+    def prompt(self, text: str) -> int:
+        if text not in self._prompt_index:
+            self._prompt_index[text] = len(self.prompts)
+            self.prompts.append(text)
+        return self._prompt_index[text]
+
+    def place(self, task: str, sample_id: str) -> int:
+        """The index of the sample's media entries."""
+        where = (task, sample_id)
+        if where not in self._place_index:
+            self._place_index[where] = len(self._places)
+            self._places.append(where)
+            if self._samples is not None:
+                sample = self._samples.get(task, {}).get(sample_id)
+                self._media.append(media_entries(sample, self._url))
+        return self._place_index[where]
+
+    def media(
+        self, samples: Mapping[str, Mapping[str, Sample]] | None = None
+    ) -> list[list[dict[str, str]]]:
+        """Each sample's media entries, in `place` order (from `samples` if not made yet)."""
+        if self._samples is not None:
+            return self._media
+        found = samples or {}
+        return [media_entries(found.get(t, {}).get(i), self._url) for t, i in self._places]
+
+
+def browser_rows(
+    rows: Iterable[dict[str, Any]], run_dir: Path, url: MediaUrl, index: BrowserIndex
+) -> Iterator[list[Any]]:
+    """One compact row (`COLUMNS`) per samples.jsonl row, as it is read: a caller may write
+    each out and drop it; prompts and media accumulate in `index`."""
     for row in rows:
         request = row.get("request") or {}
         text = "\n\n".join(p["text"] for p in request.get("parts", []) if "text" in p)
-        if text not in prompt_index:
-            prompt_index[text] = len(prompts)
-            prompts.append(text)
-        where = (row["task"], row["sample_id"])
-        if where not in media_index:
-            sample = samples.get(row["task"], {}).get(row["sample_id"])
-            media_index[where] = len(media)
-            media.append(media_entries(sample, url))
+        prompt = index.prompt(text)
+        media = index.place(row["task"], row["sample_id"])  # before the artifacts' URLs
         artifacts = [
             {
                 "kind": a.get("kind", "file"),
@@ -146,26 +180,40 @@ def browser_data(
         ]
         target = row.get("target") or {}
         response = row.get("response") or ""
-        out_rows.append(
-            [
-                row["key"],
-                row["model"],
-                row["task"],
-                row["sample_id"],
-                row["condition"],
-                row.get("replicate") or "",
-                row["outcome"],
-                row.get("extraction_rule") or "",
-                row.get("extraction"),
-                row.get("extraction_ok"),
-                row.get("scores") or {},
-                response[:RESPONSE_LIMIT] + ("…" if len(response) > RESPONSE_LIMIT else ""),
-                prompt_index[text],
-                media_index[where],
-                artifacts,
-                row.get("error") or row.get("scoring_error") or "",
-                target.get("answer") if isinstance(target, dict) else None,
-                expected_media(target, url),
-            ]
-        )
-    return {"columns": list(COLUMNS), "rows": out_rows, "prompts": prompts, "media": media}
+        yield [
+            row["key"],
+            row["model"],
+            row["task"],
+            row["sample_id"],
+            row["condition"],
+            row.get("replicate") or "",
+            row["outcome"],
+            row.get("extraction_rule") or "",
+            row.get("extraction"),
+            row.get("extraction_ok"),
+            row.get("scores") or {},
+            response[:RESPONSE_LIMIT] + ("…" if len(response) > RESPONSE_LIMIT else ""),
+            prompt,
+            media,
+            artifacts,
+            row.get("error") or row.get("scoring_error") or "",
+            target.get("answer") if isinstance(target, dict) else None,
+            expected_media(target, url),
+        ]
+
+
+def browser_data(
+    rows: Iterable[dict[str, Any]],
+    samples: Mapping[str, Mapping[str, Sample]],
+    run_dir: Path,
+    url: MediaUrl,
+) -> dict[str, Any]:
+    """{columns, rows, prompts, media} for the page's JavaScript (see the module docstring)."""
+    index = BrowserIndex(url, samples)
+    out_rows = list(browser_rows(rows, run_dir, url, index))
+    return {
+        "columns": list(COLUMNS),
+        "rows": out_rows,
+        "prompts": index.prompts,
+        "media": index.media(),
+    }

@@ -12,16 +12,18 @@ from __future__ import annotations
 import html
 import json
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from omnieval.report.coverage import coverage_tables
 from omnieval.report.html import charts
 from omnieval.report.html.browser import (
+    COLUMNS,
+    BrowserIndex,
     MediaUrl,
-    browser_data,
+    browser_rows,
     embedded_url,
     read_sample_rows,
     relative_url,
@@ -94,6 +96,20 @@ def render_report(
     title: str | None = None,
 ) -> str:
     """The page's HTML (see the module docstring); `rating` turns on the rating form."""
+    head, tail = _page_around_data(results, browser is not None, ratings, title)
+    data = {"run": results.run, "browser": browser}
+    if rating is not None:
+        data["rating"] = dict(rating)
+    return head + _json_script(data) + tail
+
+
+def _page_around_data(
+    results: RunResults,
+    with_browser: bool,
+    ratings: Sequence[Mapping[str, Any]],
+    title: str | None,
+) -> tuple[str, str]:
+    """The page's HTML before and after the text of its embedded data (a JSON object)."""
     totals = results.totals
     sections: list[tuple[str, str, str]] = []
     board = [_table(main_header(results), main_rows(results), "leaderboard-table")]
@@ -161,31 +177,28 @@ def render_report(
             for r in ratings
         ]
         sections.append(("ratings", "Human ratings", _table(header_r, rows_r, "ratings-table")))
-    if browser is not None:
+    if with_browser:
         sections.append(("browser", "Samples", _samples_section()))
     nav = "".join(f'<a href="#{ident}">{html.escape(name)}</a>' for ident, name, _ in sections)
     body = "".join(
         f'<section id="{ident}"><h2>{html.escape(name)}</h2>{content}</section>'
         for ident, name, content in sections
     )
-    data = {"run": results.run, "browser": browser}
-    if rating is not None:
-        data["rating"] = dict(rating)
     meta = (
         f"{totals.trials} trials · {totals.answered} answered · {totals.failed} failed · "
         f"{totals.unsupported} unsupported · {totals.scoring_errors} scoring errors"
     )
     name = title or f"omnieval: {results.run}"
-    return (
+    head = (
         "<!doctype html>\n<html lang='en'><head><meta charset='utf-8'>"
         f"<title>{html.escape(name)}</title>"
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
         f"<style>{_asset('report.css')}</style></head><body>"
         f"<header><h1>{html.escape(name)}</h1><div class='meta'>{html.escape(meta)}</div></header>"
         f"<nav>{nav}</nav>{body}"
-        f'<script type="application/json" id="omnieval-data">{_json_script(data)}</script>'
-        f"<script>{_asset('report.js')}</script></body></html>\n"
+        '<script type="application/json" id="omnieval-data">'
     )
+    return head, f"</script><script>{_asset('report.js')}</script></body></html>\n"
 
 
 def _has_media(row: Mapping[str, Any]) -> bool:
@@ -218,16 +231,57 @@ def write_report(
     out: Path | None = None,
 ) -> Path:
     """Write report.html (or `out`) from the run's results and samples.jsonl. `samples` gives
-    the media paths; a callable is only called when some trial had media."""
+    the media paths; a callable is only called when some trial had media.
+
+    The page is the text `render_report` makes, written as it is made: samples.jsonl is read
+    once, row by row, and each browser row goes to the file at once (the media lists, which
+    follow the rows, are made at the end), so a run of any size needs memory for its prompts
+    and media lists only, not for every row several times over."""
     target = out or run_dir / REPORT
     url: MediaUrl = embedded_url if embed_media else relative_url(target.parent.resolve())
     rows_path = run_dir / rundir.SAMPLES
-    rows = list(read_sample_rows(rows_path)) if rows_path.is_file() else []
-    if callable(samples):
-        samples = samples() if any(_has_media(row) for row in rows) else {}
-    browser = browser_data(rows, samples, run_dir.resolve(), url)
-    page = render_report(results, browser, ratings=results.human_ratings)
+    rows = _MediaSeen(read_sample_rows(rows_path) if rows_path.is_file() else ())
+    head, tail = _page_around_data(results, True, results.human_ratings, None)
+    index = BrowserIndex(url)
     tmp = target.with_name(target.name + ".tmp")
-    tmp.write_text(page, encoding="utf-8")
+    with tmp.open("w", encoding="utf-8") as page:
+        page.write(head)
+        page.write(f'{{"run":{_json_script(results.run)},"browser":{{"columns":')
+        page.write(_json_script(list(COLUMNS)))
+        page.write(',"rows":')
+        _write_json_list(page, browser_rows(rows, run_dir.resolve(), url, index))
+        if callable(samples):
+            samples = samples() if rows.any_media else {}
+        page.write(',"prompts":')
+        _write_json_list(page, index.prompts)
+        page.write(',"media":')
+        _write_json_list(page, index.media(samples))
+        page.write("}}")
+        page.write(tail)
     os.replace(tmp, target)
     return target
+
+
+class _MediaSeen:
+    """Rows passed through, noting whether any sent media (`_has_media`)."""
+
+    def __init__(self, rows: Iterable[dict[str, Any]]) -> None:
+        self._rows = rows
+        self.any_media = False
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for row in self._rows:
+            if not self.any_media and _has_media(row):
+                self.any_media = True
+            yield row
+
+
+def _write_json_list(out: TextIO, items: Iterable[Any]) -> None:
+    """`_json_script(list(items))`, written item by item (the same text: JSON lists join their
+    items with "," and no item's text begins or ends inside a "</")."""
+    out.write("[")
+    for i, item in enumerate(items):
+        if i:
+            out.write(",")
+        out.write(_json_script(item))
+    out.write("]")
