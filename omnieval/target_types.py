@@ -22,6 +22,13 @@ class ChoiceTarget(Frozen):
     def option_letters(self) -> tuple[str, ...]:
         return self.letters or tuple(chr(ord("A") + i) for i in range(len(self.options)))
 
+    def lettered_options(self) -> list[str]:
+        """The options as `X. text` lines, in order."""
+        return [
+            f"{letter}. {text}"
+            for letter, text in zip(self.option_letters(), self.options, strict=True)
+        ]
+
 
 class TextTarget(Frozen):
     kind: Literal["text"] = "text"
