@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import importlib.util
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 
@@ -17,6 +18,35 @@ from omnieval.config import resolve_run_config
 
 DEMO_MODELS = ("random", "constant", "vsync-solver")
 DEMO_VARIANTS = ("avt", "vt", "at")
+
+
+def evaluate_demo(
+    out: Path,
+    name: str,
+    seed: int,
+    benchmark: dict[str, Any],
+    models: Sequence[str],
+    console: Console,
+    **extra: Any,
+) -> RunOutcome:
+    """Run one demo configuration: `benchmark` for `models`, into `out/runs/<name>`."""
+    config, redactor = resolve_run_config(
+        {
+            "name": name,
+            "output": str(out / "runs"),
+            "seed": seed,
+            "benchmarks": [benchmark],
+            "models": list(models),
+            **extra,
+        },
+        where="demo",
+    )
+    return evaluate_config(config, redactor, console=console)
+
+
+def recorded_facts(path: Path) -> dict[str, Any]:
+    """The facts a generated edition recorded in `path` (none when the file is missing)."""
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
 
 
 def ensure_vsync_edition(out: Path, n: int, seed: int, console: Console) -> Path:
@@ -49,27 +79,21 @@ def run_starbench_demo(
 
     console = console or Console(stderr=True)
     edition = out / "starbench-synth"
-    facts = edition / "edition.json"
-    known = json.loads(facts.read_text(encoding="utf-8")) if facts.is_file() else {}
+    known = recorded_facts(edition / "edition.json")
     if (known.get("generator"), known.get("n"), known.get("seed")) != ("starbench", n, seed):
         console.print(f"generating a STAR-Bench edition (n={n} per family, seed={seed})")
         generate_starbench(edition, n, seed)
-    config, redactor = resolve_run_config(
+    return evaluate_demo(
+        out,
+        f"starbench-demo-n{n}-seed{seed}",
+        seed,
         {
-            "name": f"starbench-demo-n{n}-seed{seed}",
-            "output": str(out / "runs"),
-            "seed": seed,
-            "benchmarks": [
-                {
-                    "name": "starbench",
-                    "args": {"data_dir": str(edition), "data": "starbench_default"},
-                }
-            ],
-            "models": list(STARBENCH_DEMO_MODELS),
+            "name": "starbench",
+            "args": {"data_dir": str(edition), "data": "starbench_default"},
         },
-        where="demo",
+        STARBENCH_DEMO_MODELS,
+        console,
     )
-    return evaluate_config(config, redactor, console=console)
 
 
 VMEVAL_DEMO_MODELS = ("oracle-video", "still", "wrong-move")
@@ -86,43 +110,35 @@ def run_vmeval_demo(
     edition = out / "vmeval-synth"
     facts = edition / "edition.json"
     wanted = {"generator": "vmeval", "n": n, "seed": seed}
-    if not (facts.is_file() and json.loads(facts.read_text(encoding="utf-8")) == wanted):
+    if recorded_facts(facts) != wanted:
         console.print(f"generating a VMEvalKit edition (n={n} per domain, seed={seed})")
         generate_vmeval(edition, n, seed)
         facts.write_text(json.dumps(wanted), encoding="utf-8")
-    config, redactor = resolve_run_config(
-        {
-            "name": f"vmeval-demo-n{n}-seed{seed}",
-            "output": str(out / "runs"),
-            "seed": seed,
-            "benchmarks": [{"name": "vmeval", "args": {"data_dir": str(edition)}}],
-            "models": list(VMEVAL_DEMO_MODELS),
-        },
-        where="demo",
+    return evaluate_demo(
+        out,
+        f"vmeval-demo-n{n}-seed{seed}",
+        seed,
+        {"name": "vmeval", "args": {"data_dir": str(edition)}},
+        VMEVAL_DEMO_MODELS,
+        console,
     )
-    return evaluate_config(config, redactor, console=console)
 
 
 def run_demo(out: Path, n: int = 40, seed: int = 0, console: Console | None = None) -> RunOutcome:
     console = console or Console(stderr=True)
     edition = ensure_vsync_edition(out / "vsync-synth", n, seed, console)
-    config, redactor = resolve_run_config(
+    return evaluate_demo(
+        out,
+        f"vsync-demo-n{n}-seed{seed}",
+        seed,
         {
-            "name": f"vsync-demo-n{n}-seed{seed}",
-            "output": str(out / "runs"),
-            "seed": seed,
-            "benchmarks": [
-                {
-                    "name": "vsync",
-                    "args": {"data_dir": str(edition)},
-                    "variants": list(DEMO_VARIANTS),
-                }
-            ],
-            "models": list(DEMO_MODELS),
+            "name": "vsync",
+            "args": {"data_dir": str(edition)},
+            "variants": list(DEMO_VARIANTS),
         },
-        where="demo",
+        DEMO_MODELS,
+        console,
     )
-    return evaluate_config(config, redactor, console=console)
 
 
 SPATIAL_DEMO_MODELS = ("random", "empty-masks", "spatial-solver", "oracle")
@@ -138,25 +154,18 @@ def run_spatial_demo(
 
     console = console or Console(stderr=True)
     edition = out / "spatial-synth"
-    facts = edition / "GENERATED.json"
-    if not (
-        facts.is_file()
-        and json.loads(facts.read_text(encoding="utf-8")).get("n") == n
-        and json.loads(facts.read_text(encoding="utf-8")).get("seed") == seed
-    ):
+    known = recorded_facts(edition / "GENERATED.json")
+    if not (known.get("n") == n and known.get("seed") == seed):
         console.print(f"generating a spatial edition (n={n} scenes, seed={seed})")
         generate_spatial(edition, n, seed)
-    config, redactor = resolve_run_config(
-        {
-            "name": f"spatial-demo-n{n}-seed{seed}",
-            "output": str(out / "runs"),
-            "seed": seed,
-            "benchmarks": [{"name": "spatial", "args": {"data_dir": str(edition)}}],
-            "models": list(SPATIAL_DEMO_MODELS),
-        },
-        where="demo",
+    return evaluate_demo(
+        out,
+        f"spatial-demo-n{n}-seed{seed}",
+        seed,
+        {"name": "spatial", "args": {"data_dir": str(edition)}},
+        SPATIAL_DEMO_MODELS,
+        console,
     )
-    return evaluate_config(config, redactor, console=console)
 
 
 VSYNC_WHEN_DEMO_MODELS = ("random", "constant", "vsync-solver")
@@ -174,8 +183,7 @@ def run_vsync_when_demo(
 
     console = console or Console(stderr=True)
     edition = out / "vsync-when-synth"
-    facts = edition / "edition.json"
-    known = json.loads(facts.read_text(encoding="utf-8")) if facts.is_file() else {}
+    known = recorded_facts(edition / "edition.json")
     if (known.get("n"), known.get("seed")) != (n, seed):
         console.print(f"generating a V-SYNC Level 2/3 edition (n={n}, seed={seed})")
         generate_vsync_when(edition, n, seed)
@@ -186,24 +194,19 @@ def run_vsync_when_demo(
     ]
     outcomes: list[RunOutcome] = []
     for label, levels, models, judges in runs:
-        config, redactor = resolve_run_config(
+        outcome = evaluate_demo(
+            out,
+            f"vsync-{label}-demo-n{n}-seed{seed}",
+            seed,
             {
-                "name": f"vsync-{label}-demo-n{n}-seed{seed}",
-                "output": str(out / "runs"),
-                "seed": seed,
-                "benchmarks": [
-                    {
-                        "name": "vsync-level2",
-                        "args": {**args, "levels": levels},
-                        "variants": list(DEMO_VARIANTS),
-                    }
-                ],
-                "models": models,
-                **({"judges": judges} if judges else {}),
+                "name": "vsync-level2",
+                "args": {**args, "levels": levels},
+                "variants": list(DEMO_VARIANTS),
             },
-            where="demo",
+            models,
+            console,
+            **({"judges": judges} if judges else {}),
         )
-        outcome = evaluate_config(config, redactor, console=console)
         rows = summarize(outcome.records)
         write_summary(outcome.run_dir, rows)
         console.print(render(rows), markup=False, highlight=False)
@@ -241,23 +244,18 @@ def run_avibench_demo(
             "AVI-Bench: AVC's caption similarity needs the avibench extra "
             "(pip install 'omnieval[avibench]'); without it AVC's trials are scoring errors"
         )
-    config, redactor = resolve_run_config(
+    return evaluate_demo(
+        out,
+        f"avibench-demo-n{n}-seed{seed}",
+        seed,
         {
-            "name": f"avibench-demo-n{n}-seed{seed}",
-            "output": str(out / "runs"),
-            "seed": seed,
-            "benchmarks": [
-                {
-                    "name": "avibench",
-                    "args": {"data_dir": str(edition)},
-                    "conditions": list(AVIBENCH_DEMO_CONDITIONS),
-                }
-            ],
-            "models": list(AVIBENCH_DEMO_MODELS),
+            "name": "avibench",
+            "args": {"data_dir": str(edition)},
+            "conditions": list(AVIBENCH_DEMO_CONDITIONS),
         },
-        where="demo",
+        AVIBENCH_DEMO_MODELS,
+        console,
     )
-    return evaluate_config(config, redactor, console=console)
 
 
 @dataclass(frozen=True)

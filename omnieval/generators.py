@@ -52,6 +52,10 @@ class GeneratorOption:
         return "--" + self.name.replace("_", "-")
 
 
+#: the `--seed` option every generated edition takes
+SEED_OPTION = GeneratorOption("seed", int, 0, "Seed; the same seed gives the same edition.")
+
+
 @dataclass(frozen=True)
 class Generator:
     """A registered generator: `run(out=..., progress=..., **options) -> Path` written."""

@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from omnieval.frozen import Frozen
+from omnieval.frozen import Frozen, variant_as_condition
 
 
 class MetricKind(str, enum.Enum):
@@ -83,10 +83,7 @@ class GroupResult(Frozen):
     @model_validator(mode="before")
     @classmethod
     def _accept_variant(cls, data: Any) -> Any:  # results.json schema 1
-        if isinstance(data, dict) and "variant" in data and "condition" not in data:
-            data = {**data, "condition": data["variant"]}
-            data.pop("variant")
-        return data
+        return variant_as_condition(data)
 
     @property
     def variant(self) -> str:

@@ -14,163 +14,35 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from omnieval.frozen import Frozen
+from omnieval.frozen import Frozen, variant_as_condition
 from omnieval.metric_types import GroupResult as GroupResult  # re-exported: one vocabulary
 from omnieval.metric_types import MetricKind as MetricKind
 from omnieval.metric_types import MetricSpec as MetricSpec
 from omnieval.metric_types import MetricValue as MetricValue
 from omnieval.metric_types import NodeResult as NodeResult
-
-
-class Modality(str, enum.Enum):
-    TEXT = "text"
-    IMAGE = "image"
-    AUDIO = "audio"
-    VIDEO = "video"
-
-
-class ChannelLayout(str, enum.Enum):
-    """How an audio signal's channels are to be read (`MULTICHANNEL`: three or more)."""
-
-    MONO = "mono"
-    STEREO = "stereo"
-    BINAURAL = "binaural"
-    MULTICHANNEL = "multichannel"
-
-
-class TimeWindow(Frozen):
-    """A [start, end) span of a media file, in seconds; `end=None` means to the end."""
-
-    start: float = 0.0
-    end: float | None = None
-
-
-# --------------------------------------------------------------------------- parts
-
-
-class TextPart(Frozen):
-    kind: Literal["text"] = "text"
-    text: str
-
-
-class ImagePart(Frozen):
-    kind: Literal["image"] = "image"
-    path: Path | None = None
-    data: bytes | None = None
-    mime: str = "image/png"
-
-
-class AudioPart(Frozen):
-    """Audio from a file; the file may be a video, in which case its audio track is meant.
-
-    `layout` None: probed from the file (1 channel mono, 2 stereo, more multichannel); a given
-    layout must agree with the file's channel count. `channel` takes one channel of the file
-    only ("left" = 0, "right" = 1, or an index)."""
-
-    kind: Literal["audio"] = "audio"
-    path: Path
-    window: TimeWindow | None = None
-    layout: ChannelLayout | None = None
-    channel: Annotated[int, Field(ge=0)] | Literal["left", "right"] | None = None
-
-
-class VideoPart(Frozen):
-    """A video file; `with_audio` says whether its audio track is part of the input."""
-
-    kind: Literal["video"] = "video"
-    path: Path
-    window: TimeWindow | None = None
-    with_audio: bool = True
-
-
-Part = Annotated[TextPart | ImagePart | AudioPart | VideoPart, Field(discriminator="kind")]
-
-
-def part_modality(part: Part) -> Modality:
-    return Modality(part.kind)
-
-
-# --------------------------------------------------------------------------- targets
-
-
-class ChoiceTarget(Frozen):
-    """A multiple-choice answer: `answer` is the correct letter, `options` the option texts."""
-
-    kind: Literal["choice"] = "choice"
-    answer: str
-    options: tuple[str, ...]
-    letters: tuple[str, ...] = ()
-
-    def option_letters(self) -> tuple[str, ...]:
-        return self.letters or tuple(chr(ord("A") + i) for i in range(len(self.options)))
-
-
-class TextTarget(Frozen):
-    kind: Literal["text"] = "text"
-    references: tuple[str, ...]
-
-
-class NumberTarget(Frozen):
-    kind: Literal["number"] = "number"
-    value: float
-    tolerance: float = 0.0
-
-
-class DictTarget(Frozen):
-    kind: Literal["dict"] = "dict"
-    value: dict[str, Any]
-
-
-class Box(Frozen):
-    """An axis-aligned box in pixels (or seconds, for a temporal span with y0 = y1 = 0)."""
-
-    x0: float
-    y0: float
-    x1: float
-    y1: float
-    label: str | None = None
-
-
-class BoxesTarget(Frozen):
-    kind: Literal["boxes"] = "boxes"
-    boxes: tuple[Box, ...]
-
-
-class MasksTarget(Frozen):
-    """Per-frame segmentation masks, stored as files (PNG) or run-length strings."""
-
-    kind: Literal["masks"] = "masks"
-    paths: tuple[Path, ...] = ()
-    rle: tuple[str, ...] = ()
-
-
-class OrderingTarget(Frozen):
-    kind: Literal["ordering"] = "ordering"
-    order: tuple[str, ...]
-
-
-class VideoTarget(Frozen):
-    kind: Literal["video"] = "video"
-    final_frame: Path | None = None
-    reference_video: Path | None = None
-
-
-Target = Annotated[
-    ChoiceTarget
-    | TextTarget
-    | NumberTarget
-    | DictTarget
-    | BoxesTarget
-    | MasksTarget
-    | OrderingTarget
-    | VideoTarget,
-    Field(discriminator="kind"),
-]
-
+from omnieval.part_types import AudioPart as AudioPart
+from omnieval.part_types import ChannelLayout as ChannelLayout
+from omnieval.part_types import ImagePart as ImagePart
+from omnieval.part_types import Modality as Modality
+from omnieval.part_types import Part as Part
+from omnieval.part_types import TextPart as TextPart
+from omnieval.part_types import TimeWindow as TimeWindow
+from omnieval.part_types import VideoPart as VideoPart
+from omnieval.part_types import part_modality as part_modality
+from omnieval.target_types import Box as Box
+from omnieval.target_types import BoxesTarget as BoxesTarget
+from omnieval.target_types import ChoiceTarget as ChoiceTarget
+from omnieval.target_types import DictTarget as DictTarget
+from omnieval.target_types import MasksTarget as MasksTarget
+from omnieval.target_types import NumberTarget as NumberTarget
+from omnieval.target_types import OrderingTarget as OrderingTarget
+from omnieval.target_types import Target as Target
+from omnieval.target_types import TextTarget as TextTarget
+from omnieval.target_types import VideoTarget as VideoTarget
 
 # --------------------------------------------------------------------------- samples
 
@@ -405,10 +277,7 @@ class Trial(Frozen):
     @model_validator(mode="before")
     @classmethod
     def _accept_variant(cls, data: Any) -> Any:  # journals and code written before conditions
-        if isinstance(data, dict) and "variant" in data and "condition" not in data:
-            data = {**data, "condition": data["variant"]}
-            data.pop("variant")
-        return data
+        return variant_as_condition(data)
 
     @property
     def variant(self) -> str:

@@ -44,6 +44,12 @@ class DatasetError(ValueError):
     """A dataset file is malformed; the message names the file and the offending sample."""
 
 
+def choice_target(sample: Sample) -> ChoiceTarget:
+    """The sample's target, which a choice task's samples all have."""
+    assert isinstance(sample.target, ChoiceTarget)
+    return sample.target
+
+
 class Task(abc.ABC):
     """Samples sharing one prompt / extraction / metric recipe.
 

@@ -21,6 +21,7 @@ import av
 import numpy as np
 from pydantic import Field
 
+from omnieval.media.cache import read_through
 from omnieval.media.errors import MediaError, translate_av_errors
 from omnieval.media.probe import (
     audio_stream,
@@ -108,15 +109,7 @@ def load_audio(
     """
     spec = spec or AudioSpec()
     p = Path(path)
-    if cache is None:
-        return _decode_audio(p, spec)
-    key = cache.key(p, "audio", spec)
-    hit = cache.load(key)
-    if hit is not None:
-        return AudioClip.from_arrays(hit)
-    clip = _decode_audio(p, spec)
-    cache.store(key, clip.to_arrays())
-    return clip
+    return read_through(cache, p, "audio", spec, _decode_audio, AudioClip.from_arrays)
 
 
 class _FrameBatch:

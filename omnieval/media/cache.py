@@ -19,7 +19,9 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 import numpy as np
 from pydantic import BaseModel
@@ -143,3 +145,34 @@ class MediaCache:
                 if sub.is_dir() and len(sub.name) == 2:
                     shutil.rmtree(sub, ignore_errors=True)
         return freed
+
+
+class CacheableMedia(Protocol):
+    """Decoded media that can be stored as named arrays (`AudioClip`, `Frames`)."""
+
+    def to_arrays(self) -> dict[str, np.ndarray]: ...
+
+
+Decoded = TypeVar("Decoded", bound=CacheableMedia)
+Spec = TypeVar("Spec", bound=BaseModel)
+
+
+def read_through(
+    cache: MediaCache | None,
+    path: Path,
+    kind: str,
+    spec: Spec,
+    decode: Callable[[Path, Spec], Decoded],
+    from_arrays: Callable[[dict[str, np.ndarray]], Decoded],
+) -> Decoded:
+    """`decode(path, spec)`, through `cache` when there is one: an entry of this (file, kind,
+    spec) is read instead of decoding, and a fresh decode is stored."""
+    if cache is None:
+        return decode(path, spec)
+    key = cache.key(path, kind, spec)
+    hit = cache.load(key)
+    if hit is not None:
+        return from_arrays(hit)
+    decoded = decode(path, spec)
+    cache.store(key, decoded.to_arrays())
+    return decoded

@@ -74,14 +74,7 @@ def check_media_file(
         )
     try:
         with open_input(p) as container, translate_av_errors(p, "decoding"):
-            streams = _decodable_streams(container)
-            kinds = {s.type for s in streams}
-            if need_video and "video" not in kinds:
-                raise MediaError(p, "no_video", "used as a video but has no video stream")
-            if need_audio and audio_stream(container) is None:
-                raise MediaError(p, "no_audio", "used as audio but has no audio stream")
-            _check_head(p, container, streams)
-            _check_tail(p, container, streams)
+            _check_decoding(p, container, need_video, need_audio)
     except MediaError as err:
         return err
     return None
@@ -95,15 +88,22 @@ def probe_and_check(
     p = Path(path)
     with open_input(p) as container, translate_av_errors(p, "decoding"):
         info = container_info(p, container)
-        streams = _decodable_streams(container)
-        kinds = {s.type for s in streams}
-        if need_video and "video" not in kinds:
-            raise MediaError(p, "no_video", "used as a video but has no video stream")
-        if need_audio and audio_stream(container) is None:
-            raise MediaError(p, "no_audio", "used as audio but has no audio stream")
-        _check_head(p, container, streams)
-        _check_tail(p, container, streams)
+        _check_decoding(p, container, need_video, need_audio)
     return info
+
+
+def _check_decoding(
+    path: Path, container: av.container.InputContainer, need_video: bool, need_audio: bool
+) -> None:
+    """The streams a use needs are there, and every stream decodes at its head and its tail."""
+    streams = _decodable_streams(container)
+    kinds = {s.type for s in streams}
+    if need_video and "video" not in kinds:
+        raise MediaError(path, "no_video", "used as a video but has no video stream")
+    if need_audio and audio_stream(container) is None:
+        raise MediaError(path, "no_audio", "used as audio but has no audio stream")
+    _check_head(path, container, streams)
+    _check_tail(path, container, streams)
 
 
 def _check_head(

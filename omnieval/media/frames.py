@@ -21,6 +21,7 @@ import av
 import numpy as np
 from pydantic import Field, model_validator
 
+from omnieval.media.cache import read_through
 from omnieval.media.errors import MediaError, translate_av_errors
 from omnieval.media.probe import (
     frame_rate,
@@ -122,15 +123,7 @@ def sample_frames(
     """
     spec = spec or FrameSpec()
     p = Path(path)
-    if cache is None:
-        return _decode_frames(p, spec)
-    key = cache.key(p, "frames", spec)
-    hit = cache.load(key)
-    if hit is not None:
-        return Frames.from_arrays(hit)
-    frames = _decode_frames(p, spec)
-    cache.store(key, frames.to_arrays())
-    return frames
+    return read_through(cache, p, "frames", spec, _decode_frames, Frames.from_arrays)
 
 
 def grid_times(spec: FrameSpec, start: float, end: float) -> np.ndarray | None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from omnieval import registry
-from omnieval.generators import Generator, GeneratorOption, Progress
+from omnieval.generators import SEED_OPTION, Generator, GeneratorOption, Progress
 
 
 def write_avibench(
@@ -28,7 +28,7 @@ registry.generators.register("avibench")(
         run=write_avibench,
         options=(
             GeneratorOption("n", int, 4, "Items per task (sensation tasks add n/4 controls)."),
-            GeneratorOption("seed", int, 0, "Seed; the same seed gives the same edition."),
+            SEED_OPTION,
             GeneratorOption("tasks", str, None, "Comma-separated task folders (default: all 15)."),
         ),
     )

@@ -69,10 +69,7 @@ class MultipleChoice(Task):
         self.check_conditions([condition])
         target = sample.target
         assert isinstance(target, ChoiceTarget)
-        options = "\n".join(
-            f"{letter}. {text}"
-            for letter, text in zip(target.option_letters(), target.options, strict=True)
-        )
+        options = "\n".join(target.lettered_options())
         text = self.prompt.format(question=sample.metadata["question"], options=options)
         media = sample.parts if condition == "default" else ()
         return Request(parts=(*media, TextPart(text=text)))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from omnieval import registry
-from omnieval.generators import Generator, GeneratorOption, Progress
+from omnieval.generators import SEED_OPTION, Generator, GeneratorOption, Progress
 
 
 def write_spatial(
@@ -33,7 +33,7 @@ registry.generators.register("spatial")(
         run=write_spatial,
         options=(
             GeneratorOption("n", int, 4, "Scenes (QA and mask items in all three categories)."),
-            GeneratorOption("seed", int, 0, "Seed; the same seed gives the same edition."),
+            SEED_OPTION,
             GeneratorOption("frames", int, 8, "Frames per scene."),
             GeneratorOption("height", int, 96, "Frame height in pixels."),
             GeneratorOption("width", int, 128, "Frame width in pixels."),

@@ -16,11 +16,7 @@ QA_INSTRUCTION = "Answer with the option's letter from the given choices directl
 
 
 def qa_text(question: str, target: ChoiceTarget) -> str:
-    lines = [
-        f"{letter}. {text}"
-        for letter, text in zip(target.option_letters(), target.options, strict=True)
-    ]
-    return f"{question}\n" + "\n".join(lines) + f"\n{QA_INSTRUCTION}"
+    return f"{question}\n" + "\n".join(target.lettered_options()) + f"\n{QA_INSTRUCTION}"
 
 
 def frames_of(sample: Sample) -> tuple[ImagePart, ...]:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from omnieval import registry
-from omnieval.benchmarks.base import Benchmark, Task
+from omnieval.benchmarks.base import Benchmark, Task, choice_target
 from omnieval.benchmarks.spatial.averaging import Averaging, per_object_metric
 from omnieval.benchmarks.spatial.jf import BAND_THRESHOLD, VARIANTS, Variant
 from omnieval.benchmarks.spatial.layout import (
@@ -53,7 +53,6 @@ from omnieval.scoring.metrics import accuracy
 from omnieval.scoring.tree import Coverage, Formula, Node
 from omnieval.types import (
     Artifact,
-    ChoiceTarget,
     Extraction,
     MasksTarget,
     MetricKind,
@@ -113,13 +112,13 @@ class SpatialQaTask(Task):
         return qa_request(sample)
 
     def extract(self, ctx: TrialContext, response: Response) -> Extraction:
-        target = _choice(ctx.sample)
+        target = choice_target(ctx.sample)
         if self.scoring == "first-token":
             return first_token(response.text)
         return extract_choice(response.text, target.option_letters(), target.options)
 
     def score(self, ctx: TrialContext, extraction: Extraction) -> Score:
-        target = _choice(ctx.sample)
+        target = choice_target(ctx.sample)
         if self.scoring == "first-token":
             right = extraction.value == target.answer.strip().upper()
             return Score(values={"accuracy": 1.0 if right else 0.0})
@@ -228,11 +227,6 @@ class SpatialMaskTask(Task):
 
 def _only(values: Mapping[str, float]) -> float:
     return next(iter(values.values()))
-
-
-def _choice(sample: Sample) -> ChoiceTarget:
-    assert isinstance(sample.target, ChoiceTarget)
-    return sample.target
 
 
 def _masks(sample: Sample) -> MasksTarget:

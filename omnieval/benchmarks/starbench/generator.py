@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from omnieval import registry
-from omnieval.generators import Generator, GeneratorOption, Progress
+from omnieval.generators import SEED_OPTION, Generator, GeneratorOption, Progress
 
 
 def write_starbench(
@@ -31,7 +31,7 @@ registry.generators.register("starbench")(
                 "Items per family (each perception sub-category, temporal process and "
                 "spatial reasoning sub-category).",
             ),
-            GeneratorOption("seed", int, 0, "Seed; the same seed gives the same edition."),
+            SEED_OPTION,
             GeneratorOption(
                 "room",
                 str,

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from omnieval import registry
-from omnieval.benchmarks.base import Benchmark, Task
+from omnieval.benchmarks.base import Benchmark, Task, choice_target
 from omnieval.benchmarks.starbench.circular import (
     RUNS,
     permutation_replicates,
@@ -45,7 +45,6 @@ from omnieval.scoring.metrics import accuracy
 from omnieval.scoring.tree import Formula, Node
 from omnieval.types import (
     AudioPart,
-    ChoiceTarget,
     Extraction,
     MetricKind,
     MetricSpec,
@@ -106,7 +105,7 @@ class StarTask(Task):
 
     def build_request(self, sample: Sample, condition: str) -> Request:
         self.check_conditions([condition])
-        target = _choice(sample)
+        target = choice_target(sample)
         text = question_text(str(sample.metadata["question"]), target.options)
         audios = [p for p in sample.parts if isinstance(p, AudioPart)]
         parts: list[Part]
@@ -131,11 +130,11 @@ class StarTask(Task):
         own = "permutation" if family == "temporal" else "rotation"
         if scheme != own:
             return None
-        natural = RUNS[family] or len(_choice(sample).options)
+        natural = RUNS[family] or len(choice_target(sample).options)
         runs = natural if k == "all" else int(k)
         if family == "temporal":
             return permutation_replicates(sample, runs)
-        return rotation_replicates(len(_choice(sample).options), runs)
+        return rotation_replicates(len(choice_target(sample).options), runs)
 
     def permute(self, sample: Sample, order: Sequence[int]) -> Sample:
         """Slot i shows chronological clip `order[i]`; the answer is the option naming that
@@ -147,13 +146,13 @@ class StarTask(Task):
     # ------------------------------------------------------------------ scoring
 
     def extract(self, ctx: TrialContext, response: Response) -> Extraction:
-        target = _choice(ctx.sample)
+        target = choice_target(ctx.sample)
         if self.scoring == "starbench":
             return extract_starbench_parity(response.text, target.options)
         return extract_choice(response.text, target.option_letters(), target.options)
 
     def score(self, ctx: TrialContext, extraction: Extraction) -> Score:
-        target = _choice(ctx.sample)
+        target = choice_target(ctx.sample)
         if self.scoring == "starbench":
             return Score(values={"accuracy": 1.0 if parity_correct(extraction, target) else 0.0})
         return Score(values=accuracy(extraction, target))
@@ -178,11 +177,6 @@ ACR_SPEC = MetricSpec(name=ACR, kind=MetricKind.BOUNDED, low=0.0, high=1.0)
 
 def _mean(values: Mapping[str, float]) -> float:
     return sum(values.values()) / len(values)
-
-
-def _choice(sample: Sample) -> ChoiceTarget:
-    assert isinstance(sample.target, ChoiceTarget)
-    return sample.target
 
 
 @registry.benchmarks.register("starbench")

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from omnieval import registry
-from omnieval.generators import Generator, GeneratorOption, Progress
+from omnieval.generators import SEED_OPTION, Generator, GeneratorOption, Progress
 
 
 def write_vsync(
@@ -51,7 +51,7 @@ registry.generators.register("vsync")(
         run=write_vsync,
         options=(
             GeneratorOption("n", int, 100, "Number of samples."),
-            GeneratorOption("seed", int, 0, "Seed; the same seed gives the same edition."),
+            SEED_OPTION,
             GeneratorOption(
                 "sync_share", float, None, "Share of 'is it in sync' items (rest: who is speaking)."
             ),

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from omnieval import registry
-from omnieval.generators import Generator, GeneratorOption, Progress
+from omnieval.generators import SEED_OPTION, Generator, GeneratorOption, Progress
 
 
 def write_vsync_when(
@@ -52,7 +52,7 @@ registry.generators.register("vsync-when")(
         run=write_vsync_when,
         options=(
             GeneratorOption("n", int, 60, "Number of items (kinds cycle yes / mid / other)."),
-            GeneratorOption("seed", int, 0, "Seed; the same seed gives the same edition."),
+            SEED_OPTION,
             GeneratorOption("people", str, None, "People per clip, e.g. 3-4."),
             GeneratorOption("speech", str, None, "auto | espeak | formant"),
             GeneratorOption("noise", float, None, "Noise level (pixels x255, audio x1)."),

@@ -26,11 +26,7 @@ reach a model (the prefix cut and the loader see to it).
 
 from __future__ import annotations
 
-import json
-import multiprocessing
-import os
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -38,7 +34,10 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field, model_validator
 
-from omnieval.benchmarks.vsync.synth import VsyncSynthConfig, item_rng, seat_label, write_mp4
+from omnieval.benchmarks.vsync.synth import item_rng
+from omnieval.benchmarks.vsync.synth_clip import write_json, write_mp4
+from omnieval.benchmarks.vsync.synth_config import VsyncSynthConfig
+from omnieval.benchmarks.vsync.synth_jobs import category_counts, make_items
 from omnieval.benchmarks.vsync.synth_render import (
     NoiseBank,
     background,
@@ -60,6 +59,7 @@ from omnieval.benchmarks.vsync.synth_speech import (
     synth_words,
 )
 from omnieval.benchmarks.vsync.synth_speech import _normalise as normalise_word
+from omnieval.benchmarks.vsync.synth_who import seat_label
 from omnieval.types import Frozen
 
 GENERATOR_VERSION = "1"
@@ -149,31 +149,14 @@ def generate_vsync_when(
     videos = level / "videos"
     videos.mkdir(parents=True, exist_ok=True)
     jobs = [_Job(i, seed, cfg, engine, str(videos)) for i in range(n)]
-    items: list[dict[str, Any] | None] = [None] * n
-    if workers <= 1 or n == 1:
-        for done, job in enumerate(jobs, 1):
-            items[job.index] = make_when_item(job)
-            if on_progress:
-                on_progress(done)
-    else:
-        ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=min(workers, n), mp_context=ctx) as pool:
-            futures = {pool.submit(make_when_item, job): job.index for job in jobs}
-            for done, future in enumerate(as_completed(futures), 1):
-                items[futures[future]] = future.result()
-                if on_progress:
-                    on_progress(done)
-    written = [item for item in items if item is not None]
+    written = make_items(make_when_item, jobs, workers, on_progress)
     keep = {item["video_file"] for item in written}
     for stale in videos.glob("vsyncwhen-s*-*.mp4"):
         if stale.name not in keep:
             stale.unlink()
     annotations = level / "annotations.json"
-    _write_json(annotations, written)
-    counts: dict[str, int] = {}
-    for item in written:
-        counts[item["category"]] = counts.get(item["category"], 0) + 1
-    _write_json(
+    write_json(annotations, written)
+    write_json(
         Path(out) / "edition.json",
         {
             "benchmark": "vsync-level2",
@@ -184,7 +167,7 @@ def generate_vsync_when(
             "config": cfg.model_dump(mode="json"),
             "speech_engine": engine,
             "espeak_version": espeak_version() if engine == "espeak" else None,
-            "counts": dict(sorted(counts.items())),
+            "counts": category_counts(written),
             "annotations": "data/level_2/annotations.json",
         },
     )
@@ -391,12 +374,3 @@ def _disc(img: np.ndarray, cx: float, cy: float, r: float, rgb: tuple[float, ...
     ys, xs = np.mgrid[0:height, 0:width].astype(np.float32) + 0.5
     alpha = np.clip(r + 0.5 - np.hypot(xs - cx, ys - cy), 0.0, 1.0)[..., None]
     img += (np.array(rgb, np.float32) - img) * alpha
-
-
-def _write_json(path: Path, data: Any) -> None:
-    tmp = path.with_name(path.name + ".part")
-    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
-
-
-__all__ = ["KINDS", "VsyncWhenConfig", "generate_vsync_when", "make_when_item", "ordinal"]

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from omnieval import registry
-from omnieval.benchmarks.base import Benchmark, Task
+from omnieval.benchmarks.base import Benchmark, Task, choice_target
 from omnieval.benchmarks.vsync.loader import TASK_NAME, find_layout, load_vsync
 from omnieval.benchmarks.vsync.prompts import VsyncPrompt, build_prompt
 from omnieval.scoring.extract import CHOICE_RULES_VERSION
@@ -82,7 +82,7 @@ class VsyncLevel1(Task):
     def build_request(self, sample: Sample, condition: str) -> Request:
         self.check_conditions([condition])
         variant = condition
-        target = _choice(sample)
+        target = choice_target(sample)
         use_audio = variant in ("avt", "at")
         video = sample.parts[0]
         assert isinstance(video, VideoPart)
@@ -103,7 +103,7 @@ class VsyncLevel1(Task):
         return Request(parts=(media, TextPart(text=text)))
 
     def extract(self, ctx: TrialContext, response: Response) -> Extraction:
-        target = _choice(ctx.sample)
+        target = choice_target(ctx.sample)
         if self.scoring == "vsync":
             return extract_choice_vsync_parity(
                 response.text, target.option_letters(), (), answer_path=self.path_for(ctx)
@@ -118,7 +118,7 @@ class VsyncLevel1(Task):
         return "direct" if ctx.model.get("provider") in API_PROVIDERS else "http"
 
     def score(self, ctx: TrialContext, extraction: Extraction) -> Score:
-        return Score(values=accuracy(extraction, _choice(ctx.sample)))
+        return Score(values=accuracy(extraction, choice_target(ctx.sample)))
 
     def groups(self, sample: Sample) -> list[str]:
         groups = super().groups(sample)
@@ -147,15 +147,7 @@ def _option_lines(sample: Sample, target: ChoiceTarget) -> list[str]:
         line.rstrip().endswith(text.strip()) for line, text in zip(raw, target.options, strict=True)
     ):
         return raw
-    return [
-        f"{letter}. {text}"
-        for letter, text in zip(target.option_letters(), target.options, strict=True)
-    ]
-
-
-def _choice(sample: Sample) -> ChoiceTarget:
-    assert isinstance(sample.target, ChoiceTarget)
-    return sample.target
+    return target.lettered_options()
 
 
 @registry.benchmarks.register("vsync")

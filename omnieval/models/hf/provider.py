@@ -18,12 +18,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any
-
-from pydantic import TypeAdapter, ValidationError
 
 from omnieval import registry
 from omnieval.media import MediaError
@@ -36,58 +32,36 @@ from omnieval.models.base import (
     TransientModelError,
 )
 from omnieval.models.hf.adapters import FAMILIES, FamilyAdapter, adapter_for, detect_family
+from omnieval.models.hf.generation import HFGeneration
 from omnieval.models.hf.messages import Conversation, MediaOptions, build_conversation
-from omnieval.types import GenerationParams, Modality, Request, Response, TrialStatus, Usage
-
-DTYPES = ("auto", "float32", "bfloat16", "float16")
-ATTN_IMPLEMENTATIONS = (None, "eager", "sdpa", "flash_attention_2")
-_CHANNELS: TypeAdapter[ChannelChoice] = TypeAdapter(ChannelChoice)
-
-INSTALL_HINT = (
-    'install the hf extra with `pip install "omnieval[hf]"`, and torch first: '
-    "`pip install torch==2.13.0` for CPU, or the CUDA build from https://pytorch.org"
+from omnieval.models.hf.settings import (
+    ATTN_IMPLEMENTATIONS,
+    DTYPES,
+    INSTALL_HINT,
+    HFDependencyError,
+    HFSettings,
+    audio_rate,
+    channel_choice,
+    check_choice,
+    check_device,
+    dtype_keyword,
+    import_backends,
 )
+from omnieval.types import Modality, Request, Response, TrialStatus
 
-
-class HFDependencyError(ImportError):
-    """torch or transformers is not installed."""
-
-
-def import_backends() -> tuple[Any, Any]:
-    """(torch, transformers), or an error that says what to install."""
-    try:
-        import torch
-    except ImportError as err:
-        raise HFDependencyError(
-            f"the hf provider needs torch, which is missing: {INSTALL_HINT}"
-        ) from err
-    try:
-        import transformers
-    except ImportError as err:
-        raise HFDependencyError(
-            f"the hf provider needs transformers, which is missing: {INSTALL_HINT}"
-        ) from err
-    return torch, transformers
-
-
-@dataclass(frozen=True)
-class _Settings:
-    model_path: str
-    family: str
-    dtype: str
-    device: str
-    attn_implementation: str | None
-    max_batch: int
-    generation_kwargs: dict[str, Any]
-    media: MediaOptions
-    use_audio_in_video: bool
-    system_prompt: str | None
-    chat_template: str | None
-    trust_remote_code: bool
+# the backends and the accepted choices live in settings.py; importable from here as before
+__all__ = [
+    "ATTN_IMPLEMENTATIONS",
+    "DTYPES",
+    "INSTALL_HINT",
+    "HFDependencyError",
+    "HFModel",
+    "import_backends",
+]
 
 
 @registry.models.register("hf")
-class HFModel(Model):
+class HFModel(HFGeneration, Model):
     """A local transformers model (see docs/model-hf.md).
 
     `model_path` is a local checkpoint directory (or a hub id already in the local cache);
@@ -117,10 +91,10 @@ class HFModel(Model):
         chat_template: str | None = None,
         trust_remote_code: bool = False,
     ) -> None:
-        _check_choice("family", family, ("auto", *FAMILIES))
-        _check_choice("dtype", dtype, DTYPES)
-        _check_choice("attn_implementation", attn_implementation, ATTN_IMPLEMENTATIONS)
-        _check_device(device)
+        check_choice("family", family, ("auto", *FAMILIES))
+        check_choice("dtype", dtype, DTYPES)
+        check_choice("attn_implementation", attn_implementation, ATTN_IMPLEMENTATIONS)
+        check_device(device)
         torch, transformers = import_backends()
         try:
             config = transformers.AutoConfig.from_pretrained(
@@ -183,8 +157,8 @@ class HFModel(Model):
         The model keeps its dtype; `device="auto"` leaves it where it is. `model_path` only
         names it in fingerprints (default: `in-memory:<model class>`).
         """
-        _check_choice("family", family, ("auto", *FAMILIES))
-        _check_device(device)
+        check_choice("family", family, ("auto", *FAMILIES))
+        check_device(device)
         torch, transformers = import_backends()
         self = cls.__new__(cls)
         self._setup(
@@ -254,7 +228,7 @@ class HFModel(Model):
         )
         self._adapter: FamilyAdapter = adapter_for(resolved)
         inputs = self._adapter.inputs(processor)
-        self._settings = _Settings(
+        self._settings = HFSettings(
             model_path=model_path,
             family=resolved,
             dtype=dtype,
@@ -263,8 +237,8 @@ class HFModel(Model):
             max_batch=max_batch,
             generation_kwargs=dict(generation_kwargs or {}),
             media=MediaOptions(
-                audio_sample_rate=_audio_rate(processor, audio_sample_rate),
-                audio_channels=_channel_choice(audio_channels),
+                audio_sample_rate=audio_rate(processor, audio_sample_rate),
+                audio_channels=channel_choice(audio_channels),
                 video_fps=video_fps,
                 max_frames=max_frames,
                 video_max_pixels=video_max_pixels,
@@ -438,9 +412,9 @@ class HFModel(Model):
         s = self._settings
         kwargs: dict[str, Any] = {"trust_remote_code": s.trust_remote_code}
         if s.dtype != "auto":
-            kwargs[_dtype_keyword(self._transformers)] = getattr(self._torch, s.dtype)
+            kwargs[dtype_keyword(self._transformers)] = getattr(self._torch, s.dtype)
         else:
-            kwargs[_dtype_keyword(self._transformers)] = "auto"
+            kwargs[dtype_keyword(self._transformers)] = "auto"
         if s.attn_implementation is not None:
             kwargs["attn_implementation"] = s.attn_implementation
         model = self._adapter.load_model(self._transformers, s.model_path, self._config, kwargs)
@@ -457,151 +431,7 @@ class HFModel(Model):
         self._generator = self._adapter.generator(model)
         self._device = next(iter(self._generator.parameters())).device
 
-    def _run(
-        self, convs: Sequence[Conversation], params: GenerationParams
-    ) -> list[tuple[str, Usage, str]]:
-        torch = self._torch
-        inputs = self._encode(convs)
-        prompt_len = int(inputs["input_ids"].shape[1])
-        kwargs = {**self._generation_kwargs(params), **self._adapter.generate_kwargs(convs)}
-        with torch.inference_mode():
-            if params.seed is not None:
-                torch.manual_seed(params.seed)
-            output = self._generator.generate(**inputs, **kwargs)
-        sequences = getattr(output, "sequences", output)
-        if not getattr(self._generator.config, "is_encoder_decoder", False):
-            sequences = sequences[:, prompt_len:]
-        mask = inputs.get("attention_mask")
-        eos = self._eos_ids()
-        answers = []
-        for row, ids in enumerate(sequences.tolist()):
-            stop = next((k for k, t in enumerate(ids) if t in eos), None)
-            kept = ids if stop is None else ids[: stop + 1]
-            text = self._tokenizer.decode(kept, skip_special_tokens=True)
-            prompt_tokens = int(mask[row].sum()) if mask is not None else prompt_len
-            usage = Usage(input_tokens=prompt_tokens, output_tokens=len(kept))
-            answers.append((text, usage, "length" if stop is None else "stop"))
-        return answers
-
-    def _encode(self, convs: Sequence[Conversation]) -> Any:
-        texts = [self._render(conv) for conv in convs]
-        kwargs: dict[str, Any] = {"text": texts, "return_tensors": "pt", "padding": True}
-        audios = [a for conv in convs for a in conv.audios]
-        images = [i for conv in convs for i in conv.images]
-        videos = [v for conv in convs for v in conv.videos]
-        if audios:
-            kwargs["audio"] = audios
-            kwargs["sampling_rate"] = self._settings.media.audio_sample_rate
-        if images:
-            kwargs["images"] = images
-        if videos:
-            kwargs["videos"] = videos
-        bos = getattr(self._tokenizer, "bos_token", None)
-        if bos and all(text.startswith(bos) for text in texts):
-            kwargs["add_special_tokens"] = False  # the template wrote it already
-        kwargs.update(self._adapter.processor_kwargs(self._processor, convs))
-        encoded = self._processor(**kwargs)
-        dtype = getattr(self._generator, "dtype", None)
-        moved = {}
-        for key, value in encoded.items():
-            if hasattr(value, "to"):
-                if self._torch.is_floating_point(value) and dtype is not None:
-                    value = value.to(self._device, dtype=dtype)
-                else:
-                    value = value.to(self._device)
-            moved[key] = value
-        return moved
-
-    def _render(self, conv: Conversation) -> str:
-        messages = conv.messages
-        if self._settings.media.inputs == frozenset({Modality.TEXT}):
-            # Text-only templates expect string contents.
-            messages = [
-                {"role": m["role"], "content": "".join(c.get("text", "") for c in m["content"])}
-                for m in messages
-            ]
-        extra = {}
-        if self._settings.chat_template is not None:
-            extra["chat_template"] = self._settings.chat_template
-        rendered = self._processor.apply_chat_template(
-            messages, tokenize=False, add_generation_prompt=True, **extra
-        )
-        return str(rendered)
-
-    def _generation_kwargs(self, params: GenerationParams) -> dict[str, Any]:
-        kwargs = dict(self._settings.generation_kwargs)
-        kwargs["max_new_tokens"] = params.max_tokens
-        if params.temperature > 0:
-            kwargs.update(do_sample=True, temperature=params.temperature, top_p=params.top_p)
-        else:
-            # Greedy: unset the checkpoint's sampling defaults so they neither apply nor warn.
-            kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
-        config = getattr(self._generator, "generation_config", None)
-        if getattr(config, "pad_token_id", None) is None:
-            pad = getattr(self._tokenizer, "pad_token_id", None)
-            kwargs.setdefault(
-                "pad_token_id", pad if pad is not None else self._tokenizer.eos_token_id
-            )
-        return kwargs
-
-    def _eos_ids(self) -> set[int]:
-        found: set[int] = set()
-        config = getattr(self._generator, "generation_config", None)
-        eos = getattr(config, "eos_token_id", None)
-        if isinstance(eos, int):
-            found.add(eos)
-        elif isinstance(eos, list | tuple):
-            found.update(int(e) for e in eos)
-        tokenizer_eos = getattr(self._tokenizer, "eos_token_id", None)
-        if tokenizer_eos is not None:
-            found.add(int(tokenizer_eos))
-        return found
-
 
 def _failure(error: str, started: float) -> Response:
     return Response(status=TrialStatus.FAILED, error=error, latency_s=time.perf_counter() - started)
 
-
-def _check_choice(name: str, value: Any, choices: Sequence[Any]) -> None:
-    if value not in choices:
-        raise ValueError(f"hf: {name} must be one of {list(choices)}, got {value!r}")
-
-
-def _channel_choice(value: Any) -> ChannelChoice:
-    try:
-        return _CHANNELS.validate_python(value)
-    except ValidationError as err:
-        raise ValueError(
-            f"hf: audio_channels must be keep, downmix, left, right or a channel index, "
-            f"got {value!r}"
-        ) from err
-
-
-def _check_device(device: str) -> None:
-    if device in ("auto", "cpu", "cuda", "mps") or device.startswith("cuda:"):
-        return
-    raise ValueError(f"hf: device must be auto, cpu, cuda, cuda:<n> or mps, got {device!r}")
-
-
-def _audio_rate(processor: Any, configured: int | None) -> int:
-    extractor = getattr(processor, "feature_extractor", None) or getattr(
-        processor, "audio_processor", None
-    )
-    native = getattr(extractor, "sampling_rate", None)
-    if native is None:
-        return configured or 16000
-    if configured is not None and configured != native:
-        raise ValueError(
-            f"hf: audio_sample_rate={configured} but the processor's feature extractor takes "
-            f"{native} Hz audio; leave audio_sample_rate unset"
-        )
-    return int(native)
-
-
-def _dtype_keyword(transformers: Any) -> str:
-    """`dtype` since transformers 4.56, `torch_dtype` before."""
-    try:
-        major, minor = (int(x) for x in transformers.__version__.split(".")[:2])
-    except ValueError:
-        return "dtype"
-    return "dtype" if (major, minor) >= (4, 56) else "torch_dtype"

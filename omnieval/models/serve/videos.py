@@ -40,7 +40,7 @@ from omnieval.models.serve.decode import RequestError
 from omnieval.types import GenerationParams, ImagePart, Request, TextPart
 
 if TYPE_CHECKING:
-    from omnieval.models.serve.app import ServedModel
+    from omnieval.models.serve.served_model import ServedModel
 
 log = logging.getLogger("omnieval.serve")
 
@@ -192,7 +192,15 @@ def _build_request(fields: dict[str, str], image: bytes, mime: str) -> Request:
 
 def add_video_routes(app: FastAPI, served: ServedModel) -> VideoJobs:
     """Mount the `/v1/videos` routes on `app` (see the module doc)."""
-    from omnieval.models.serve.app import _error, _request_error, _unknown_model
+    from omnieval.models.serve.responses import (
+        error_response as _error,
+    )
+    from omnieval.models.serve.responses import (
+        request_error_response as _request_error,
+    )
+    from omnieval.models.serve.responses import (
+        unknown_model_response as _unknown_model,
+    )
 
     jobs = VideoJobs(served)
     app.state.video_jobs = jobs

@@ -24,9 +24,9 @@ from typing import Any
 
 from omnieval import registry
 from omnieval.models.base import PermanentModelError, PreflightError
-from omnieval.models.video.base import ContentRefused, VideoGenerator, sdk_error
-from omnieval.models.video.media import download, image_size, without_query
-from omnieval.models.video.spec import FirstFrame, VideoSpec, job_failed, refusal, video_response
+from omnieval.models.video.hosted import HostedVideoGenerator
+from omnieval.models.video.media import image_size
+from omnieval.models.video.spec import FirstFrame, VideoSpec, job_failed, refusal
 from omnieval.types import Modality, Response
 
 ASPECT_RATIOS = ["1:1", "16:9", "9:16", "4:3", "3:4", "21:9", "9:21"]
@@ -58,7 +58,7 @@ def load_uploader(spec: str) -> Uploader:
 
 
 @registry.models.register("luma")
-class LumaVideo(VideoGenerator):
+class LumaVideo(HostedVideoGenerator):
     """Luma's Dream Machine API.
 
     Arguments: `model` (`ray-2`, `ray-flash-2`); `api_key` (LUMA_API_KEY); `base_url` (default
@@ -68,6 +68,7 @@ class LumaVideo(VideoGenerator):
     """
 
     name = "luma"
+    refusal_words = _REFUSAL_WORDS
 
     def __init__(
         self,
@@ -85,9 +86,8 @@ class LumaVideo(VideoGenerator):
         poll_timeout_s: float = 1800.0,
         max_concurrency: int = 4,
     ) -> None:
-        super().__init__(
-            model, poll_interval_s, max_poll_interval_s, poll_timeout_s, max_concurrency
-        )
+        polling = (poll_interval_s, max_poll_interval_s, poll_timeout_s, max_concurrency)
+        super().__init__(model, api_key, base_url, timeout_s, *polling)
         if image_url_template is None and uploader is None:
             raise ValueError(
                 "luma reads the first frame from a public URL: give image_url_template "
@@ -104,32 +104,18 @@ class LumaVideo(VideoGenerator):
         self.aspect_ratio = aspect_ratio
         self.resolution = resolution
         self.loop = loop
-        self.base_url = base_url
-        self._api_key = api_key
-        self.timeout_s = timeout_s
-        self._client: Any = None
-
-    def __repr__(self) -> str:
-        return f"LumaVideo(model={self.model!r}, base_url={self.base_url!r})"
 
     def fingerprint(self) -> dict[str, Any]:
         return {**super().fingerprint(), "resolution": self.resolution, "loop": self.loop}
 
-    def client(self) -> Any:
-        if self._client is None:
-            try:
-                import lumaai
-            except ImportError as err:
-                raise PreflightError(
-                    "the luma provider needs the lumaai SDK: pip install 'omnieval[video]'"
-                ) from err
-            self._client = lumaai.AsyncLumaAI(
-                auth_token=self._api_key or "none",
-                base_url=self.base_url,
-                max_retries=0,
-                timeout=self.timeout_s,
-            )
-        return self._client
+    def _new_client(self) -> Any:
+        try:
+            import lumaai
+        except ImportError as err:
+            raise PreflightError(
+                "the luma provider needs the lumaai SDK: pip install 'omnieval[video]'"
+            ) from err
+        return self._sdk_client(lumaai.AsyncLumaAI, key_argument="auth_token")
 
     async def preflight(self, inputs: frozenset[Modality] = frozenset(Modality)) -> None:
         if not self._api_key:
@@ -204,25 +190,10 @@ class LumaVideo(VideoGenerator):
             raise PermanentModelError(
                 f"{self.name}: generation {provider_id} ended as {state!r} without a video"
             )
-        data = await download(str(video), self.name)
-        return video_response(
-            data,
-            provider=self.name,
+        return await self._downloaded_response(
+            str(video),
+            provider_id=provider_id,
             model=str(generation.model or self.model),
-            job_id=provider_id,
-            submitted_at=submitted_at,
             settings=settings,
-            extra_meta={"video_url": without_query(str(video))},
+            submitted_at=submitted_at,
         )
-
-    def _error(self, err: Exception, what: str) -> Exception:
-        mapped = sdk_error(self.name, err, what)
-        text = str(mapped).lower()
-        if isinstance(mapped, PermanentModelError) and any(w in text for w in _REFUSAL_WORDS):
-            return ContentRefused(self.name, str(mapped))
-        return mapped
-
-    async def close(self) -> None:
-        if self._client is not None:
-            await self._client.close()
-            self._client = None

@@ -14,9 +14,9 @@ from typing import Any
 
 from omnieval import registry
 from omnieval.models.base import PermanentModelError, PreflightError
-from omnieval.models.video.base import ContentRefused, VideoGenerator, sdk_error
-from omnieval.models.video.media import data_uri, download, fitted_png, image_size, without_query
-from omnieval.models.video.spec import VideoSpec, job_failed, refusal, video_response
+from omnieval.models.video.hosted import HostedVideoGenerator
+from omnieval.models.video.media import data_uri, fitted_png, image_size
+from omnieval.models.video.spec import VideoSpec, job_failed, refusal
 from omnieval.types import Modality, Response
 
 _GEN4_RATIOS = ["1280:720", "720:1280", "1104:832", "832:1104", "960:960", "1584:672"]
@@ -47,7 +47,7 @@ def nearest_duration(duration_s: float | None, durations: list[int]) -> int:
 
 
 @registry.models.register("runway")
-class RunwayVideo(VideoGenerator):
+class RunwayVideo(HostedVideoGenerator):
     """Runway's image-to-video API.
 
     Arguments: `model` (`gen4_turbo`, `gen4_aleph`, `gen3a_turbo`); `api_key`
@@ -56,6 +56,7 @@ class RunwayVideo(VideoGenerator):
     """
 
     name = "runway"
+    refusal_words = ("moderation", "safety")
 
     def __init__(
         self,
@@ -70,35 +71,20 @@ class RunwayVideo(VideoGenerator):
         poll_timeout_s: float = 1800.0,
         max_concurrency: int = 4,
     ) -> None:
-        super().__init__(
-            model, poll_interval_s, max_poll_interval_s, poll_timeout_s, max_concurrency
-        )
+        polling = (poll_interval_s, max_poll_interval_s, poll_timeout_s, max_concurrency)
+        super().__init__(model, api_key, base_url, timeout_s, *polling)
         limits = RUNWAY_LIMITS.get(model, RUNWAY_LIMITS["gen4_turbo"])
         self.ratios = list(ratios or limits["ratios"])
         self.durations = [int(d) for d in (durations or limits["durations"])]
-        self.base_url = base_url
-        self._api_key = api_key
-        self.timeout_s = timeout_s
-        self._client: Any = None
 
-    def __repr__(self) -> str:
-        return f"RunwayVideo(model={self.model!r}, base_url={self.base_url!r})"
-
-    def client(self) -> Any:
-        if self._client is None:
-            try:
-                import runwayml
-            except ImportError as err:
-                raise PreflightError(
-                    "the runway provider needs the runwayml SDK: pip install 'omnieval[video]'"
-                ) from err
-            self._client = runwayml.AsyncRunwayML(
-                api_key=self._api_key or "none",
-                base_url=self.base_url,
-                max_retries=0,
-                timeout=self.timeout_s,
-            )
-        return self._client
+    def _new_client(self) -> Any:
+        try:
+            import runwayml
+        except ImportError as err:
+            raise PreflightError(
+                "the runway provider needs the runwayml SDK: pip install 'omnieval[video]'"
+            ) from err
+        return self._sdk_client(runwayml.AsyncRunwayML)
 
     async def preflight(self, inputs: frozenset[Modality] = frozenset(Modality)) -> None:
         if not self._api_key:
@@ -157,25 +143,10 @@ class RunwayVideo(VideoGenerator):
             return job_failed(self.name, "the task was cancelled")
         if status != "SUCCEEDED" or not getattr(task, "output", None):
             raise PermanentModelError(f"{self.name}: task {provider_id} ended as {status!r}")
-        data = await download(str(task.output[0]), self.name)
-        return video_response(
-            data,
-            provider=self.name,
+        return await self._downloaded_response(
+            str(task.output[0]),
+            provider_id=provider_id,
             model=self.model,
-            job_id=provider_id,
-            submitted_at=submitted_at,
             settings=settings,
-            extra_meta={"video_url": without_query(str(task.output[0]))},
+            submitted_at=submitted_at,
         )
-
-    def _error(self, err: Exception, what: str) -> Exception:
-        mapped = sdk_error(self.name, err, what)
-        text = str(mapped).lower()
-        if isinstance(mapped, PermanentModelError) and ("moderation" in text or "safety" in text):
-            return ContentRefused(self.name, str(mapped))
-        return mapped
-
-    async def close(self) -> None:
-        if self._client is not None:
-            await self._client.close()
-            self._client = None

@@ -16,7 +16,7 @@ from typing import Any
 
 from omnieval import registry
 from omnieval.models.base import PermanentModelError, PreflightError
-from omnieval.models.video.base import ContentRefused, VideoGenerator, sdk_error
+from omnieval.models.video.hosted import HostedVideoGenerator
 from omnieval.models.video.media import fitted_png
 from omnieval.models.video.spec import VideoSpec, job_failed, refusal, video_response
 from omnieval.types import Modality, Response
@@ -76,7 +76,7 @@ def _served_meta(video: Any) -> dict[str, Any]:
 
 
 @registry.models.register("openai-video")
-class SoraVideo(VideoGenerator):
+class SoraVideo(HostedVideoGenerator):
     """OpenAI's `/v1/videos` API (or any server speaking it, such as `omnieval serve`).
 
     Arguments: `model` (`sora-2`, `sora-2-pro`, or a served alias); `api_key`; `base_url`
@@ -87,6 +87,7 @@ class SoraVideo(VideoGenerator):
     """
 
     name = "openai-video"
+    refusal_words = _REFUSAL_CODES
 
     def __init__(
         self,
@@ -102,45 +103,28 @@ class SoraVideo(VideoGenerator):
         poll_timeout_s: float = 1800.0,
         max_concurrency: int = 4,
     ) -> None:
-        super().__init__(
-            model, poll_interval_s, max_poll_interval_s, poll_timeout_s, max_concurrency
-        )
+        polling = (poll_interval_s, max_poll_interval_s, poll_timeout_s, max_concurrency)
+        super().__init__(model, api_key, base_url, timeout_s, *polling)
         limits = SORA_LIMITS.get(model, {})
         self.seconds = [str(s) for s in seconds] if seconds is not None else limits.get("seconds")
         self.sizes = [str(s) for s in sizes] if sizes is not None else limits.get("sizes")
         self.send_extras = send_extras
-        self.base_url = base_url
-        self._api_key = api_key
-        self.timeout_s = timeout_s
-        self._client: Any = None
-
-    def __repr__(self) -> str:
-        return f"SoraVideo(model={self.model!r}, base_url={self.base_url!r})"
 
     def fingerprint(self) -> dict[str, Any]:
         return {**super().fingerprint(), "extras": self.send_extras}
 
-    def client(self) -> Any:
-        if self._client is None:
-            try:
-                import openai
-            except ImportError as err:  # pragma: no cover - openai is a test dependency
-                raise PreflightError(
-                    "the openai-video provider needs `pip install openai`"
-                ) from err
-            if self.base_url and "api.openai.com" not in self.base_url:
-                # the SDK warns that OpenAI's own Sora API shuts down; other servers speaking
-                # the protocol (omnieval serve) are not concerned
-                warnings.filterwarnings(
-                    "ignore", message="The Sora API is scheduled", category=DeprecationWarning
-                )
-            self._client = openai.AsyncOpenAI(
-                api_key=self._api_key or "none",
-                base_url=self.base_url,
-                max_retries=0,
-                timeout=self.timeout_s,
+    def _new_client(self) -> Any:
+        try:
+            import openai
+        except ImportError as err:  # pragma: no cover - openai is a test dependency
+            raise PreflightError("the openai-video provider needs `pip install openai`") from err
+        if self.base_url and "api.openai.com" not in self.base_url:
+            # the SDK warns that OpenAI's own Sora API shuts down; other servers speaking
+            # the protocol (omnieval serve) are not concerned
+            warnings.filterwarnings(
+                "ignore", message="The Sora API is scheduled", category=DeprecationWarning
             )
-        return self._client
+        return self._sdk_client(openai.AsyncOpenAI)
 
     async def preflight(self, inputs: frozenset[Modality] = frozenset(Modality)) -> None:
         if self.base_url is None and not self._api_key:
@@ -216,14 +200,3 @@ class SoraVideo(VideoGenerator):
             settings=settings,
             extra_meta=_served_meta(video),
         )
-
-    def _error(self, err: Exception, what: str) -> Exception:
-        mapped = sdk_error(self.name, err, what)
-        if isinstance(mapped, PermanentModelError) and _is_refusal("", str(mapped)):
-            return ContentRefused(self.name, str(mapped))
-        return mapped
-
-    async def close(self) -> None:
-        if self._client is not None:
-            await self._client.close()
-            self._client = None

@@ -27,7 +27,8 @@ from omnieval.models.base import (
     PreflightError,
     TransientModelError,
 )
-from omnieval.models.video.base import ContentRefused, VideoGenerator
+from omnieval.models.video.base import ContentRefused
+from omnieval.models.video.hosted import HostedVideoGenerator
 from omnieval.models.video.media import decode_image, image_size, letterbox
 from omnieval.models.video.spec import VideoSpec, job_failed, refusal, video_response
 from omnieval.types import Modality, Response
@@ -55,7 +56,7 @@ def pad_to_aspect(data: bytes, name: str, aspect: str) -> bytes:
 
 
 @registry.models.register("veo")
-class VeoVideo(VideoGenerator):
+class VeoVideo(HostedVideoGenerator):
     """Veo through the Gemini API.
 
     Arguments: `model` (`veo-2.0-generate-001`, `veo-3.0-generate-001`, ...); `api_key` (a
@@ -84,10 +85,8 @@ class VeoVideo(VideoGenerator):
         poll_timeout_s: float = 1800.0,
         max_concurrency: int = 4,
     ) -> None:
-        super().__init__(
-            model, poll_interval_s, max_poll_interval_s, poll_timeout_s, max_concurrency
-        )
-        self.base_url = base_url
+        polling = (poll_interval_s, max_poll_interval_s, poll_timeout_s, max_concurrency)
+        super().__init__(model, api_key, base_url, timeout_s, *polling)
         self.api_version = api_version
         if not api_key and not project:
             raise ValueError("veo needs api_key (Vertex AI express mode) or project + location")
@@ -96,13 +95,7 @@ class VeoVideo(VideoGenerator):
         self.resolution = resolution
         self.generate_audio = generate_audio
         self.person_generation = person_generation
-        self._api_key = api_key
-        self.timeout_s = timeout_s
-        self._client: Any = None
         self._types: Any = None
-
-    def __repr__(self) -> str:
-        return f"VeoVideo(model={self.model!r}, base_url={self.base_url!r})"
 
     def fingerprint(self) -> dict[str, Any]:
         return {
