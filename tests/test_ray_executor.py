@@ -351,7 +351,8 @@ def test_a_driver_killed_under_ray_resumes_with_nothing_lost(
     local = api.evaluate(config(tmp_path, "local", questions, ["random", "constant"]))
     address = ray.get_runtime_context().gcs_address  # the test's local cluster
     settings = {**ray_cluster.model_dump(mode="json"), "address": address}
-    run = config(tmp_path, "killed", questions, ["random", "constant"], executor="ray", ray=settings)
+    models = ["random", "constant"]
+    run = config(tmp_path, "killed", questions, models, executor="ray", ray=settings)
     path = tmp_path / "killed.yaml"
     path.write_text(yaml.safe_dump(run))
     env = {**subprocess_env, "OMNIEVAL_KILL_AT": "journal.committed:3"}
@@ -383,7 +384,7 @@ def test_ray_models_must_name_aliases_of_the_run(tmp_path: Path) -> None:
 
     questions = write_mcq(tmp_path / "q.jsonl", 2)
     run = config(tmp_path, "x", questions, ["random"], executor="ray", ray={"models": ["gpt"]})
-    with pytest.raises(ConfigError, match="ray.models names 'gpt'"):
+    with pytest.raises(ConfigError, match=r"ray\.models names 'gpt'"):
         api.evaluate(run)
 
 
