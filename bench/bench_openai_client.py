@@ -163,7 +163,7 @@ def main() -> None:
         print(f"ideal at concurrency {args.concurrency}: {ideal:.0f} req/s\n")
 
         server_rps = run_wrk(f"{url}/chat/completions", body, args.concurrency, args.wrk_seconds)
-        rows = []
+        rows: list[tuple[str, float, float | None, int]] = []
         if server_rps is not None:
             rows.append(("server alone (wrk)", server_rps, None, 0))
         ours = asyncio.run(bench_provider(url, requests, args.concurrency))

@@ -28,18 +28,24 @@ class Draft:
     meta_text: str | None = None  # when set, written instead of the items (broken JSON cases)
 
 
+def _write_json_list(draft: Draft) -> None:
+    text = draft.meta_text if draft.meta_text is not None else json.dumps(draft.items)
+    draft.meta.parent.mkdir(parents=True, exist_ok=True)
+    draft.meta.write_text(text, encoding="utf-8")
+
+
 @dataclass(frozen=True)
 class LoaderAdapter:
     """How one loader's dataset is laid out (see the module doc)."""
 
     name: str
-    media_kind: Literal["video", "audio", "image"]
-    suffix: str
     build: Callable[[Path, list[str]], Draft]  # root, media names -> draft
     get_media: Callable[[dict[str, Any]], str]
     set_media: Callable[[dict[str, Any], str], None]
-    write: Callable[[Draft], None]
     spec: Callable[[Draft], dict[str, Any]]
+    media_kind: Literal["video", "audio", "image"] = "video"
+    suffix: str = ".mp4"
+    write: Callable[[Draft], None] = _write_json_list  # the meta file from the draft
     required_field: str = "question"
     list_field: str = "options"
     #: for a layout that nests its fields: remove the question / set the option list
@@ -51,12 +57,6 @@ class LoaderAdapter:
     #: case -> texts its error must contain, where this layout names things differently
     mentions: dict[str, tuple[str, ...]] = field(default_factory=dict)
     model: str = "random"
-
-
-def _write_json_list(draft: Draft) -> None:
-    text = draft.meta_text if draft.meta_text is not None else json.dumps(draft.items)
-    draft.meta.parent.mkdir(parents=True, exist_ok=True)
-    draft.meta.write_text(text, encoding="utf-8")
 
 
 def _jsonl(draft: Draft) -> str:
@@ -278,17 +278,12 @@ LOADERS: dict[str, LoaderAdapter] = {
     for a in (
         LoaderAdapter(
             name="vsync",
-            media_kind="video",
-            suffix=".mp4",
             build=_vsync_build,
             **_media_at("video_path"),
-            write=_write_json_list,
             spec=lambda d: {"name": "vsync", "args": {"data_dir": str(d.root)}},
         ),
         LoaderAdapter(
             name="mcq",
-            media_kind="video",
-            suffix=".mp4",
             build=_mcq_build,
             get_media=lambda item: str(item["media"][0]["path"]),
             set_media=_mcq_set,
@@ -302,17 +297,13 @@ LOADERS: dict[str, LoaderAdapter] = {
             build=_star_build,
             get_media=lambda item: str(item["audio_paths"][0]),
             set_media=_star_set,
-            write=_write_json_list,
             spec=lambda d: {"name": "starbench", "args": {"data_dir": str(d.root), "data": "pc"}},
         ),
         LoaderAdapter(
             name="avibench",
-            media_kind="video",
-            suffix=".mp4",
             build=_avi_build,
             get_media=lambda item: _avi_get_media(item).removeprefix("./input/"),
             set_media=_avi_set_media,
-            write=_write_json_list,
             spec=lambda d: {"name": "avibench", "args": {"data_dir": str(d.root), "tasks": "AVM"}},
             drop_required=_avi_drop_question,
             set_list=_avi_set_options,
@@ -320,11 +311,8 @@ LOADERS: dict[str, LoaderAdapter] = {
         ),
         LoaderAdapter(
             name="vsync-level2",
-            media_kind="video",
-            suffix=".mp4",
             build=_level2_build,
             **_media_at("video_file"),
-            write=_write_json_list,
             spec=lambda d: {
                 "name": "vsync-level2",
                 "args": {"data_dir": str(d.root), "levels": ["when"]},

@@ -65,7 +65,7 @@ def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
 def sleepy_run_config(path: Path, name: str, mcq: Path, output: Path, **init_args: Any) -> Path:
     """A run config at `path`: `test-sleepy` (its `init_args`, 3 requests at a time) and `random`
     on the mcq file, the run directory `output/name` (the crash and fault tests)."""
-    sleepy = {"alias": "sleepy", "provider": "test-sleepy", "init_args": init_args}
+    sleepy: dict[str, Any] = {"alias": "sleepy", "provider": "test-sleepy", "init_args": init_args}
     sleepy["concurrency"] = 3
     config = {
         "name": name,

@@ -100,26 +100,21 @@ def _text_config(vocab_size: int, **extra: Any) -> dict[str, Any]:
     }
 
 
-def _audio_encoder(**extra: Any) -> dict[str, Any]:
-    return {
-        "num_mel_bins": N_MELS,
-        "encoder_layers": 1,
-        "encoder_attention_heads": 2,
-        "encoder_ffn_dim": 32,
-        "d_model": 16,
-        **extra,
-    }
-
-
-def _vision_encoder(**extra: Any) -> dict[str, Any]:
-    return {
-        "depth": 1,
-        "hidden_size": 16,
-        "intermediate_size": 32,
-        "num_heads": 2,
-        "out_hidden_size": 32,
-        **extra,
-    }
+#: the tiny audio and vision encoders every model here shares (each adds its own fields)
+_AUDIO_ENCODER: dict[str, Any] = {
+    "num_mel_bins": N_MELS,
+    "encoder_layers": 1,
+    "encoder_attention_heads": 2,
+    "encoder_ffn_dim": 32,
+    "d_model": 16,
+}
+_VISION_ENCODER: dict[str, Any] = {
+    "depth": 1,
+    "hidden_size": 16,
+    "intermediate_size": 32,
+    "num_heads": 2,
+    "out_hidden_size": 32,
+}
 
 
 #: multimodal rotary positions (a section per time / height / width)
@@ -148,7 +143,7 @@ def tiny_qwen2_audio(seed: int = 0) -> tuple[Any, Any]:
     tokenizer = byte_bpe_tokenizer(CHAT_TOKENS + AUDIO_TOKENS)
     processor = Qwen2AudioProcessor(feature_extractor=feature_extractor(), tokenizer=tokenizer)
     config = Qwen2AudioConfig(
-        audio_config=_audio_encoder(),
+        audio_config=dict(_AUDIO_ENCODER),
         text_config=_text_config(len(tokenizer)),
         audio_token_index=token_id(tokenizer, "<|AUDIO|>"),
     )
@@ -168,8 +163,8 @@ def tiny_qwen25_omni_thinker(seed: int = 0) -> tuple[Any, PreTrainedTokenizerFas
     tokenizer = byte_bpe_tokenizer(CHAT_TOKENS + AUDIO_TOKENS + VISION_TOKENS)
     ids = {t: token_id(tokenizer, t) for t in AUDIO_TOKENS + VISION_TOKENS}
     config = Qwen2_5OmniThinkerConfig(
-        audio_config=_audio_encoder(output_dim=32),
-        vision_config=_vision_encoder(fullatt_block_indexes=[0]),
+        audio_config={**_AUDIO_ENCODER, "output_dim": 32},
+        vision_config={**_VISION_ENCODER, "fullatt_block_indexes": [0]},
         text_config=_text_config(len(tokenizer), rope_parameters=_MROPE),
         audio_token_index=ids["<|AUDIO|>"],
         image_token_index=ids["<|IMAGE|>"],
@@ -265,8 +260,12 @@ def tiny_qwen3_omni(seed: int = 0) -> tuple[Any, Any]:
     tokenizer = omni_tokenizer(byte_bpe_tokenizer(CHAT_TOKENS + AUDIO_TOKENS + VISION_TOKENS))
     ids = {t: token_id(tokenizer, t) for t in AUDIO_TOKENS + VISION_TOKENS}
     config = Qwen3OmniMoeThinkerConfig(
-        audio_config=_audio_encoder(output_dim=32, downsample_hidden_size=8),
-        vision_config=_vision_encoder(deepstack_visual_indexes=[0], num_position_embeddings=64),
+        audio_config={**_AUDIO_ENCODER, "output_dim": 32, "downsample_hidden_size": 8},
+        vision_config={
+            **_VISION_ENCODER,
+            "deepstack_visual_indexes": [0],
+            "num_position_embeddings": 64,
+        },
         text_config=_text_config(
             len(tokenizer),
             head_dim=16,

@@ -43,6 +43,10 @@ def _write_config(path: Path, **config: Any) -> Path:
     return path
 
 
+def _mcq_benchmark(mcq: Path) -> list[dict[str, Any]]:
+    return [{"name": "mcq", "args": {"path": str(mcq)}}]
+
+
 def _journal_rows(run_dir: Path) -> int:
     return journal_rows(run_dir / "journal.sqlite")
 
@@ -72,7 +76,7 @@ def test_interrupt_says_how_far_it_got_and_the_rerun_resumes(
             name=name,
             output=str(tmp_path / "runs"),
             plugins=["omnieval_testmodels"],
-            benchmarks=[{"name": "mcq", "args": {"path": str(mcq)}}],
+            benchmarks=_mcq_benchmark(mcq),
             models=[
                 {
                     "alias": "sleepy",
@@ -180,7 +184,7 @@ def test_unknown_config_key_gets_a_did_you_mean(
     _write_config(
         tmp_path / "run.yaml",
         limt=3,
-        benchmarks=[{"name": "mcq", "args": {"path": str(mcq)}}],
+        benchmarks=_mcq_benchmark(mcq),
         models=["random"],
     )
     result = _omnieval("run", "-c", "run.yaml", env=subprocess_env, cwd=tmp_path)
@@ -261,7 +265,7 @@ def test_failed_trials_exit_3_unless_allowed(
     _write_config(
         tmp_path / "run.yaml",
         plugins=["omnieval_testmodels"],
-        benchmarks=[{"name": "mcq", "args": {"path": str(mcq)}}],
+        benchmarks=_mcq_benchmark(mcq),
         models=[{"alias": "broken", "provider": "test-broken", "max_retries": 0}],
     )
     failing = _omnieval(*RUN_YAML, env=subprocess_env, cwd=tmp_path)
@@ -318,7 +322,7 @@ def test_plugins_import_from_the_working_directory(
     _write_config(
         tmp_path / "run.yaml",
         plugins=["my_local_models"],
-        benchmarks=[{"name": "mcq", "args": {"path": str(mcq)}}],
+        benchmarks=_mcq_benchmark(mcq),
         models=[{"alias": "local", "provider": "local-constant"}],
     )
     # the installed console script, whose sys.path does not start with the working directory
@@ -345,7 +349,7 @@ def _openai_config(path: Path, mcq: Path, base_url: str, **model: Any) -> Path:
     return _write_config(
         path,
         name="pre",
-        benchmarks=[{"name": "mcq", "args": {"path": str(mcq)}}],
+        benchmarks=_mcq_benchmark(mcq),
         models=[
             {
                 "alias": "remote",
