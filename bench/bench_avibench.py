@@ -30,9 +30,8 @@ from omnieval.benchmarks.avibench.benchmark import AviBenchmark  # noqa: E402
 from omnieval.benchmarks.avibench.captions import shared_sbert  # noqa: E402
 from omnieval.benchmarks.avibench.layout import TASKS  # noqa: E402
 from omnieval.benchmarks.avibench.task import AviTask  # noqa: E402
-from omnieval.scoring.aggregate import aggregate  # noqa: E402
-from omnieval.scoring.items import BenchmarkAggregation, TaskAggregation  # noqa: E402
-from omnieval.types import Response, Trial, TrialContext, TrialRecord  # noqa: E402
+from omnieval.types import TrialContext, TrialRecord  # noqa: E402
+from tests.avibench_scoring import aggregate_records, score_task  # noqa: E402
 
 #: entries per task folder (formal + pre), summing to the published stage sizes
 SIZES = {
@@ -137,27 +136,7 @@ def score_all(bench: AviBenchmark, seed: int) -> tuple[list[TrialRecord], float,
     captions = 0.0
     for task in bench._tasks:
         task_started = time.perf_counter()
-        for sample in task.samples():
-            trial = Trial(
-                key=f"{task.name}:{sample.id}",
-                model="synthetic",
-                task=task.name,
-                sample_id=sample.id,
-                condition="default",
-            )
-            ctx = TrialContext.create(trial, sample)
-            response = Response(text=answer_text(task, ctx, rng))
-            extraction = task.extract(ctx, response)
-            score = task.score(ctx, extraction)
-            records.append(
-                TrialRecord(
-                    trial=trial,
-                    response=response,
-                    extraction=extraction,
-                    score=score,
-                    groups=tuple(task.groups(sample)),
-                )
-            )
+        records += score_task(task, lambda t, ctx: answer_text(t, ctx, rng), model="synthetic")
         if task.shape == "caption":
             captions += time.perf_counter() - task_started
     return records, time.perf_counter() - started, captions
@@ -165,14 +144,7 @@ def score_all(bench: AviBenchmark, seed: int) -> tuple[list[TrialRecord], float,
 
 def aggregate_all(bench: AviBenchmark, records: list[TrialRecord]) -> tuple[Any, float]:
     started = time.perf_counter()
-    specs = [
-        TaskAggregation(t.name, metrics=t.metrics, corpus_metrics=t.corpus_metrics)
-        for t in bench._tasks
-    ]
-    tree = BenchmarkAggregation("avibench", [t.name for t in bench._tasks], bench.tree(),
-                                bench.gates())  # fmt: skip
-    samples = {t.name: {s.id: s for s in t.samples()} for t in bench._tasks}
-    result = aggregate(records, tasks=specs, benchmarks=[tree], samples=samples)
+    result = aggregate_records(bench, records)
     return result, time.perf_counter() - started
 
 

@@ -137,6 +137,11 @@ async def bench_sdk(url: str, requests: list[Request], concurrency: int) -> dict
     return {"wall": wall, "cpu": cpu, "failures": failures}
 
 
+def client_row(name: str, timed: dict[str, Any], n: int) -> tuple[str, float, float | None, int]:
+    """A table row of a client's run of `n` requests: req/s, CPU seconds per request, failures."""
+    return (name, n / timed["wall"], timed["cpu"] / n, int(timed["failures"]))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=3000)
@@ -158,28 +163,14 @@ def main() -> None:
         print(f"ideal at concurrency {args.concurrency}: {ideal:.0f} req/s\n")
 
         server_rps = run_wrk(f"{url}/chat/completions", body, args.concurrency, args.wrk_seconds)
-        rows = []
+        rows: list[tuple[str, float, float | None, int]] = []
         if server_rps is not None:
             rows.append(("server alone (wrk)", server_rps, None, 0))
         ours = asyncio.run(bench_provider(url, requests, args.concurrency))
-        rows.append(
-            (
-                "omnieval openai provider (aiohttp)",
-                args.requests / ours["wall"],
-                ours["cpu"] / args.requests,
-                ours["failures"],
-            )
-        )
+        rows.append(client_row("omnieval openai provider (aiohttp)", ours, args.requests))
         if not args.no_sdk:
             sdk = asyncio.run(bench_sdk(url, requests, args.concurrency))
-            rows.append(
-                (
-                    "openai SDK AsyncOpenAI (default httpx)",
-                    args.requests / sdk["wall"],
-                    sdk["cpu"] / args.requests,
-                    sdk["failures"],
-                )
-            )
+            rows.append(client_row("openai SDK AsyncOpenAI (default httpx)", sdk, args.requests))
     finally:
         proc.terminate()
         proc.wait(10)

@@ -20,22 +20,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench_harness import write_questions  # the same questions as the harness bench
+
 from omnieval import api
-
-
-def write_questions(path: Path, n: int) -> None:
-    import json
-
-    with path.open("w", encoding="utf-8") as out:
-        for i in range(n):
-            item = {
-                "id": f"q{i:06d}",
-                "question": f"Question {i}: which option is right?",
-                "options": [f"option {j} for {i}" for j in range(4)],
-                "answer": "ABCD"[i % 4],
-                "category": f"c{i % 5}",
-            }
-            out.write(json.dumps(item) + "\n")
 
 
 def finished_run(root: Path, n: int) -> Path:

@@ -1,7 +1,6 @@
 """The bad-input catalogue: loader x case -> expected outcome, as data.
 
-Each `LoaderAdapter` writes a small valid dataset in its benchmark's own layout (three samples,
-each with one real media file) and knows where its item fields and media paths live. Each `Case`
+Each loader's dataset layout is a `LoaderAdapter` (tests/bad_input_loaders.py). Each `Case`
 damages that dataset in one way. `tests/test_bad_inputs.py` runs every (loader, case) pair
 through `api.evaluate` and checks the outcome in `EXPECTED`; `docs/reliability.md` holds the
 table `render_table()` prints (the test checks the page matches; regenerate it with
@@ -12,13 +11,16 @@ A new loader joins by adding a `LoaderAdapter` to `LOADERS` and its row to `EXPE
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
+
+from tests.bad_input_loaders import BAD, LOADERS, Draft, LoaderAdapter, items_text
+
+__all__ = ["BAD", "CASES", "EXPECTED", "LOADERS", "Case", "Media", "render_table", "write_dataset"]
 
 Outcome = Literal["refused", "failed", "skipped", "ok", "n/a"]
 OUTCOME_TEXT: dict[Outcome, str] = {
@@ -28,352 +30,6 @@ OUTCOME_TEXT: dict[Outcome, str] = {
     "directory and the missing file; the other samples run",
     "ok": "runs normally",
     "n/a": "the layout cannot express the case (ids or media paths come from file names)",
-}
-BAD = 1  # the index of the sample each case damages
-
-
-@dataclass
-class Draft:
-    """A dataset being written: native items, where the meta file and media live."""
-
-    root: Path
-    meta: Path
-    media_dir: Path
-    items: list[dict[str, Any]]
-    meta_text: str | None = None  # when set, written instead of the items (broken JSON cases)
-
-
-@dataclass(frozen=True)
-class LoaderAdapter:
-    """How one loader's dataset is laid out (see the module doc)."""
-
-    name: str
-    media_kind: Literal["video", "audio", "image"]
-    suffix: str
-    build: Callable[[Path, list[str]], Draft]  # root, media names -> draft
-    get_media: Callable[[dict[str, Any]], str]
-    set_media: Callable[[dict[str, Any], str], None]
-    write: Callable[[Draft], None]
-    spec: Callable[[Draft], dict[str, Any]]
-    required_field: str = "question"
-    list_field: str = "options"
-    #: for a layout that nests its fields: remove the question / set the option list
-    drop_required: Callable[[dict[str, Any]], None] | None = None
-    set_list: Callable[[dict[str, Any], Any], None] | None = None
-    id_field: str = "id"
-    #: the sample id the loader gives an item (default: the item's id field)
-    sample_id: Callable[[dict[str, Any], int], str] | None = None
-    #: case -> texts its error must contain, where this layout names things differently
-    mentions: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    model: str = "random"
-
-
-# --------------------------------------------------------------------------- loaders
-
-
-def _write_json_list(draft: Draft) -> None:
-    text = draft.meta_text if draft.meta_text is not None else json.dumps(draft.items)
-    draft.meta.parent.mkdir(parents=True, exist_ok=True)
-    draft.meta.write_text(text, encoding="utf-8")
-
-
-def _write_jsonl(draft: Draft) -> None:
-    if draft.meta_text is not None:
-        draft.meta.write_text(draft.meta_text, encoding="utf-8")
-        return
-    draft.meta.write_text("".join(json.dumps(i) + "\n" for i in draft.items), encoding="utf-8")
-
-
-def _vsync_build(root: Path, media: list[str]) -> Draft:
-    level = root / "data" / "level_1"
-    items = [
-        {
-            "id": f"v{i}",
-            "video_path": name,
-            "question": f"Who speaks in clip {i}?",
-            "options": ["A. left", "B. right"],
-            "correct_answer": "A",
-            "asr_content": "",
-        }
-        for i, name in enumerate(media)
-    ]
-    return Draft(root, level / "dataset.json", level / "videos", items)
-
-
-def _mcq_build(root: Path, media: list[str]) -> Draft:
-    items = [
-        {
-            "id": f"m{i}",
-            "question": f"What is in clip {i}?",
-            "options": ["a tone", "silence"],
-            "answer": "A",
-            "media": [{"kind": "video", "path": name}],
-        }
-        for i, name in enumerate(media)
-    ]
-    return Draft(root, root / "questions.jsonl", root, items)
-
-
-def _star_build(root: Path, media: list[str]) -> Draft:
-    items = [
-        {
-            "id": f"P{i}",
-            "task": "foundation_perception",
-            "category": "non-spatial",
-            "sub-category": "pitch",
-            "question": f"Which pitch in clip {i}?",
-            "options": ["low", "high"],
-            "answer": "low",
-            "audio_paths": [name],
-        }
-        for i, name in enumerate(media)
-    ]
-    return Draft(root, root / "meta_info" / "foundation_perception.json", root, items)
-
-
-def _avi_build(root: Path, media: list[str]) -> Draft:
-    folder = root / "levels" / "perception" / "AVM"  # media under the task folder's input/
-    items = [
-        {
-            "id": f"a{i}",
-            "task": "AVM",
-            "subtask": None,
-            "input": {
-                "question": {
-                    "prompt": None,
-                    "text": f"Do clip {i} match?",
-                    "options": ["yes", "no"],
-                },
-                "video": f"./input/{name}",
-                "audio_list": None,
-                "image_list": None,
-            },
-            "output": {"question_answer": "yes"},
-        }
-        for i, name in enumerate(media)
-    ]
-    return Draft(root, folder / "data.json", folder / "input", items)
-
-
-def _avi_drop_question(item: dict[str, Any]) -> None:
-    del item["input"]["question"]
-
-
-def _avi_set_options(item: dict[str, Any], value: Any) -> None:
-    item["input"]["question"]["options"] = value
-
-
-def _avi_set_media(item: dict[str, Any], name: str) -> None:
-    item["input"]["video"] = name if name.startswith("/") else f"./input/{name}"
-
-
-def _avi_get_media(item: dict[str, Any]) -> str:
-    return str(item["input"]["video"])
-
-
-def _level2_build(root: Path, media: list[str]) -> Draft:
-    level = root / "data" / "level_2"
-    items = [
-        {
-            "video_id": f"w{i}",
-            "video_file": name,
-            "question_1": {
-                "question": f"Should the listener speak now in clip {i}?",
-                "timestamp": "00:01:00",
-                "option_A": "Yes",
-                "option_B": "No",
-                "correct_answer": "B",
-            },
-            "question_2": {"question": "", "answer": ""},
-            "metadata": {"num_people": 2},
-        }
-        for i, name in enumerate(media)
-    ]
-    return Draft(root, level / "annotations.json", level / "videos", items)
-
-
-def _level2_drop_question(item: dict[str, Any]) -> None:
-    del item["question_1"]
-
-
-def _level2_set_answer(item: dict[str, Any], value: Any) -> None:
-    item["question_1"] = value
-
-
-def _spatial_build(root: Path, media: list[str]) -> Draft:
-    # one scene per sample (scene<i>: one frame, a QA file with one question); the damaged
-    # sample's QA file is the draft's meta file
-    items = [
-        {
-            "question": f"Is the cup left of the chair in scene {i}?",
-            "options": ["yes", "no"],
-            "answer": "A",
-            "_frame": f"scene{i}/{name}",
-        }
-        for i, name in enumerate(media)
-    ]
-    return Draft(
-        root, root / "multi_json" / "ds" / f"scene{BAD}_qa.json", root / "frames" / "ds", items
-    )
-
-
-def _write_spatial(draft: Draft) -> None:
-    base = draft.root / "multi_json" / "ds"
-    base.mkdir(parents=True, exist_ok=True)
-    for index, item in enumerate(draft.items):
-        path = base / f"scene{index}_qa.json"
-        if index == BAD and draft.meta_text is not None:
-            path.write_text(draft.meta_text, encoding="utf-8")
-            continue
-        shown = {k: v for k, v in item.items() if k != "_frame"} if isinstance(item, dict) else item
-        path.write_text(json.dumps([shown]), encoding="utf-8")
-
-
-def _vmeval_build(root: Path, media: list[str]) -> Draft:
-    # a generated edition (its verifier scores without a judge); the damaged question's
-    # question_metadata.json is the draft's meta file, first_frame.png its media
-    from omnieval.benchmarks.vmeval.synth import write_task
-
-    questions = root / "questions"
-    items: list[dict[str, Any]] = []
-    for index in range(len(media)):
-        folder = write_task(questions, "maze", index, 0)
-        item = json.loads((folder / "question_metadata.json").read_text(encoding="utf-8"))
-        items.append({**item, "_frame": f"{folder.name}/first_frame.png"})
-    meta = questions / "maze_task" / f"maze_{BAD:04d}" / "question_metadata.json"
-    return Draft(root, meta, questions / "maze_task", items)
-
-
-def _write_vmeval(draft: Draft) -> None:
-    for index, item in enumerate(draft.items):
-        folder = draft.root / "questions" / "maze_task" / f"maze_{index:04d}"
-        path = folder / "question_metadata.json"
-        if index == BAD and draft.meta_text is not None:
-            path.write_text(draft.meta_text, encoding="utf-8")
-            continue
-        if isinstance(item, dict) and item.get("_drop_prompt"):
-            (folder / "prompt.txt").unlink()
-        shown = (
-            {k: v for k, v in item.items() if not k.startswith("_")}
-            if isinstance(item, dict)
-            else item
-        )
-        path.write_text(json.dumps(shown), encoding="utf-8")
-
-
-def _mcq_set(item: dict[str, Any], name: str) -> None:
-    item["media"][0]["path"] = name
-
-
-def _star_set(item: dict[str, Any], name: str) -> None:
-    item["audio_paths"] = [name]
-
-
-LOADERS: dict[str, LoaderAdapter] = {
-    a.name: a
-    for a in (
-        LoaderAdapter(
-            name="vsync",
-            media_kind="video",
-            suffix=".mp4",
-            build=_vsync_build,
-            get_media=lambda item: str(item["video_path"]),
-            set_media=lambda item, name: item.__setitem__("video_path", name),
-            write=_write_json_list,
-            spec=lambda d: {"name": "vsync", "args": {"data_dir": str(d.root)}},
-        ),
-        LoaderAdapter(
-            name="mcq",
-            media_kind="video",
-            suffix=".mp4",
-            build=_mcq_build,
-            get_media=lambda item: str(item["media"][0]["path"]),
-            set_media=_mcq_set,
-            write=_write_jsonl,
-            spec=lambda d: {"name": "mcq", "args": {"path": str(d.meta)}},
-        ),
-        LoaderAdapter(
-            name="starbench",
-            media_kind="audio",
-            suffix=".wav",
-            build=_star_build,
-            get_media=lambda item: str(item["audio_paths"][0]),
-            set_media=_star_set,
-            write=_write_json_list,
-            spec=lambda d: {"name": "starbench", "args": {"data_dir": str(d.root), "data": "pc"}},
-        ),
-        LoaderAdapter(
-            name="avibench",
-            media_kind="video",
-            suffix=".mp4",
-            build=_avi_build,
-            get_media=lambda item: _avi_get_media(item).removeprefix("./input/"),
-            set_media=_avi_set_media,
-            write=_write_json_list,
-            spec=lambda d: {"name": "avibench", "args": {"data_dir": str(d.root), "tasks": "AVM"}},
-            drop_required=_avi_drop_question,
-            set_list=_avi_set_options,
-            sample_id=lambda item, index: f"{index:05d}",
-        ),
-        LoaderAdapter(
-            name="vsync-level2",
-            media_kind="video",
-            suffix=".mp4",
-            build=_level2_build,
-            get_media=lambda item: str(item["video_file"]),
-            set_media=lambda item, name: item.__setitem__("video_file", name),
-            write=_write_json_list,
-            spec=lambda d: {
-                "name": "vsync-level2",
-                "args": {"data_dir": str(d.root), "levels": ["when"]},
-            },
-            list_field="question_1",
-            drop_required=_level2_drop_question,
-            set_list=_level2_set_answer,
-            id_field="video_id",
-        ),
-        LoaderAdapter(
-            name="spatial",
-            media_kind="image",
-            suffix=".jpg",
-            build=_spatial_build,
-            get_media=lambda item: str(item["_frame"]),
-            set_media=lambda item, name: item.__setitem__("_frame", name),
-            write=_write_spatial,
-            spec=lambda d: {"name": "spatial", "args": {"data_dir": str(d.root)}},
-            sample_id=lambda item, index: f"ds/scene{index}/0",
-            mentions={
-                "missing media": ("{meta}", "no frames"),
-                "symlink loop": ("{meta}", "no frames"),
-                "symlink out of the root": ("{meta}", "outside the dataset root"),
-            },
-        ),
-        LoaderAdapter(
-            name="vmeval",
-            media_kind="image",
-            suffix=".png",
-            build=_vmeval_build,
-            get_media=lambda item: str(item["_frame"]),
-            set_media=lambda item, name: item.__setitem__("_frame", name),
-            write=_write_vmeval,
-            spec=lambda d: {
-                "name": "vmeval",
-                "args": {"data_dir": str(d.root / "questions"), "duration": 1.0, "fps": 4},
-            },
-            required_field="prompt",
-            list_field="grid",
-            drop_required=lambda item: item.__setitem__("_drop_prompt", True),
-            model="still",
-            mentions={
-                "missing media": ("{id}", "missing first_frame.png", "rerun"),
-                "missing field": ("{id}", "missing prompt.txt", "rerun"),
-                "symlink loop": ("{id}", "missing first_frame.png", "rerun"),
-                "symlink out of the root": ("{id}", "outside the dataset root"),
-                # the verifier's board reader names the puzzle, not the field
-                "wrong type": ("{meta}", "{id}", "does not describe a maze puzzle"),
-            },
-        ),
-    )
 }
 
 
@@ -434,19 +90,15 @@ def _missing_media(draft: Draft, adapter: LoaderAdapter, media: Media) -> None:
 
 
 def _malformed_json(draft: Draft, adapter: LoaderAdapter, media: Media) -> None:
-    text = _jsonl(draft) if adapter.write is _write_jsonl else json.dumps(draft.items)
+    text = items_text(draft, adapter)
     key = f'"{adapter.required_field}"'
     assert key in text, key
     draft.meta_text = text.replace(key, key.strip('"'), 1)  # an unquoted key
 
 
 def _truncated_json(draft: Draft, adapter: LoaderAdapter, media: Media) -> None:
-    text = _jsonl(draft) if adapter.write is _write_jsonl else json.dumps(draft.items)
+    text = items_text(draft, adapter)
     draft.meta_text = text[: len(text) - 25]
-
-
-def _jsonl(draft: Draft) -> str:
-    return "".join(json.dumps(i) + "\n" for i in draft.items)
 
 
 def _not_utf8(draft: Draft, adapter: LoaderAdapter, media: Media) -> None:
@@ -484,23 +136,27 @@ def _unicode_spaces(draft: Draft, adapter: LoaderAdapter, media: Media) -> None:
     adapter.set_media(draft.items[BAD], name)
 
 
-def _leaves_root(draft: Draft, adapter: LoaderAdapter, media: Media) -> None:
-    outside = draft.root.parent / f"secret-{draft.root.name}{adapter.suffix}"
+def _copy_outside(draft: Draft, adapter: LoaderAdapter, prefix: str) -> Path:
+    """A copy of the damaged sample's media file next to the dataset root (outside it)."""
+    outside = draft.root.parent / f"{prefix}-{draft.root.name}{adapter.suffix}"
     shutil.copyfile(_bad_file(draft, adapter), outside)
+    return outside
+
+
+def _leaves_root(draft: Draft, adapter: LoaderAdapter, media: Media) -> None:
+    outside = _copy_outside(draft, adapter, "secret")
     depth = len(draft.media_dir.relative_to(draft.root.parent).parts)
     adapter.set_media(draft.items[BAD], "/".join([".."] * depth + [outside.name]))
 
 
 def _absolute_path(draft: Draft, adapter: LoaderAdapter, media: Media) -> None:
-    outside = draft.root.parent / f"abs-{draft.root.name}{adapter.suffix}"
-    shutil.copyfile(_bad_file(draft, adapter), outside)
+    outside = _copy_outside(draft, adapter, "abs")
     adapter.set_media(draft.items[BAD], str(outside))
 
 
 def _symlink_out(draft: Draft, adapter: LoaderAdapter, media: Media) -> None:
-    outside = draft.root.parent / f"linked-{draft.root.name}{adapter.suffix}"
+    outside = _copy_outside(draft, adapter, "linked")
     target = _bad_file(draft, adapter)
-    shutil.copyfile(target, outside)
     target.unlink()
     os.symlink(outside, target)
 

@@ -100,6 +100,38 @@ def _text_config(vocab_size: int, **extra: Any) -> dict[str, Any]:
     }
 
 
+#: the tiny audio and vision encoders every model here shares (each adds its own fields)
+_AUDIO_ENCODER: dict[str, Any] = {
+    "num_mel_bins": N_MELS,
+    "encoder_layers": 1,
+    "encoder_attention_heads": 2,
+    "encoder_ffn_dim": 32,
+    "d_model": 16,
+}
+_VISION_ENCODER: dict[str, Any] = {
+    "depth": 1,
+    "hidden_size": 16,
+    "intermediate_size": 32,
+    "num_heads": 2,
+    "out_hidden_size": 32,
+}
+
+
+#: multimodal rotary positions (a section per time / height / width)
+_MROPE = {"rope_type": "default", "rope_theta": 1e6, "mrope_section": [2, 3, 3]}
+
+
+def _boundary_token_ids(ids: dict[str, int]) -> dict[str, Any]:
+    """The audio and vision start / end ids; get_rope_index reads them from the thinker config
+    (the released configs carry them)."""
+    return {
+        "audio_start_token_id": ids["<|audio_bos|>"],
+        "audio_end_token_id": ids["<|audio_eos|>"],
+        "vision_start_token_id": ids["<|vision_bos|>"],
+        "vision_end_token_id": ids["<|vision_eos|>"],
+    }
+
+
 def tiny_qwen2_audio(seed: int = 0) -> tuple[Any, Any]:
     """A random-weight Qwen2-Audio and its processor (WhisperFeatureExtractor + byte BPE)."""
     from transformers import (
@@ -111,13 +143,7 @@ def tiny_qwen2_audio(seed: int = 0) -> tuple[Any, Any]:
     tokenizer = byte_bpe_tokenizer(CHAT_TOKENS + AUDIO_TOKENS)
     processor = Qwen2AudioProcessor(feature_extractor=feature_extractor(), tokenizer=tokenizer)
     config = Qwen2AudioConfig(
-        audio_config={
-            "num_mel_bins": N_MELS,
-            "encoder_layers": 1,
-            "encoder_attention_heads": 2,
-            "encoder_ffn_dim": 32,
-            "d_model": 16,
-        },
+        audio_config=dict(_AUDIO_ENCODER),
         text_config=_text_config(len(tokenizer)),
         audio_token_index=token_id(tokenizer, "<|AUDIO|>"),
     )
@@ -136,38 +162,14 @@ def tiny_qwen25_omni_thinker(seed: int = 0) -> tuple[Any, PreTrainedTokenizerFas
 
     tokenizer = byte_bpe_tokenizer(CHAT_TOKENS + AUDIO_TOKENS + VISION_TOKENS)
     ids = {t: token_id(tokenizer, t) for t in AUDIO_TOKENS + VISION_TOKENS}
-    # get_rope_index reads these from the thinker config (the released configs carry them).
-    vision_ids: dict[str, Any] = {
-        "vision_start_token_id": ids["<|vision_bos|>"],
-        "vision_end_token_id": ids["<|vision_eos|>"],
-    }
     config = Qwen2_5OmniThinkerConfig(
-        audio_config={
-            "num_mel_bins": N_MELS,
-            "encoder_layers": 1,
-            "encoder_attention_heads": 2,
-            "encoder_ffn_dim": 32,
-            "d_model": 16,
-            "output_dim": 32,
-        },
-        vision_config={
-            "depth": 1,
-            "hidden_size": 16,
-            "intermediate_size": 32,
-            "num_heads": 2,
-            "out_hidden_size": 32,
-            "fullatt_block_indexes": [0],
-        },
-        text_config=_text_config(
-            len(tokenizer),
-            rope_parameters={"rope_type": "default", "rope_theta": 1e6, "mrope_section": [2, 3, 3]},
-        ),
+        audio_config={**_AUDIO_ENCODER, "output_dim": 32},
+        vision_config={**_VISION_ENCODER, "fullatt_block_indexes": [0]},
+        text_config=_text_config(len(tokenizer), rope_parameters=_MROPE),
         audio_token_index=ids["<|AUDIO|>"],
         image_token_index=ids["<|IMAGE|>"],
         video_token_index=ids["<|VIDEO|>"],
-        audio_start_token_id=ids["<|audio_bos|>"],
-        audio_end_token_id=ids["<|audio_eos|>"],
-        **vision_ids,
+        **_boundary_token_ids(ids),
     )
     torch.manual_seed(seed)
     model = Qwen2_5OmniThinkerForConditionalGeneration(config).eval()
@@ -257,32 +259,10 @@ def tiny_qwen3_omni(seed: int = 0) -> tuple[Any, Any]:
 
     tokenizer = omni_tokenizer(byte_bpe_tokenizer(CHAT_TOKENS + AUDIO_TOKENS + VISION_TOKENS))
     ids = {t: token_id(tokenizer, t) for t in AUDIO_TOKENS + VISION_TOKENS}
-    rope = {"rope_type": "default", "rope_theta": 1e6, "mrope_section": [2, 3, 3]}
-    token_ids: dict[str, Any] = {
-        "audio_token_id": ids["<|AUDIO|>"],
-        "image_token_id": ids["<|IMAGE|>"],
-        "video_token_id": ids["<|VIDEO|>"],
-        "audio_start_token_id": ids["<|audio_bos|>"],
-        "audio_end_token_id": ids["<|audio_eos|>"],
-        "vision_start_token_id": ids["<|vision_bos|>"],
-        "vision_end_token_id": ids["<|vision_eos|>"],
-    }
     config = Qwen3OmniMoeThinkerConfig(
-        audio_config={
-            "num_mel_bins": N_MELS,
-            "encoder_layers": 1,
-            "encoder_attention_heads": 2,
-            "encoder_ffn_dim": 32,
-            "d_model": 16,
-            "output_dim": 32,
-            "downsample_hidden_size": 8,
-        },
+        audio_config={**_AUDIO_ENCODER, "output_dim": 32, "downsample_hidden_size": 8},
         vision_config={
-            "depth": 1,
-            "hidden_size": 16,
-            "intermediate_size": 32,
-            "num_heads": 2,
-            "out_hidden_size": 32,
+            **_VISION_ENCODER,
             "deepstack_visual_indexes": [0],
             "num_position_embeddings": 64,
         },
@@ -292,9 +272,12 @@ def tiny_qwen3_omni(seed: int = 0) -> tuple[Any, Any]:
             moe_intermediate_size=16,
             num_experts=4,
             num_experts_per_tok=2,
-            rope_parameters={**rope, "mrope_interleaved": True},
+            rope_parameters={**_MROPE, "mrope_interleaved": True},
         ),
-        **token_ids,
+        audio_token_id=ids["<|AUDIO|>"],
+        image_token_id=ids["<|IMAGE|>"],
+        video_token_id=ids["<|VIDEO|>"],
+        **_boundary_token_ids(ids),
     )
     torch.manual_seed(seed)
     model = Qwen3OmniMoeThinkerForConditionalGeneration(config).eval()

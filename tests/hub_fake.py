@@ -14,8 +14,12 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
 import socket
+import subprocess
+import sys
 import threading
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -145,3 +149,28 @@ class FakeHub:
 
 def _not_found(code: str) -> web.Response:
     return web.json_response({"error": code}, status=404, headers={"X-Error-Code": code})
+
+
+def fetch_cli(
+    benchmark: str, out: Path, hub: FakeHub, tmp: Path, *extra: str, token: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`omnieval fetch BENCHMARK --out OUT` in a subprocess against `hub`, its caches under `tmp`,
+    with `HF_TOKEN` set to `token` if given."""
+    # other tests' offline switches (HF_HUB_OFFLINE, TRANSFORMERS_OFFLINE) must not reach it
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HF_") and "OFFLINE" not in k}
+    env.update(
+        HF_ENDPOINT=hub.url,
+        HF_HOME=str(tmp / "hf-home"),
+        XDG_CACHE_HOME=str(tmp / "xdg"),
+        HF_HUB_DISABLE_TELEMETRY="1",
+        PYTHONPATH=str(Path(__file__).resolve().parents[1]),
+    )
+    if token is not None:
+        env["HF_TOKEN"] = token
+    return subprocess.run(
+        [sys.executable, "-m", "omnieval.cli", "fetch", benchmark, "--out", str(out), *extra],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )

@@ -31,6 +31,7 @@ import os
 from collections.abc import Sequence
 from fractions import Fraction
 from pathlib import Path
+from typing import TypedDict, Unpack
 
 import av
 import numpy as np
@@ -242,18 +243,25 @@ def write_test_video(
     return path
 
 
+class LosslessSignal(TypedDict, total=False):
+    """The options `write_lossless_video` passes on to `write_test_video`."""
+
+    audio_hz: float | Sequence[float] | None
+    sample_rate: int
+    flash_times: Sequence[float]
+
+
 def write_lossless_video(
     path: str | os.PathLike[str],
     seconds: float = 2.0,
     fps: float = 10.0,
     size: tuple[int, int] = (64, 48),
     *,
-    audio_hz: float | Sequence[float] | None = 440.0,
-    sample_rate: int = 16000,
-    flash_times: Sequence[float] = (),
     audio_codec: str = "pcm_s16le",
+    **signal: Unpack[LosslessSignal],
 ) -> Path:
-    """`write_test_video` with FFV1 video and PCM (or `audio_codec="flac"`) audio, in `.mkv`.
+    """`write_test_video` with FFV1 video and PCM (or `audio_codec="flac"`) audio, in `.mkv`;
+    `signal` is its `audio_hz`, `sample_rate` and `flash_times`.
 
     Every frame is a keyframe and audio timestamps are exact: use it for timing tests.
     """
@@ -261,15 +269,7 @@ def write_lossless_video(
     if path.suffix.lower() != ".mkv":
         raise ValueError("write_lossless_video writes Matroska: give a .mkv path")
     return write_test_video(
-        path,
-        seconds,
-        fps,
-        size,
-        audio_hz=audio_hz,
-        sample_rate=sample_rate,
-        flash_times=flash_times,
-        video_codec="ffv1",
-        audio_codec=audio_codec,
+        path, seconds, fps, size, video_codec="ffv1", audio_codec=audio_codec, **signal
     )
 
 

@@ -16,12 +16,12 @@ from omnieval.benchmarks.avibench import taxonomy
 from omnieval.benchmarks.avibench.benchmark import L1, OVERALL, AviBenchmark, stage_node
 from omnieval.benchmarks.avibench.export import EntryError, leaderboard_entry, validate_entry
 from omnieval.benchmarks.avibench.export import main as export_main
-from omnieval.scoring.aggregate import aggregate
-from omnieval.scoring.items import BenchmarkAggregation, TaskAggregation
+from omnieval.benchmarks.avibench.task import AviTask
 from omnieval.scoring.tree import Formula, Node
-from omnieval.types import Response, Trial, TrialContext, TrialRecord
+from omnieval.types import TrialContext, TrialRecord
 
 from .avibench_fixture import write_edition
+from .avibench_scoring import aggregate_records, score_task
 
 # (P, U, R, S) -> (Overall, L1) as published: docs/leaderboard/data/results.json (schema v2)
 # and the README's headline table at 2ba4eb0b (Overall only; its Gemini-2.5-Pro row predates
@@ -71,43 +71,16 @@ def test_l2_is_provisional_with_its_constants_in_one_place() -> None:
 
 
 def _records(bench: AviBenchmark, answers: dict[str, dict[str, str]]) -> list[TrialRecord]:
-    records = []
-    for task in bench._tasks:
-        for sample in task.samples():
-            trial = Trial(
-                key=f"{task.name}:{sample.id}",
-                model="m",
-                task=task.name,
-                sample_id=sample.id,
-                condition="default",
-            )
-            ctx = TrialContext.create(trial, sample)
-            text = answers.get(task.name, {}).get(sample.id, task.reference_answer(ctx))
-            response = Response(text=text)
-            extraction = task.extract(ctx, response)
-            score = task.score(ctx, extraction)
-            records.append(
-                TrialRecord(
-                    trial=trial,
-                    response=response,
-                    extraction=extraction,
-                    score=score,
-                    groups=tuple(task.groups(sample)),
-                )
-            )
-    return records
+    """Every sample answered from `answers` (task -> sample id -> text), else its reference."""
+
+    def answer(task: AviTask, ctx: TrialContext) -> str:
+        return answers.get(task.name, {}).get(ctx.sample.id, task.reference_answer(ctx))
+
+    return [record for task in bench._tasks for record in score_task(task, answer)]
 
 
 def _aggregate(bench: AviBenchmark, records: list[TrialRecord]) -> Any:
-    specs = [
-        TaskAggregation(t.name, metrics=t.metrics, corpus_metrics=t.corpus_metrics)
-        for t in bench._tasks
-    ]
-    agg = BenchmarkAggregation(
-        "avibench", [t.name for t in bench._tasks], bench.tree(), bench.gates()
-    )
-    samples = {t.name: {s.id: s for s in t.samples()} for t in bench._tasks}
-    return aggregate(records, tasks=specs, benchmarks=[agg], samples=samples)
+    return aggregate_records(bench, records)
 
 
 @pytest.mark.parametrize("mode", ["default", "parity"])

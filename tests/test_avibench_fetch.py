@@ -6,9 +6,6 @@ the fetched directory loads."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from aiohttp import web
@@ -16,7 +13,7 @@ from aiohttp import web
 from omnieval.benchmarks.avibench.benchmark import AviBenchmark
 
 from .avibench_fixture import DEFINITIONS, entries
-from .hub_fake import FakeHub
+from .hub_fake import FakeHub, fetch_cli
 
 COMMIT = "fedcba9876543210fedcba9876543210fedcba98"
 TOKEN = "hf_avibench_test_token_123"
@@ -43,36 +40,14 @@ class GatedHub(FakeHub):
             raise web.HTTPUnauthorized(text="gated dataset: log in and accept the terms")
 
 
-def _fetch(
-    out: Path, hub: FakeHub, tmp: Path, token: str | None
-) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HF_") and "OFFLINE" not in k}
-    env.update(
-        HF_ENDPOINT=hub.url,
-        HF_HOME=str(tmp / "hf-home"),
-        XDG_CACHE_HOME=str(tmp / "xdg"),
-        HF_HUB_DISABLE_TELEMETRY="1",
-        PYTHONPATH=str(Path(__file__).resolve().parents[1]),
-    )
-    if token is not None:
-        env["HF_TOKEN"] = token
-    return subprocess.run(
-        [sys.executable, "-m", "omnieval.cli", "fetch", "avibench", "--out", str(out)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
 def test_fetch_gated_release_pins_resumes_and_loads(tmp_path: Path) -> None:
     out = tmp_path / "AVIBench"
     hub = GatedHub("FudanCVL/AVIBench", FILES, COMMIT)
     with hub:
-        refused = _fetch(out, hub, tmp_path, token=None)
+        refused = fetch_cli("avibench", out, hub, tmp_path, token=None)
         assert refused.returncode != 0 and not (out / "FETCHED.json").exists()
 
-        first = _fetch(out, hub, tmp_path, token=TOKEN)
+        first = fetch_cli("avibench", out, hub, tmp_path, token=TOKEN)
         assert first.returncode == 0, first.stderr
         assert "CC BY-ND 4.0" in first.stderr and "anti-training" in first.stderr
         assert all(t == f"Bearer {TOKEN}" for t in hub.tokens[-len(FILES) :])
@@ -85,7 +60,7 @@ def test_fetch_gated_release_pins_resumes_and_loads(tmp_path: Path) -> None:
 
         (out / "levels/perception/AVM/data.json").unlink()
         hub.seen.clear()
-        again = _fetch(out, hub, tmp_path, token=TOKEN)
+        again = fetch_cli("avibench", out, hub, tmp_path, token=TOKEN)
         assert again.returncode == 0, again.stderr
         assert hub.downloads() == ["levels/perception/AVM/data.json"]
 

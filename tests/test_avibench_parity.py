@@ -15,9 +15,9 @@ import pytest
 
 from omnieval.benchmarks.avibench.benchmark import AviBenchmark
 from omnieval.benchmarks.avibench.layout import TASKS
-from omnieval.scoring.aggregate import aggregate
-from omnieval.scoring.items import BenchmarkAggregation, TaskAggregation
-from omnieval.types import Response, Trial, TrialContext, TrialRecord
+from omnieval.benchmarks.avibench.task import AviTask
+from omnieval.types import TrialContext
+from tests.avibench_scoring import aggregate_records, score_task
 
 FIXTURE = Path(__file__).resolve().parent / "parity" / "fixtures" / "avibench.json"
 
@@ -35,41 +35,13 @@ def parity_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any]
         (folder / "data.json").write_text(json.dumps(rows["data"]), encoding="utf-8")
         predictions[task] = rows["predictions"]
     bench = AviBenchmark(root, mode="parity")
-    records: list[TrialRecord] = []
-    for task in bench._tasks:
-        for sample in task.samples():
-            text = predictions[task.folder_task][int(sample.id)]
-            if text is None:  # upstream skips a slot without a prediction
-                continue
-            trial = Trial(
-                key=f"{task.name}:{sample.id}",
-                model="m",
-                task=task.name,
-                sample_id=sample.id,
-                condition="default",
-            )
-            ctx = TrialContext.create(trial, sample)
-            response = Response(text=text)
-            extraction = task.extract(ctx, response)
-            records.append(
-                TrialRecord(
-                    trial=trial,
-                    response=response,
-                    extraction=extraction,
-                    score=task.score(ctx, extraction),
-                )
-            )
-    specs = [
-        TaskAggregation(t.name, metrics=t.metrics, corpus_metrics=t.corpus_metrics)
-        for t in bench._tasks
-    ]
-    benchmark = BenchmarkAggregation(
-        "avibench", [t.name for t in bench._tasks], bench.tree(), bench.gates()
-    )
-    samples = {t.name: {s.id: s for s in t.samples()} for t in bench._tasks}
-    return fixture["upstream"], aggregate(
-        records, tasks=specs, benchmarks=[benchmark], samples=samples
-    )
+
+    def prediction(task: AviTask, ctx: TrialContext) -> str | None:
+        # upstream skips a slot without a prediction (None): score_task leaves it out
+        return predictions[task.folder_task][int(ctx.sample.id)]
+
+    records = [r for task in bench._tasks for r in score_task(task, prediction, groups=False)]
+    return fixture["upstream"], aggregate_records(bench, records)
 
 
 def _ours(result: Any, task: str, metric: str) -> float:

@@ -6,11 +6,9 @@ the refined extraction records its provenance."""
 from __future__ import annotations
 
 import json
-import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -19,6 +17,7 @@ import yaml
 
 from omnieval import api
 
+from .journal_probe import kill_once_journaled
 from .loopback import LoopbackConfig, LoopbackServer
 
 N = 24
@@ -77,16 +76,6 @@ def _config(tmp: Path, edition: Path, model_url: str, judge_url: str) -> Path:
     return path
 
 
-def _judge_rows(journal: Path) -> int:
-    if not journal.exists():
-        return 0
-    try:
-        with sqlite3.connect(journal, timeout=5) as db:
-            return int(db.execute("SELECT COUNT(*) FROM judge_trials").fetchone()[0])
-    except sqlite3.OperationalError:
-        return 0
-
-
 def _asked(server: LoopbackServer) -> Counter[str]:
     """Refine requests per question (the question text is inside each refine prompt)."""
     counts: Counter[str] = Counter()
@@ -110,16 +99,7 @@ def test_fallback_refine_survives_sigkill_and_rescore_asks_nothing(
         config = _config(tmp_path, edition, model.url, judge.url)
         command = [sys.executable, "-m", "omnieval.cli", "run", "--config", str(config)]
         journal = tmp_path / "runs" / "refined" / "journal.sqlite"
-        process = subprocess.Popen(
-            command, env=subprocess_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-        )
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline and process.poll() is None:
-            if _judge_rows(journal) >= 5:
-                break
-            time.sleep(0.005)
-        process.send_signal(signal.SIGKILL)
-        process.wait(timeout=30)
+        kill_once_journaled(command, journal, "judge_trials", 5, env=subprocess_env)
         before = sum(_asked(judge).values())
         assert 5 <= before < N, before  # killed while refining
 

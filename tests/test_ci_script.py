@@ -20,10 +20,10 @@ def _bin_without(tmp_path: Path, programs: tuple[str, ...]) -> Path:
     return bin_dir
 
 
-def test_without_apt_get_it_names_what_is_missing_and_fails(tmp_path: Path) -> None:
-    bin_dir = _bin_without(tmp_path, ("bash", "dirname", "python", "pip"))
+def _run_ci(bin_dir: Path, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """`.ci/run` with only `bin_dir` on PATH."""
     env = {"PATH": str(bin_dir), "HOME": str(tmp_path)}
-    done = subprocess.run(
+    return subprocess.run(
         ["bash", str(ROOT / ".ci" / "run")],
         env=env,
         capture_output=True,
@@ -31,6 +31,11 @@ def test_without_apt_get_it_names_what_is_missing_and_fails(tmp_path: Path) -> N
         timeout=60,
         cwd=tmp_path,
     )
+
+
+def test_without_apt_get_it_names_what_is_missing_and_fails(tmp_path: Path) -> None:
+    bin_dir = _bin_without(tmp_path, ("bash", "dirname", "python", "pip"))
+    done = _run_ci(bin_dir, tmp_path)
     assert done.returncode == 1, done.stdout + done.stderr
     assert "missing programs the tests need: ffmpeg espeak-ng chromium" in done.stderr
     assert "no apt-get here" in done.stderr
@@ -42,15 +47,7 @@ def test_a_failing_apt_get_fails_ci(tmp_path: Path) -> None:
     fake = bin_dir / "apt-get"  # an apt-get that cannot reach its mirrors
     fake.write_text("#!/bin/sh\necho 'E: could not resolve deb.debian.org' >&2\nexit 100\n")
     fake.chmod(0o755)
-    env = {"PATH": str(bin_dir), "HOME": str(tmp_path)}
-    done = subprocess.run(
-        ["bash", str(ROOT / ".ci" / "run")],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=tmp_path,
-    )
+    done = _run_ci(bin_dir, tmp_path)
     assert done.returncode == 1, done.stdout + done.stderr
     assert "could not install ffmpeg espeak-ng" in done.stderr
 

@@ -6,40 +6,25 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
+from tests.cli_runs import audio_question, results, said, samples, write_jsonl
+from tests.cli_runs import omnieval as run_cli
 from tests.conftest import write_mcq
 from tests.loopback import LoopbackConfig, LoopbackServer
 from tests.mediagen import write_test_audio
 
 
 def omnieval(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "omnieval.cli", *args, "--no-progress"],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    return run_cli([*args, "--no-progress"], env, cwd)
 
 
-def said(done: subprocess.CompletedProcess[str]) -> str:
-    return " ".join(done.stderr.split())  # the console wraps long lines
-
-
-def results(run_dir: Path) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((run_dir / "results.json").read_text(encoding="utf-8"))
-    return data
-
-
-def samples(run_dir: Path) -> list[dict[str, Any]]:
-    lines = (run_dir / "samples.jsonl").read_text(encoding="utf-8").splitlines()
-    return [json.loads(line) for line in lines]
+def _served(models: Path, name: str) -> list[str]:
+    """`run` of q.jsonl by the model `served` of a models file."""
+    mcq = ["run", "--benchmark", "mcq", "--data", "q.jsonl"]
+    return [*mcq, "--models", "served", "--models-file", str(models), "--name", name]
 
 
 def test_limit_output_tasks_and_variants(tmp_path: Path, subprocess_env: dict[str, str]) -> None:
@@ -96,25 +81,8 @@ def test_env_file_and_models_file(tmp_path: Path, subprocess_env: dict[str, str]
             '      base_url: "${LOOPBACK_URL}"\n'
             '      api_key: "${LOOPBACK_KEY}"\n',
         )
-        done = omnieval(
-            [
-                "run",
-                "--benchmark",
-                "mcq",
-                "--data",
-                "q.jsonl",
-                "--models",
-                "served",
-                "--models-file",
-                str(models),
-                "--env-file",
-                "my.env",
-                "--name",
-                "envy",
-            ],
-            subprocess_env,
-            tmp_path,
-        )
+        envy = [*_served(models, "envy"), "--env-file", "my.env"]
+        done = omnieval(envy, subprocess_env, tmp_path)
         assert done.returncode == 0, done.stderr
         assert server.chat_requests == 3
         assert set(server.auth) == {"Bearer sk-from-the-env-file-123"}
@@ -123,23 +91,7 @@ def test_env_file_and_models_file(tmp_path: Path, subprocess_env: dict[str, str]
     assert {r["response"] for r in samples(run_dir)} == {"C"}
     assert "sk-from-the-env-file-123" not in (run_dir / "manifest.yaml").read_text()
 
-    missing = omnieval(
-        [
-            "run",
-            "--benchmark",
-            "mcq",
-            "--data",
-            "q.jsonl",
-            "--models",
-            "served",
-            "--models-file",
-            str(models),
-            "--name",
-            "no-env",
-        ],
-        subprocess_env,
-        tmp_path,
-    )
+    missing = omnieval(_served(models, "no-env"), subprocess_env, tmp_path)
     assert missing.returncode != 0 and "LOOPBACK_URL" in said(missing)
 
 
@@ -154,19 +106,7 @@ def test_keep_failed_does_not_retry_failed_trials(
             "models:\n  served:\n    provider: openai\n    concurrency: 1\n"
             f"    init_args: {{model: loopback, base_url: '{server.url}', api_key: k}}\n",
         )
-        command = [
-            "run",
-            "--benchmark",
-            "mcq",
-            "--data",
-            "q.jsonl",
-            "--models",
-            "served",
-            "--models-file",
-            str(models),
-            "--name",
-            "kept",
-        ]
+        command = _served(models, "kept")
         first = omnieval(command, subprocess_env, tmp_path)
         assert first.returncode == 3, first.stderr  # one trial failed: exit code 3
         run_dir = tmp_path / "runs" / "kept"
@@ -187,23 +127,8 @@ def test_no_doctor_skips_the_media_preflight(
     tmp_path: Path, subprocess_env: dict[str, str]
 ) -> None:
     write_test_audio(tmp_path / "ok.wav", 0.3)
-    rows = [
-        {
-            "id": "fine",
-            "question": "Loud?",
-            "options": ["yes", "no"],
-            "answer": "A",
-            "media": [{"kind": "audio", "path": "ok.wav"}],
-        },
-        {
-            "id": "gone",
-            "question": "Loud?",
-            "options": ["yes", "no"],
-            "answer": "A",
-            "media": [{"kind": "audio", "path": "missing.wav"}],
-        },
-    ]
-    (tmp_path / "q.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    rows = [audio_question("fine", "ok.wav"), audio_question("gone", "missing.wav")]
+    write_jsonl(tmp_path / "q.jsonl", rows)
     base = ["run", "--benchmark", "mcq", "--data", "q.jsonl", "--models", "constant"]
 
     checked = omnieval([*base, "--name", "checked"], subprocess_env, tmp_path)

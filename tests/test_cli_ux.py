@@ -22,19 +22,20 @@ import yaml
 from omnieval import api
 from omnieval.benchmarks.base import DatasetError
 from omnieval.benchmarks.mcq.task import load_mcq
+from tests.cli_runs import OMNIEVAL, omnieval
 from tests.conftest import write_mcq
+from tests.journal_probe import journal_rows
 from tests.loopback import LoopbackConfig, LoopbackServer
 from tests.mediagen import write_test_audio
 
-OMNIEVAL = [sys.executable, "-m", "omnieval.cli"]
+#: `run` of the config file run.yaml in the working directory
+RUN_YAML = ("run", "-c", "run.yaml", "--no-progress")
 
 
 def _omnieval(
     *args: str, env: dict[str, str], cwd: Path, timeout: float = 120
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*OMNIEVAL, *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout
-    )
+    return omnieval(args, env, cwd, timeout)
 
 
 def _write_config(path: Path, **config: Any) -> Path:
@@ -42,15 +43,12 @@ def _write_config(path: Path, **config: Any) -> Path:
     return path
 
 
+def _mcq_benchmark(mcq: Path) -> list[dict[str, Any]]:
+    return [{"name": "mcq", "args": {"path": str(mcq)}}]
+
+
 def _journal_rows(run_dir: Path) -> int:
-    path = run_dir / "journal.sqlite"
-    if not path.exists():
-        return 0
-    try:
-        with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1) as db:
-            return int(db.execute("SELECT COUNT(*) FROM trials").fetchone()[0])
-    except sqlite3.Error:
-        return 0
+    return journal_rows(run_dir / "journal.sqlite")
 
 
 def _closed_port() -> int:
@@ -78,7 +76,7 @@ def test_interrupt_says_how_far_it_got_and_the_rerun_resumes(
             name=name,
             output=str(tmp_path / "runs"),
             plugins=["omnieval_testmodels"],
-            benchmarks=[{"name": "mcq", "args": {"path": str(mcq)}}],
+            benchmarks=_mcq_benchmark(mcq),
             models=[
                 {
                     "alias": "sleepy",
@@ -186,7 +184,7 @@ def test_unknown_config_key_gets_a_did_you_mean(
     _write_config(
         tmp_path / "run.yaml",
         limt=3,
-        benchmarks=[{"name": "mcq", "args": {"path": str(mcq)}}],
+        benchmarks=_mcq_benchmark(mcq),
         models=["random"],
     )
     result = _omnieval("run", "-c", "run.yaml", env=subprocess_env, cwd=tmp_path)
@@ -267,21 +265,13 @@ def test_failed_trials_exit_3_unless_allowed(
     _write_config(
         tmp_path / "run.yaml",
         plugins=["omnieval_testmodels"],
-        benchmarks=[{"name": "mcq", "args": {"path": str(mcq)}}],
+        benchmarks=_mcq_benchmark(mcq),
         models=[{"alias": "broken", "provider": "test-broken", "max_retries": 0}],
     )
-    failing = _omnieval("run", "-c", "run.yaml", "--no-progress", env=subprocess_env, cwd=tmp_path)
+    failing = _omnieval(*RUN_YAML, env=subprocess_env, cwd=tmp_path)
     assert failing.returncode == 3, failing.stderr
     assert "6 of 6 trials failed" in failing.stderr and "--allow-failures" in failing.stderr
-    allowed = _omnieval(
-        "run",
-        "-c",
-        "run.yaml",
-        "--no-progress",
-        "--allow-failures",
-        env=subprocess_env,
-        cwd=tmp_path,
-    )
+    allowed = _omnieval(*RUN_YAML, "--allow-failures", env=subprocess_env, cwd=tmp_path)
     assert allowed.returncode == 0, allowed.stderr
 
 
@@ -309,17 +299,7 @@ def test_relative_paths_follow_the_config_file_and_rescore_works_anywhere(
     assert (run_dir / "results.json").is_file()
 
     flags = _omnieval(
-        "run",
-        "--benchmark",
-        "mcq",
-        "--data",
-        "data/mcq.jsonl",
-        "--models",
-        "random",
-        "--name",
-        "flags",
-        env=subprocess_env,
-        cwd=project,
+        *_mcq_run_args(Path("data/mcq.jsonl"), "--name", "flags"), env=subprocess_env, cwd=project
     )
     assert flags.returncode == 0, flags.stderr
     for target in (run_dir, project / "runs" / "flags"):
@@ -342,7 +322,7 @@ def test_plugins_import_from_the_working_directory(
     _write_config(
         tmp_path / "run.yaml",
         plugins=["my_local_models"],
-        benchmarks=[{"name": "mcq", "args": {"path": str(mcq)}}],
+        benchmarks=_mcq_benchmark(mcq),
         models=[{"alias": "local", "provider": "local-constant"}],
     )
     # the installed console script, whose sys.path does not start with the working directory
@@ -351,7 +331,7 @@ def test_plugins_import_from_the_working_directory(
         "from omnieval.cli import main; sys.argv = ['omnieval', *sys.argv[1:]]; main()"
     )
     result = subprocess.run(
-        [sys.executable, "-P", "-c", script, "run", "-c", "run.yaml", "--no-progress"],
+        [sys.executable, "-P", "-c", script, *RUN_YAML],
         env=subprocess_env,
         cwd=tmp_path,
         capture_output=True,
@@ -369,7 +349,7 @@ def _openai_config(path: Path, mcq: Path, base_url: str, **model: Any) -> Path:
     return _write_config(
         path,
         name="pre",
-        benchmarks=[{"name": "mcq", "args": {"path": str(mcq)}}],
+        benchmarks=_mcq_benchmark(mcq),
         models=[
             {
                 "alias": "remote",
@@ -388,7 +368,7 @@ def test_unreachable_endpoint_stops_the_run_before_the_first_trial(
     mcq = write_mcq(tmp_path / "mcq.jsonl", 5)
     url = f"http://127.0.0.1:{_closed_port()}/v1"
     _openai_config(tmp_path / "run.yaml", mcq, url)
-    result = _omnieval("run", "-c", "run.yaml", "--no-progress", env=subprocess_env, cwd=tmp_path)
+    result = _omnieval(*RUN_YAML, env=subprocess_env, cwd=tmp_path)
     assert result.returncode == 2, result.stderr
     assert "pre-flight failed, no trial was run" in result.stderr
     assert "does not answer" in result.stderr and "--no-preflight" in result.stderr
@@ -414,15 +394,7 @@ def test_unreachable_endpoint_stops_the_run_before_the_first_trial(
     assert "does not serve model 'gpt-nope'; it serves loopback" in wrong.stderr
     assert _journal_rows(tmp_path / "runs" / "wrong") == 0
 
-    skipped = _omnieval(
-        "run",
-        "-c",
-        "run.yaml",
-        "--no-progress",
-        "--no-preflight",
-        env=subprocess_env,
-        cwd=tmp_path,
-    )
+    skipped = _omnieval(*RUN_YAML, "--no-preflight", env=subprocess_env, cwd=tmp_path)
     assert skipped.returncode == 3, skipped.stderr  # the trials ran, and failed
     assert _journal_rows(tmp_path / "runs" / "pre") == 5
 

@@ -14,6 +14,7 @@ from omnieval import api
 from omnieval.benchmarks.base import DatasetError
 from omnieval.config import ConfigError
 from omnieval.report.results import read_results
+from tests.cli_runs import omnieval, samples
 from tests.conftest import write_mcq
 from tests.loopback import LoopbackConfig, LoopbackServer
 from tests.mediagen import write_test_audio
@@ -30,11 +31,6 @@ def _mcq_config(tmp_path: Path, path: Path, models: list[Any], **bench: Any) -> 
         "models": models,
         "progress": False,
     }
-
-
-def _rows(run_dir: Path) -> list[dict[str, Any]]:
-    lines = (run_dir / "samples.jsonl").read_text(encoding="utf-8").splitlines()
-    return [json.loads(line) for line in lines]
 
 
 # --------------------------------------------------------------------------- rotation
@@ -72,7 +68,7 @@ def test_each_rotation_matches_a_hand_written_fixture(tmp_path: Path) -> None:
         "rotation2": (["y", "z", "w", "x"], "D"),
         "rotation3": (["z", "w", "x", "y"], "C"),
     }
-    rows = {row["replicate"]: row for row in _rows(outcome.run_dir)}
+    rows = {row["replicate"]: row for row in samples(outcome.run_dir)}
     assert set(rows) == set(expected)
     for label, (options, answer) in expected.items():
         row = rows[label]
@@ -155,7 +151,7 @@ def test_generic_ablations_drop_exactly_the_named_parts_at_the_server(tmp_path: 
         bodies = list(server.bodies)
     kinds = sorted(_media_kinds(body) for body in bodies)
     assert kinds == sorted([("image_url", "input_audio"), ("image_url",), ("input_audio",), ()])
-    rows = {row["condition"]: row for row in _rows(outcome.run_dir)}
+    rows = {row["condition"]: row for row in samples(outcome.run_dir)}
     assert rows["no-audio"]["request"]["dropped"] == ["audio tone.wav"]
     assert rows["text-only"]["request"]["dropped"] == ["image pic.png", "audio tone.wav"]
     assert "dropped" not in rows["default"]["request"]
@@ -235,7 +231,7 @@ def test_mask_artifacts_are_stored_and_a_text_model_is_unsupported(tmp_path: Pat
     assert text_only.unsupported == 6 and text_only.failed == 0
     assert "frames_right" not in text_only.metrics
     assert results.totals.unsupported == 6
-    rows = [r for r in _rows(outcome.run_dir) if r["model"] == "masker"]
+    rows = [r for r in samples(outcome.run_dir) if r["model"] == "masker"]
     assert len(rows) == 6
     for row in rows:
         assert len(row["artifacts"]) == 3
@@ -246,7 +242,7 @@ def test_mask_artifacts_are_stored_and_a_text_model_is_unsupported(tmp_path: Pat
             import hashlib
 
             assert hashlib.sha256(stored.read_bytes()).hexdigest() == artifact["sha256"]
-    unsupported = [r for r in _rows(outcome.run_dir) if r["model"] == "random"]
+    unsupported = [r for r in samples(outcome.run_dir) if r["model"] == "random"]
     assert {r["outcome"] for r in unsupported} == {"unsupported"}
     assert "unsupported" in (outcome.run_dir / "leaderboard.md").read_text()
 
@@ -390,42 +386,15 @@ def test_audio_parts_key_as_the_first_release_keyed_them() -> None:
 def test_cli_conditions_and_replicates_flags(
     tmp_path: Path, subprocess_env: dict[str, str]
 ) -> None:
-    import subprocess
-    import sys
-
     mcq = write_mcq(tmp_path / "q.jsonl", 6)
-    base = [sys.executable, "-m", "omnieval.cli", "run", "--benchmark", "mcq", "--data", str(mcq)]
-    done = subprocess.run(
-        [
-            *base,
-            "--models",
-            "constant",
-            "--conditions",
-            "default,text-only",
-            "--replicates",
-            "rotation",
-            "--name",
-            "flags",
-            "--no-progress",
-        ],
-        env=subprocess_env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    base = ["run", "--benchmark", "mcq", "--data", str(mcq), "--models", "constant"]
+    flags = ["--conditions", "default,text-only", "--replicates", "rotation", "--name", "flags"]
+    done = omnieval([*base, *flags, "--no-progress"], subprocess_env, tmp_path)
     assert done.returncode == 0, done.stderr
     assert "AA %" in done.stdout and "ACR %" in done.stdout and "text-only" in done.stdout
     results = read_results(tmp_path / "runs" / "flags" / "results.json")
     assert results.find("constant", "text-only").metrics["AA"].value == pytest.approx(0.25)
-    bad = subprocess.run(
-        [*base, "--models", "constant", "--replicates", "shuffle", "--name", "bad"],
-        env=subprocess_env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    bad = omnieval([*base, "--replicates", "shuffle", "--name", "bad"], subprocess_env, tmp_path)
     assert bad.returncode == 2 and "replicates.scheme" in bad.stderr and "shuffle" in bad.stderr
 
 

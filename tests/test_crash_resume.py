@@ -13,46 +13,19 @@ import subprocess
 import sys
 from pathlib import Path
 
-import yaml
-
+from tests.cli_runs import sleepy_run_config
 from tests.conftest import write_mcq
+from tests.journal_probe import journal_rows
 
 N_QUESTIONS = 300
 
 
 def _write_config(path: Path, mcq: Path, output: Path, crash_after: int = 0) -> Path:
-    config = {
-        "name": "crash",
-        "output": str(output),
-        "plugins": ["omnieval_testmodels"],
-        "benchmarks": [{"name": "mcq", "args": {"path": str(mcq)}}],
-        "models": [
-            {
-                "alias": "sleepy",
-                "provider": "test-sleepy",
-                "init_args": {"delay_s": 0.01, "crash_after": crash_after},
-                "concurrency": 3,
-            },
-            "random",
-        ],
-    }
-    path.write_text(yaml.safe_dump(config))
-    return path
+    return sleepy_run_config(path, "crash", mcq, output, delay_s=0.01, crash_after=crash_after)
 
 
 def _command(config: Path) -> list[str]:
     return [sys.executable, "-m", "omnieval.cli", "run", "--config", str(config), "--no-progress"]
-
-
-def _journal_rows(run_dir: Path) -> int:
-    path = run_dir / "journal.sqlite"
-    if not path.exists():
-        return 0
-    try:
-        with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1) as db:
-            return int(db.execute("SELECT COUNT(*) FROM trials").fetchone()[0])
-    except sqlite3.Error:
-        return 0
 
 
 def _run_until_it_kills_itself(config: Path, run_dir: Path, env: dict[str, str], cwd: Path) -> int:
@@ -61,7 +34,7 @@ def _run_until_it_kills_itself(config: Path, run_dir: Path, env: dict[str, str],
         _command(config), env=env, cwd=cwd, capture_output=True, text=True, timeout=300
     )
     assert process.returncode == -signal.SIGKILL, (process.returncode, process.stderr[-2000:])
-    return _journal_rows(run_dir)
+    return journal_rows(run_dir / "journal.sqlite")
 
 
 def test_sigkill_at_several_points_then_resume_equals_uninterrupted_run(

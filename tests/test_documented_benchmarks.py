@@ -18,6 +18,7 @@ import pytest
 
 from omnieval import api
 from omnieval.media import encode_png
+from tests.cli_runs import samples
 from tests.loopback import LoopbackConfig, LoopbackServer
 from tests.mediagen import write_test_audio
 
@@ -40,11 +41,6 @@ def _run(tmp_path: Path, name: str, benchmark: dict[str, Any], models: list[Any]
             "progress": False,
         }
     )
-
-
-def _rows(run_dir: Path) -> list[dict[str, Any]]:
-    lines = (run_dir / "samples.jsonl").read_text(encoding="utf-8").splitlines()
-    return [json.loads(line) for line in lines]
 
 
 # --------------------------------------------------------------------------- mcq
@@ -128,8 +124,8 @@ def test_vsync_data_locations_load_the_same_samples(
     other = _run(tmp_path, "other", {"name": "vsync", "args": args(edition)}, ["random"])
     assert other.results.totals.trials == 8 * 3 and other.results.totals.failed == 0
     # same samples, same media: the same trial keys whatever way the files were named
-    assert sorted(r["key"] for r in _rows(other.run_dir)) == sorted(
-        r["key"] for r in _rows(reference.run_dir)
+    assert sorted(r["key"] for r in samples(other.run_dir)) == sorted(
+        r["key"] for r in samples(reference.run_dir)
     )
 
 

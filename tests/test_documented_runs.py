@@ -15,7 +15,6 @@ import json
 import shutil
 import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,15 @@ import yaml
 from omnieval import api
 from omnieval.config import ConfigError
 from omnieval.report.results import read_results
+from tests.cli_runs import (
+    OMNIEVAL,
+    audio_question,
+    omnieval,
+    said,
+    samples,
+    totals,
+    write_jsonl,
+)
 from tests.conftest import write_mcq
 from tests.loopback import LoopbackConfig, LoopbackServer
 from tests.mediagen import write_test_audio
@@ -33,32 +41,9 @@ from tests.mediagen import write_test_audio
 REPO = Path(__file__).resolve().parent.parent
 
 
-def omnieval(
-    args: list[str], env: dict[str, str], cwd: Path, timeout: float = 600
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "omnieval.cli", *args],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-
-
 def journal_keys(run_dir: Path) -> set[str]:
     with sqlite3.connect(f"file:{run_dir / 'journal.sqlite'}?mode=ro", uri=True) as db:
         return {row[0] for row in db.execute("SELECT key FROM trials")}
-
-
-def totals(run_dir: Path) -> dict[str, Any]:
-    data = json.loads((run_dir / "results.json").read_text(encoding="utf-8"))
-    return dict(data["totals"])
-
-
-def samples(run_dir: Path) -> list[dict[str, Any]]:
-    lines = (run_dir / "samples.jsonl").read_text(encoding="utf-8").splitlines()
-    return [json.loads(line) for line in lines]
 
 
 def planned_lines(run_dir: Path) -> list[str]:
@@ -75,7 +60,8 @@ def planned_lines(run_dir: Path) -> list[str]:
 def test_demo_end_to_end_then_the_rerun_runs_nothing(
     tmp_path: Path, subprocess_env: dict[str, str]
 ) -> None:
-    first = omnieval(["demo", "--out", str(tmp_path / "demo")], subprocess_env, tmp_path)
+    demo = ["demo", "--out", str(tmp_path / "demo")]
+    first = omnieval(demo, subprocess_env, tmp_path, timeout=600)
     assert first.returncode == 0, first.stderr[-3000:]
     runs = sorted(p.name for p in (tmp_path / "demo" / "runs").iterdir())
     # one invocation covers every built benchmark
@@ -128,7 +114,7 @@ def test_demo_end_to_end_then_the_rerun_runs_nothing(
     results = read_results(run_dir / "results.json")
     assert results.find("vsync-solver", "avt").metrics["accuracy"].value >= 0.9
 
-    again = omnieval(["demo", "--out", str(tmp_path / "demo")], subprocess_env, tmp_path)
+    again = omnieval(demo, subprocess_env, tmp_path, timeout=600)
     assert again.returncode == 0, again.stderr[-3000:]
     assert planned_lines(run_dir)[-1] == "planned 360 trials, 360 already journaled"
     assert journal_keys(run_dir) == keys
@@ -165,9 +151,9 @@ def test_a_second_run_on_a_locked_run_directory_is_refused(
     }
     path = tmp_path / "run.yaml"
     path.write_text(yaml.safe_dump(config))
-    command = [sys.executable, "-m", "omnieval.cli", "run", "--config", str(path), "--no-progress"]
+    command = ["run", "--config", str(path), "--no-progress"]
     first = subprocess.Popen(
-        command,
+        [*OMNIEVAL, *command],
         env=subprocess_env,
         cwd=tmp_path,
         stdout=subprocess.PIPE,
@@ -178,10 +164,9 @@ def test_a_second_run_on_a_locked_run_directory_is_refused(
         while not (started.exists() and started.read_text()):  # the first run is mid-way
             assert first.poll() is None, first.communicate()
             time.sleep(0.02)
-        second = omnieval(["run", "--config", str(path), "--no-progress"], subprocess_env, tmp_path)
+        second = omnieval(command, subprocess_env, tmp_path)
         assert second.returncode != 0
-        said = " ".join(second.stderr.split())  # the console wraps long lines
-        assert "locked is in use by another omnieval process" in said, said
+        assert "locked is in use by another omnieval process" in said(second), said(second)
         assert not (tmp_path / "runs" / "locked" / "results.json").exists()
     finally:
         release.touch()
@@ -200,31 +185,11 @@ def _media_mcq(root: Path) -> Path:
     write_test_audio(clips / "shared.wav", 0.3)
     write_test_audio(clips / "own.wav", 0.3, tones=660.0)
     rows = [
-        {
-            "id": "q0",
-            "question": "Loud?",
-            "options": ["yes", "no"],
-            "answer": "A",
-            "media": [{"kind": "audio", "path": "clips/shared.wav"}],
-        },
-        {
-            "id": "q1",
-            "question": "Short?",
-            "options": ["yes", "no"],
-            "answer": "B",
-            "media": [{"kind": "audio", "path": "clips/shared.wav"}],
-        },
-        {
-            "id": "q2",
-            "question": "High?",
-            "options": ["yes", "no"],
-            "answer": "A",
-            "media": [{"kind": "audio", "path": "clips/own.wav"}],
-        },
+        audio_question("q0", "clips/shared.wav"),
+        audio_question("q1", "clips/shared.wav", question="Short?", answer="B"),
+        audio_question("q2", "clips/own.wav", question="High?"),
     ]
-    path = root / "questions.jsonl"
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    return path
+    return write_jsonl(root / "questions.jsonl", rows)
 
 
 def _keys_by_sample(run_dir: Path) -> dict[str, set[str]]:

@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from omnieval.runner.faults import ENV
+from tests.cli_runs import sleepy_run_config
 from tests.conftest import write_mcq
 
 N_QUESTIONS = 200
@@ -38,23 +38,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def write_config(path: Path, mcq: Path, output: Path) -> Path:
-    config = {
-        "name": "faults",
-        "output": str(output),
-        "plugins": ["omnieval_testmodels"],
-        "benchmarks": [{"name": "mcq", "args": {"path": str(mcq)}}],
-        "models": [
-            {
-                "alias": "sleepy",
-                "provider": "test-sleepy",
-                "init_args": {"delay_s": 0.004},
-                "concurrency": 3,
-            },
-            "random",
-        ],
-    }
-    path.write_text(yaml.safe_dump(config))
-    return path
+    return sleepy_run_config(path, "faults", mcq, output, delay_s=0.004)
 
 
 def run(

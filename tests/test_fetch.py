@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -15,7 +13,7 @@ import pytest
 from omnieval import registry
 from omnieval.fetchers import FetchError, hub_fetcher
 
-from .hub_fake import FakeHub
+from .hub_fake import FakeHub, fetch_cli
 
 pytest.importorskip("huggingface_hub")
 
@@ -28,31 +26,10 @@ FILES = {
 }
 
 
-def fetch_cli(out: Path, hub: FakeHub, tmp: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    # other tests' offline switches (HF_HUB_OFFLINE, TRANSFORMERS_OFFLINE) must not reach it
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith("HF_") and "OFFLINE" not in k
-    }
-    env.update(
-        HF_ENDPOINT=hub.url,
-        HF_HOME=str(tmp / "hf-home"),
-        XDG_CACHE_HOME=str(tmp / "xdg"),
-        HF_HUB_DISABLE_TELEMETRY="1",
-        PYTHONPATH=str(Path(__file__).resolve().parents[1]),
-    )
-    return subprocess.run(
-        [sys.executable, "-m", "omnieval.cli", "fetch", "starbench", "--out", str(out), *extra],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
 def test_fetch_pins_records_and_resumes(tmp_path: Path) -> None:
     out = tmp_path / "STAR-Bench"
     with FakeHub("internlm/STAR-Bench", FILES, COMMIT) as hub:
-        first = fetch_cli(out, hub, tmp_path)
+        first = fetch_cli("starbench", out, hub, tmp_path)
         assert first.returncode == 0, first.stderr
         assert "CC-BY-NC-4.0" in first.stderr
         for path, data in FILES.items():
@@ -68,18 +45,18 @@ def test_fetch_pins_records_and_resumes(tmp_path: Path) -> None:
         # resume: one file lost; the rerun asks for the recorded commit and sends only that file
         (out / "meta_info/foundation_perception.json").unlink()
         hub.seen.clear()
-        again = fetch_cli(out, hub, tmp_path)
+        again = fetch_cli("starbench", out, hub, tmp_path)
         assert again.returncode == 0, again.stderr
         assert hub.downloads() == ["meta_info/foundation_perception.json"]
         assert not any(p.endswith("/revision/main") for _, p in hub.seen)
         assert json.loads((out / "FETCHED.json").read_text()) == record
 
         # a directory holds one revision: another one is refused
-        other = fetch_cli(out, hub, tmp_path, "--revision", "f" * 40)
+        other = fetch_cli("starbench", out, hub, tmp_path, "--revision", "f" * 40)
         assert other.returncode == 2 and "would mix revisions" in other.stderr
 
         # an unknown revision is a clear error, not a traceback
-        fresh = fetch_cli(tmp_path / "fresh", hub, tmp_path, "--revision", "nope")
+        fresh = fetch_cli("starbench", tmp_path / "fresh", hub, tmp_path, "--revision", "nope")
         assert fresh.returncode == 2 and "fetch starbench:" in fresh.stderr
         assert "Traceback" not in fresh.stderr
 

@@ -38,7 +38,7 @@ from omnieval.types import Request, TextPart, VideoPart
 from tests.app_server import AppServer
 from tests.loopback import LoopbackConfig, LoopbackServer
 from tests.mediagen import write_garbage, write_test_audio, write_test_video, write_truncated
-from tests.test_serve import Recorder
+from tests.serve_helpers import Recorder
 
 PROMPT = "Which one?\nA. red\nB. green"
 

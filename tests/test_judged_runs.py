@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -17,6 +15,7 @@ import pytest
 import yaml
 
 from omnieval import api
+from tests.journal_probe import journal_rows, kill_once_journaled
 
 N = 40  # odd-numbered answers are spelled out and need the judge: 20 parents
 
@@ -53,16 +52,6 @@ def _command(config: Path) -> list[str]:
     return [sys.executable, "-m", "omnieval.cli", "run", "--config", str(config), "--no-progress"]
 
 
-def _rows(db_path: Path, table: str) -> int:
-    if not db_path.exists():
-        return 0
-    try:
-        with sqlite3.connect(db_path, timeout=5) as db:
-            return int(db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
-    except sqlite3.OperationalError:
-        return 0
-
-
 def _calls_per_parent(calls: Path) -> Counter[str]:
     text = calls.read_text(encoding="utf-8") if calls.exists() else ""
     return Counter(re.findall(r"For (r\d+) ", text))
@@ -74,16 +63,7 @@ def test_killed_judged_run_resumes_rescore_reuses_and_new_prompt_rejudges(
     calls = tmp_path / "judge-calls.txt"
     config = _config(tmp_path, calls)
     journal = tmp_path / "runs" / "judged" / "journal.sqlite"
-    process = subprocess.Popen(
-        _command(config), env=subprocess_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and process.poll() is None:
-        if _rows(journal, "judge_trials") >= 5:
-            break
-        time.sleep(0.005)
-    process.send_signal(signal.SIGKILL)
-    process.wait(timeout=30)
+    kill_once_journaled(_command(config), journal, "judge_trials", 5, wait_s=60, env=subprocess_env)
     before = _calls_per_parent(calls)
     assert 5 <= sum(before.values()) < N // 2, before  # killed mid-way through the judging
 
@@ -178,17 +158,9 @@ def test_artifacts_survive_sigkill_and_resume_byte_identically(
 
     crashed = _mask_config(tmp_path, "crashed")
     journal = tmp_path / "crashed" / "masks" / "journal.sqlite"
-    process = subprocess.Popen(
-        _command(crashed), env=subprocess_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and process.poll() is None:
-        if _rows(journal, "trials") >= 40:  # 30 unsupported (instant) + some masker trials
-            break
-        time.sleep(0.005)
-    process.send_signal(signal.SIGKILL)
-    process.wait(timeout=30)
-    assert 30 < _rows(journal, "trials") < 60
+    # 40 rows: 30 unsupported (instant) + some masker trials
+    kill_once_journaled(_command(crashed), journal, "trials", 40, wait_s=60, env=subprocess_env)
+    assert 30 < journal_rows(journal, "trials") < 60
     resumed = subprocess.run(
         _command(crashed), env=subprocess_env, capture_output=True, text=True, timeout=120
     )
@@ -284,17 +256,10 @@ def test_a_killed_run_polls_its_journaled_provider_jobs_instead_of_paying_twice(
             )
         )
         journal = tmp_path / "runs" / "jobs" / "journal.sqlite"
-        process = subprocess.Popen(
-            _command(config), env=env, cwd=repo, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        kill_once_journaled(
+            _command(config), journal, "pending_jobs", 3, wait_s=60, poll_s=0.01, env=env, cwd=repo
         )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and process.poll() is None:
-            if _rows(journal, "pending_jobs") >= 3:
-                break
-            time.sleep(0.01)
-        process.send_signal(signal.SIGKILL)
-        process.wait(timeout=30)
-        assert _rows(journal, "pending_jobs") == 3 and _rows(journal, "trials") == 0
+        assert journal_rows(journal, "pending_jobs") == 3 and journal_rows(journal, "trials") == 0
         assert sum(server.submits.values()) == 3
         server.release()
         resumed = subprocess.run(
@@ -304,7 +269,7 @@ def test_a_killed_run_polls_its_journaled_provider_jobs_instead_of_paying_twice(
         assert sorted(server.submits.values()) == [1, 1, 1]  # polled, never submitted again
     outcome = api.rescore(tmp_path / "runs" / "jobs")
     assert outcome.results.find("video", "default").metrics["right_video"].value == 1.0
-    assert _rows(journal, "pending_jobs") == 0
+    assert journal_rows(journal, "pending_jobs") == 0
     for record in outcome.records:
         [video] = record.response.artifacts
         assert (journal.parent / str(video.path)).is_file()

@@ -10,7 +10,7 @@ import pytest
 
 from omnieval.models.base import TransientModelError
 from omnieval.models.openai_provider import OpenAIChat
-from omnieval.models.pool import EndpointPool, Outcome
+from omnieval.models.pool import EndpointPool, Outcome, Probe
 from omnieval.runner.retry import RetryPolicy, generate_with_retries
 from omnieval.types import Request, TextPart
 from tests.loopback import LoopbackConfig, LoopbackServer
@@ -108,6 +108,18 @@ def test_fewest_outstanding_endpoint_is_chosen() -> None:
 # --------------------------------------------------------------------------- health
 
 
+def _probed_pair(failure_threshold: int, probe_interval_s: float, probe: Probe) -> EndpointPool:
+    """Endpoints a and b, two requests in flight each, down after `failure_threshold` failures
+    and probed every `probe_interval_s` by `probe`."""
+    return EndpointPool(
+        ["http://a/v1", "http://b/v1"],
+        max_concurrency=2,
+        failure_threshold=failure_threshold,
+        probe_interval_s=probe_interval_s,
+        probe=probe,
+    )
+
+
 def test_failing_endpoint_is_marked_down_skipped_and_probed_back() -> None:
     alive = {"http://a/v1": False}
     probes: list[str] = []
@@ -117,13 +129,7 @@ def test_failing_endpoint_is_marked_down_skipped_and_probed_back() -> None:
         return alive.get(url, True)
 
     async def scenario() -> None:
-        pool = EndpointPool(
-            ["http://a/v1", "http://b/v1"],
-            max_concurrency=2,
-            failure_threshold=2,
-            probe_interval_s=0.02,
-            probe=probe,
-        )
+        pool = _probed_pair(failure_threshold=2, probe_interval_s=0.02, probe=probe)
         a, b = pool.endpoints
         first, second = await pool.acquire(), await pool.acquire()
         assert {first.endpoint, second.endpoint} == {a, b}  # fewest in flight: one each
@@ -172,13 +178,7 @@ def test_all_endpoints_down_is_transient() -> None:
         return False
 
     async def scenario() -> TransientModelError:
-        pool = EndpointPool(
-            ["http://a/v1", "http://b/v1"],
-            max_concurrency=2,
-            failure_threshold=1,
-            probe_interval_s=5,
-            probe=never,
-        )
+        pool = _probed_pair(failure_threshold=1, probe_interval_s=5, probe=never)
         blocked = [await pool.acquire() for _ in range(4)]
         waiting = asyncio.create_task(pool.acquire())
         await asyncio.sleep(0.01)

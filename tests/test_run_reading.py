@@ -25,6 +25,7 @@ from omnieval.models.base import PreflightError
 from omnieval.report.results import read_results
 from omnieval.runner.plan_guard import PlanChangedError
 from omnieval.types import ChoiceTarget
+from tests.cli_runs import samples
 from tests.conftest import write_mcq
 from tests.loopback import LoopbackConfig, LoopbackServer
 
@@ -85,10 +86,6 @@ def _omnieval(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[st
     )
 
 
-def _samples(run: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in (run / "samples.jsonl").read_text().splitlines()]
-
-
 # --------------------------------------------------------------------------- 1. scoring
 
 
@@ -114,7 +111,7 @@ def test_rescore_with_scoring_vsync_changes_the_numbers_and_names_the_mode(
     assert results.find("verbose", "vt").metrics["accuracy"].value == share["B"]
     assert results.tasks[TASK].scoring["scoring"] == "vsync"
     assert "scoring=vsync" in (run / "leaderboard.md").read_text()
-    rows = _samples(run)
+    rows = samples(run)
     assert {r["extraction"] for r in rows} == {"B"}
     assert {r["extraction_rule"] for r in rows} == {"vsync:first-char"}
     manifest = yaml.safe_load((run / "manifest.yaml").read_text())
@@ -279,7 +276,7 @@ def test_samples_jsonl_shows_the_transcript_and_frame_timestamps_sent(
     ]
     sent_transcript = next(t for t in sent_texts if t.startswith("Audio transcript"))
 
-    (row,) = _samples(outcome.run_dir)
+    (row,) = samples(outcome.run_dir)
     rendering = row["request"]["rendering"]
     (frames,) = rendering["frames"]
     assert frames["name"] == sample.parts[0].path.name  # type: ignore[union-attr]
@@ -311,7 +308,7 @@ def test_dropped_media_are_named_in_the_rendering(
     config["limit"] = 1
     config["benchmarks"][0]["conditions"] = ["avt"]
     outcome = api.evaluate(config)
-    (row,) = _samples(outcome.run_dir)
+    (row,) = samples(outcome.run_dir)
     rendering = row["request"]["rendering"]
     assert rendering["dropped"] == [
         {"kind": "audio", "name": rendering["video"][0]["name"], "why": "transport audio: drop"}

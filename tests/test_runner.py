@@ -75,15 +75,19 @@ def test_limit_and_new_model_only_run_the_new_trials(tmp_path: Path, mcq_file: P
     assert outcome.results.totals.trials == 40
 
 
-def test_transient_errors_are_retried_and_counted(tmp_path: Path, mcq_file: Path) -> None:
-    flaky = {
+def _flaky(failures: int, max_retries: int) -> dict[str, object]:
+    """`test-flaky`: every request fails its first `failures` attempts (transient errors)."""
+    return {
         "alias": "flaky",
         "provider": "test-flaky",
-        "init_args": {"failures": 2},
-        "max_retries": 3,
+        "init_args": {"failures": failures},
+        "max_retries": max_retries,
         "retry_base_s": 0.001,
     }
-    outcome = api.evaluate(_config(tmp_path, mcq_file, [flaky]))
+
+
+def test_transient_errors_are_retried_and_counted(tmp_path: Path, mcq_file: Path) -> None:
+    outcome = api.evaluate(_config(tmp_path, mcq_file, [_flaky(2, 3)]))
     result = outcome.results.find("flaky", "default")
     assert result.failed == 0 and result.trials == 60
     assert outcome.results.totals.retries == 120
@@ -91,14 +95,7 @@ def test_transient_errors_are_retried_and_counted(tmp_path: Path, mcq_file: Path
 
 
 def test_exhausted_retries_are_recorded_as_failed_not_wrong(tmp_path: Path, mcq_file: Path) -> None:
-    flaky = {
-        "alias": "flaky",
-        "provider": "test-flaky",
-        "init_args": {"failures": 5},
-        "max_retries": 1,
-        "retry_base_s": 0.001,
-    }
-    outcome = api.evaluate(_config(tmp_path, mcq_file, [flaky]))
+    outcome = api.evaluate(_config(tmp_path, mcq_file, [_flaky(5, 1)]))
     result = outcome.results.find("flaky", "default")
     assert result.failed == 60 and "accuracy" not in result.metrics
     assert all("gave up after 2 attempts" in (r.response.error or "") for r in outcome.records)

@@ -24,27 +24,19 @@ def test_skips_inside() -> None:
 """
 
 
-def _pytest(tmp_path: Path, ci: bool) -> subprocess.CompletedProcess[str]:
-    (tmp_path / "test_sample.py").write_text(SUITE)
+def _pytest(
+    tmp_path: Path, ci: bool, suite: str = SUITE
+) -> subprocess.CompletedProcess[str]:
+    """Run `suite` as its own pytest session with the skip report plugin."""
+    (tmp_path / "test_sample.py").write_text(suite)
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
     env.pop("OMNIEVAL_CI", None)
     if ci:
         env["OMNIEVAL_CI"] = "1"
+    plugins = ["-p", "tests.skip_report", "-p", "no:cacheprovider"]
     return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "tests.skip_report",
-            "-p",
-            "no:cacheprovider",
-            "--rootdir",
-            str(tmp_path),
-            str(tmp_path),
-        ],
+        [sys.executable, "-m", "pytest", "-q", *plugins, "--rootdir", str(tmp_path), str(tmp_path)],
         cwd=tmp_path,
         env=env,
         capture_output=True,
@@ -69,28 +61,6 @@ def test_a_required_skip_fails_the_run_on_ci(tmp_path: Path) -> None:
 
 
 def test_no_skip_is_reported_as_none(tmp_path: Path) -> None:
-    (tmp_path / "test_sample.py").write_text("def test_runs() -> None:\n    assert True\n")
-    env = dict(os.environ, OMNIEVAL_CI="1")
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "tests.skip_report",
-            "-p",
-            "no:cacheprovider",
-            "--rootdir",
-            str(tmp_path),
-            str(tmp_path),
-        ],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = _pytest(tmp_path, ci=True, suite="def test_runs() -> None:\n    assert True\n")
     assert done.returncode == 0, done.stdout
     assert "skipped tests (0)" in done.stdout and "\nnone\n" in done.stdout

@@ -7,9 +7,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +15,7 @@ from PIL import Image
 from omnieval.benchmarks.spatial.loader import load_samples
 from omnieval.types import MasksTarget
 
-from .hub_fake import FakeHub
+from .hub_fake import FakeHub, fetch_cli
 
 COMMIT = "89abcdef0123456789abcdef0123456789abcdef"
 REPO = "LilyYang0504/BenchDatasets"
@@ -46,29 +43,11 @@ def _release() -> dict[str, bytes]:
     return files
 
 
-def _fetch(out: Path, hub: FakeHub, tmp: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HF_") and "OFFLINE" not in k}
-    env.update(
-        HF_ENDPOINT=hub.url,
-        HF_HOME=str(tmp / "hf-home"),
-        XDG_CACHE_HOME=str(tmp / "xdg"),
-        HF_HUB_DISABLE_TELEMETRY="1",
-        PYTHONPATH=str(Path(__file__).resolve().parents[1]),
-    )
-    return subprocess.run(
-        [sys.executable, "-m", "omnieval.cli", "fetch", "spatial", "--out", str(out)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
 def test_fetch_spatial_pins_resumes_and_loads(tmp_path: Path) -> None:
     files = _release()
     out = tmp_path / "BenchDatasets"
     with FakeHub(REPO, files, COMMIT) as hub:
-        first = _fetch(out, hub, tmp_path)
+        first = fetch_cli("spatial", out, hub, tmp_path)
         assert first.returncode == 0, first.stderr
         record = json.loads((out / "FETCHED.json").read_text())
         assert record["repo_id"] == REPO and record["revision"] == COMMIT
@@ -78,7 +57,7 @@ def test_fetch_spatial_pins_resumes_and_loads(tmp_path: Path) -> None:
         lost = "masks/scannet/scene0001/frame_0001_obj2.png"
         (out / lost).unlink()
         hub.seen.clear()
-        again = _fetch(out, hub, tmp_path)
+        again = fetch_cli("spatial", out, hub, tmp_path)
         assert again.returncode == 0, again.stderr
         assert hub.downloads() == [lost]
     mask, qa = load_samples(out)  # file order: scene0001_scenemask before _sceneqa

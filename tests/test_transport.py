@@ -99,6 +99,19 @@ def _asr_words(sample: Sample) -> list[str]:
     )
 
 
+def _chat(
+    server: LoopbackServer, tmp_path: Path, name: str, inputs: list[str], **transport: Any
+) -> OpenAIChat:
+    """An OpenAI-compatible model at the loopback server taking `inputs`, caching under tmp."""
+    return OpenAIChat(
+        model=name,
+        base_url=server.url,
+        inputs=inputs,
+        transport=transport or None,
+        cache_dir=str(tmp_path / "cache"),
+    )
+
+
 # --------------------------------------------------------------------------- frames + transcript
 
 
@@ -106,13 +119,8 @@ def test_frames_and_transcript_for_a_model_without_audio_or_video(
     vsync: tuple[Any, Sample], server: LoopbackServer, tmp_path: Path
 ) -> None:
     task, sample = vsync
-    model = OpenAIChat(
-        model="gpt-4o",
-        base_url=server.url,
-        inputs=["text", "image"],
-        transport={"asr": {"engine": "pocketsphinx", "grammar_words": _asr_words(sample)}},
-        cache_dir=str(tmp_path / "cache"),
-    )
+    asr = {"engine": "pocketsphinx", "grammar_words": _asr_words(sample)}
+    model = _chat(server, tmp_path, "gpt-4o", ["text", "image"], asr=asr)
     assert model.policy.video == "frames" and model.policy.audio == "transcript"
     avt, vt, at = _send(model, server, [task.build_request(sample, v) for v in ("avt", "vt", "at")])
 
@@ -203,12 +211,7 @@ def test_native_audio_and_video_arrive_and_vt_video_has_no_audio_stream(
     vsync: tuple[Any, Sample], server: LoopbackServer, tmp_path: Path
 ) -> None:
     task, sample = vsync
-    model = OpenAIChat(
-        model="qwen2.5-omni",
-        base_url=server.url,
-        inputs=["text", "image", "audio", "video"],
-        cache_dir=str(tmp_path / "cache"),
-    )
+    model = _chat(server, tmp_path, "qwen2.5-omni", ["text", "image", "audio", "video"])
     assert model.policy.video == "native" and model.policy.audio == "native"
     avt, vt, at = _send(model, server, [task.build_request(sample, v) for v in ("avt", "vt", "at")])
     source = probe(_video(sample))
@@ -248,13 +251,8 @@ def test_native_video_as_file_url_and_resampled_mp3(
     vsync: tuple[Any, Sample], server: LoopbackServer, tmp_path: Path
 ) -> None:
     task, sample = vsync
-    model = OpenAIChat(
-        model="local-omni",
-        base_url=server.url,
-        inputs=["text", "audio", "video"],
-        transport={"video_url_mode": "file", "audio_format": "mp3", "audio_sample_rate": 8000},
-        cache_dir=str(tmp_path / "cache"),
-    )
+    transport = {"video_url_mode": "file", "audio_format": "mp3", "audio_sample_rate": 8000}
+    model = _chat(server, tmp_path, "local-omni", ["text", "audio", "video"], **transport)
     avt, vt, at = _send(model, server, [task.build_request(sample, v) for v in ("avt", "vt", "at")])
     original = _content(avt)[0]["video_url"]["url"]
     assert original == Path(_video(sample)).resolve().as_uri()

@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +19,7 @@ from omnieval.benchmarks.vmeval.layout import discover
 from omnieval.benchmarks.vmeval.task import VMEvalBenchmark, VMEvalTask
 from omnieval.types import ImagePart
 
-from .hub_fake import FakeHub
+from .hub_fake import FakeHub, fetch_cli
 
 SVG = (
     b'<svg xmlns="http://www.w3.org/2000/svg" width="40" height="30">'
@@ -147,15 +144,8 @@ def _parquet() -> bytes:
 def test_fetch_vmeval_from_a_loopback_hub(tmp_path: Path) -> None:
     files = {"README.md": b"# MME-CoF\n", "data/train-00000-of-00001.parquet": _parquet()}
     out = tmp_path / "release"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HF_") and "OFFLINE" not in k}
     with FakeHub("VideoReason/MME-CoF-VMEval", files, COMMIT) as hub:
-        env.update(HF_ENDPOINT=hub.url, HF_HOME=str(tmp_path / "hf"),
-                   XDG_CACHE_HOME=str(tmp_path / "xdg"), HF_HUB_DISABLE_TELEMETRY="1",
-                   PYTHONPATH=str(Path(__file__).resolve().parents[1]))
-        done = subprocess.run(
-            [sys.executable, "-m", "omnieval.cli", "fetch", "vmeval", "--out", str(out)],
-            env=env, capture_output=True, text=True, timeout=120,
-        )
+        done = fetch_cli("vmeval", out, hub, tmp_path)
     assert done.returncode == 0, done.stderr
     record = json.loads((out / "FETCHED.json").read_text())
     assert record["repo_id"] == "VideoReason/MME-CoF-VMEval" and record["revision"] == COMMIT

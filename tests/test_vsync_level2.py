@@ -130,27 +130,28 @@ def test_prefix_ends_at_t_and_is_cut_once(edition: Path, tmp_path: Path) -> None
 # --------------------------------------------------------------------------- solver
 
 
+def _when_run(
+    name: str, edition: Path, cache: Path, tmp_path: Path, models: list[str], **benchmark: Any
+) -> api.RunOutcome:
+    """Level 2 (`when`) of `edition` run by `models`; `benchmark` adds variants, replicates."""
+    args = {"data_dir": str(edition), "levels": ["when"], "cache_dir": str(cache)}
+    return api.evaluate(
+        {
+            "name": name,
+            "output": str(tmp_path / "runs"),
+            "progress": False,
+            "benchmarks": [{"name": "vsync-level2", "args": args, **benchmark}],
+            "models": models,
+        }
+    )
+
+
 def test_solver_answers_when_from_both_modalities_only(
     edition: Path, prefix_cache: Path, tmp_path: Path
 ) -> None:
-    outcome = api.evaluate(
-        {
-            "name": "when-solver",
-            "output": str(tmp_path / "runs"),
-            "progress": False,
-            "benchmarks": [
-                {
-                    "name": "vsync-level2",
-                    "args": {
-                        "data_dir": str(edition),
-                        "levels": ["when"],
-                        "cache_dir": str(prefix_cache),
-                    },
-                    "variants": ["avt", "vt", "at"],
-                }
-            ],
-            "models": ["vsync-solver"],
-        }
+    models = ["vsync-solver"]
+    outcome = _when_run(
+        "when-solver", edition, prefix_cache, tmp_path, models, variants=["avt", "vt", "at"]
     )
     results = outcome.results
     avt = results.find("vsync-solver", "avt", "vsync/when")
@@ -169,25 +170,14 @@ def test_solver_answers_when_from_both_modalities_only(
 def test_rotated_options_keep_yes_and_no_apart(
     edition: Path, prefix_cache: Path, tmp_path: Path
 ) -> None:
-    outcome = api.evaluate(
-        {
-            "name": "when-rotated",
-            "output": str(tmp_path / "runs"),
-            "progress": False,
-            "benchmarks": [
-                {
-                    "name": "vsync-level2",
-                    "args": {
-                        "data_dir": str(edition),
-                        "levels": ["when"],
-                        "cache_dir": str(prefix_cache),
-                    },
-                    "variants": ["avt"],
-                    "replicates": {"scheme": "rotation", "k": "all"},
-                }
-            ],
-            "models": ["vsync-solver", "constant"],
-        }
+    outcome = _when_run(
+        "when-rotated",
+        edition,
+        prefix_cache,
+        tmp_path,
+        ["vsync-solver", "constant"],
+        variants=["avt"],
+        replicates={"scheme": "rotation", "k": "all"},
     )
     solver = outcome.results.find("vsync-solver", "avt", "vsync/when").metrics
     assert solver["ACR"].value == 1.0 and solver["macro_f1"].value == 1.0

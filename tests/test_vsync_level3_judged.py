@@ -3,11 +3,9 @@
 
 from __future__ import annotations
 
-import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -16,18 +14,9 @@ import yaml
 from omnieval import api
 from omnieval.benchmarks.vsync.synth_when import VsyncWhenConfig, generate_vsync_when
 from omnieval.report.results import RunResults, read_results
+from tests.journal_probe import kill_once_journaled
 
 N = 15  # 5 YES items x 3 conditions = 15 how-trials, one judge call each
-
-
-def _judged_rows(journal: Path) -> int:
-    if not journal.exists():
-        return 0
-    try:
-        with sqlite3.connect(journal, timeout=5) as db:
-            return int(db.execute("SELECT COUNT(*) FROM judge_trials").fetchone()[0])
-    except sqlite3.OperationalError:
-        return 0
 
 
 def _calls(path: Path) -> Counter[str]:
@@ -74,16 +63,7 @@ def test_killed_level3_run_judges_each_answer_once_and_rescore_judges_none(
     command = [sys.executable, "-m", "omnieval.cli", "run", "--config", str(config)]
     command.append("--no-progress")
     journal = tmp_path / "runs" / "howrun" / "journal.sqlite"
-    process = subprocess.Popen(
-        command, env=subprocess_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline and process.poll() is None:
-        if _judged_rows(journal) >= 3:
-            break
-        time.sleep(0.005)
-    process.send_signal(signal.SIGKILL)
-    process.wait(timeout=30)
+    kill_once_journaled(command, journal, "judge_trials", 3, env=subprocess_env)
     before = sum(_calls(calls).values())
     assert 3 <= before < 3 * (N // 3), before  # killed mid-way through the judging
 

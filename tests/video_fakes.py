@@ -224,26 +224,49 @@ class VideoAPIFake(LoopbackServer):
 
     # ------------------------------------------------------------------ Runway
 
-    async def runway_create(self, request: web.Request) -> web.Response:
+    # ------------------------------------------------------------------ JSON APIs (Runway, Luma)
+
+    async def _json_submit(
+        self, request: web.Request, prompt_field: str, error_key: str, blocked: str
+    ) -> tuple[str, dict[str, Any]] | web.Response:
+        """A submit's prompt and body, or the error response: a scripted status, or `blocked`
+        (400) for a prompt holding BLOCK. Errors are JSON `{error_key: message}`."""
         status = await self._scripted("submit")
         if status is not None:
-            return web.json_response({"error": f"scripted {status}"}, status=status)
+            return web.json_response({error_key: f"scripted {status}"}, status=status)
         body = await request.json()
-        prompt = str(body.get("promptText", ""))
+        prompt = str(body.get(prompt_field, ""))
         if "BLOCK" in prompt:
-            return web.json_response(
-                {"error": "Input failed content moderation (SAFETY.INPUT.TEXT)."}, status=400
-            )
-        return web.json_response({"id": self._new("runway", prompt, body)})
+            return web.json_response({error_key: blocked}, status=400)
+        return prompt, body
 
-    async def runway_get(self, request: web.Request) -> web.Response:
+    async def _json_poll(
+        self, request: web.Request, error_key: str, missing: str
+    ) -> tuple[str, FakeJob, str] | web.Response:
+        """A poll's job id, job and state, or the error response: a scripted status, or
+        `missing` (404) for an unknown id."""
         status = await self._scripted("poll")
         if status is not None:
-            return web.json_response({"error": f"scripted {status}"}, status=status)
+            return web.json_response({error_key: f"scripted {status}"}, status=status)
         job_id = request.match_info["id"]
         job, state = self._state(job_id)
         if job is None:
-            return web.json_response({"error": "Task not found."}, status=404)
+            return web.json_response({error_key: missing}, status=404)
+        return job_id, job, state
+
+    async def runway_create(self, request: web.Request) -> web.Response:
+        blocked = "Input failed content moderation (SAFETY.INPUT.TEXT)."
+        submitted = await self._json_submit(request, "promptText", "error", blocked)
+        if isinstance(submitted, web.Response):
+            return submitted
+        prompt, body = submitted
+        return web.json_response({"id": self._new("runway", prompt, body)})
+
+    async def runway_get(self, request: web.Request) -> web.Response:
+        polled = await self._json_poll(request, "error", "Task not found.")
+        if isinstance(polled, web.Response):
+            return polled
+        job_id, _, state = polled
         task: dict[str, Any] = {"id": job_id, "createdAt": "2026-01-01T00:00:00Z"}
         if state == "running":
             task.update(status="RUNNING", progress=0.5)
@@ -293,30 +316,21 @@ class VideoAPIFake(LoopbackServer):
         return generation
 
     async def luma_create(self, request: web.Request) -> web.Response:
-        status = await self._scripted("submit")
-        if status is not None:
-            return web.json_response({"detail": f"scripted {status}"}, status=status)
-        body = await request.json()
-        prompt = str(body.get("prompt", ""))
-        if "BLOCK" in prompt:
-            return web.json_response(
-                {"detail": "400: prompt not allowed because advanced moderation failed"},
-                status=400,
-            )
+        blocked = "400: prompt not allowed because advanced moderation failed"
+        submitted = await self._json_submit(request, "prompt", "detail", blocked)
+        if isinstance(submitted, web.Response):
+            return submitted
+        prompt, body = submitted
         job_id = self._new("luma", prompt, body)
         job, _ = self._state(job_id)
         assert job is not None
         return web.json_response(self._luma(job_id, job, "running"), status=201)
 
     async def luma_get(self, request: web.Request) -> web.Response:
-        status = await self._scripted("poll")
-        if status is not None:
-            return web.json_response({"detail": f"scripted {status}"}, status=status)
-        job_id = request.match_info["id"]
-        job, state = self._state(job_id)
-        if job is None:
-            return web.json_response({"detail": "Generation not found"}, status=404)
-        return web.json_response(self._luma(job_id, job, state))
+        polled = await self._json_poll(request, "detail", "Generation not found")
+        if isinstance(polled, web.Response):
+            return polled
+        return web.json_response(self._luma(*polled))
 
     # ------------------------------------------------------------------ Veo (Vertex AI)
 

@@ -45,11 +45,12 @@ import itertools
 import json
 import platform
 import string
-import subprocess
 import sys
 import types
 from pathlib import Path
 from typing import Any
+
+from upstream_checkout import commit_of  # a sibling: the script runs as a file
 
 FIXTURE = Path(__file__).parent / "fixtures" / "starbench.json"
 UPSTREAM = "https://github.com/InternLM/StarBench"
@@ -158,19 +159,6 @@ def _stub_heavy_imports() -> None:
     setattr(sys.modules["tqdm"], "tqdm", None)  # noqa: B010
 
 
-def _commit_of(checkout: Path) -> str | None:
-    try:
-        out = subprocess.run(
-            ["git", "-C", str(checkout), "rev-parse", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-    except (OSError, subprocess.CalledProcessError):
-        return None
-    return out.stdout.strip() or None
-
-
 def _extraction(upstream: Any) -> list[dict[str, Any]]:
     dataset = upstream.MCQBaseDataset.__new__(upstream.MCQBaseDataset)
     rows = []
@@ -261,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     checkout = args.upstream.resolve()
     if not (checkout / "ALMEval_code" / "datasets" / "starbench.py").is_file():
         parser.error(f"{checkout} has no ALMEval_code/datasets/starbench.py")
-    commit = args.commit or _commit_of(checkout)
+    commit = args.commit or commit_of(checkout)
     if not commit:
         parser.error("--commit is needed when the checkout is not a git work tree")
 

@@ -38,13 +38,14 @@ import argparse
 import json
 import os
 import platform
-import subprocess
 import sys
 import tempfile
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+
+from upstream_checkout import commit_of  # a sibling: the script runs as a file
 
 FIXTURE = Path(__file__).parent / "fixtures" / "vsync_answers.json"
 
@@ -122,19 +123,6 @@ class _Upstream(BaseHTTPRequestHandler):
         return
 
 
-def _commit_of(checkout: Path) -> str | None:
-    try:
-        out = subprocess.run(
-            ["git", "-C", str(checkout), "rev-parse", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-    except (OSError, subprocess.CalledProcessError):
-        return None
-    return out.stdout.strip() or None
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--checkout", type=Path, required=True, help="V-SYNC source tree")
@@ -143,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     checkout = args.checkout.resolve()
-    commit = args.commit or _commit_of(checkout)
+    commit = args.commit or commit_of(checkout)
     if not commit:
         parser.error("--commit is needed when the checkout is not a git work tree")
     scratch = Path(tempfile.mkdtemp(prefix="vsync-upstream-"))
