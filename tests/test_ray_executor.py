@@ -148,59 +148,70 @@ def test_ray_replicas_give_the_same_results_as_in_process(
 def test_a_replica_killed_mid_run_is_replaced_and_nothing_is_lost(
     ray_cluster: RaySettings, tmp_path: Path
 ) -> None:
+    """The replica is killed while it provably holds requests (`test-gated` keeps every request
+    until a file appears), and the gate opens only once a new worker has taken its place: no
+    race with the machine's speed."""
     import ray
 
     from omnieval.models.ray_pool import RayReplicaPool
 
-    questions = write_mcq(tmp_path / "q.jsonl", 80)
-    sleepy = {"alias": "sleepy", "provider": "test-sleepy", "init_args": {"delay_s": 0.2}}
+    questions = write_mcq(tmp_path / "q.jsonl", 40)
+    started, release = tmp_path / "started.txt", tmp_path / "release"
+    gate = {"started_file": str(started), "release_file": str(release)}
+    gated = {"alias": "gated", "provider": "test-gated", "init_args": gate}
+    release.touch()
     local = api.evaluate(
-        config(tmp_path, "local", questions, [sleepy], plugins=["omnieval_testmodels"])
+        config(tmp_path, "local", questions, [gated], plugins=["omnieval_testmodels"])
     )
+    release.unlink()
+    started.unlink()
     pool = RayReplicaPool(
-        "test-sleepy", {"delay_s": 0.2, "seed": 0}, ray_cluster, plugins=["omnieval_testmodels"]
+        "test-gated", {**gate, "seed": 0}, ray_cluster, plugins=["omnieval_testmodels"]
     )
     victim = pool.replicas[0]
     before = ray.get(victim.pid.remote())
     killed = threading.Event()
     after: list[int] = []
 
-    journal = tmp_path / "runs" / "killed" / "journal.sqlite"
+    def held() -> int:
+        return len(started.read_text().split()) if started.exists() else 0
 
-    def kill_soon() -> None:  # once the run is provably under way (8 trials journaled)
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and journaled(journal) < 8:
-            time.sleep(0.05)
-        ray.kill(victim, no_restart=False)
-        killed.set()
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:  # the kill is asynchronous: wait for the new worker
-            try:
-                pid = ray.get(victim.pid.remote(), timeout=30)
-            except ray.exceptions.RayError:
-                continue
-            if pid != before:
-                after.append(pid)
-                return
-            time.sleep(0.2)
+    def kill_then_release() -> None:
+        try:
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline and held() < 8:  # 8 requests held, both replicas
+                time.sleep(0.05)
+            ray.kill(victim, no_restart=False)
+            killed.set()
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline:  # the kill is asynchronous: wait for the new one
+                try:
+                    pid = ray.get(victim.pid.remote(), timeout=30)
+                except ray.exceptions.RayError:
+                    continue
+                if pid != before:
+                    after.append(pid)
+                    return
+                time.sleep(0.2)
+        finally:
+            release.touch()
 
-    threading.Thread(target=kill_soon, daemon=True).start()
+    thread = threading.Thread(target=kill_then_release, daemon=True)
+    thread.start()
     run = config(
         tmp_path,
         "killed",
         questions,
-        [{**sleepy, "concurrency": 8, "retry_base_s": 0.2}],
+        [{**gated, "concurrency": 8, "retry_base_s": 0.2}],
         plugins=["omnieval_testmodels"],
     )
-    outcome = api.evaluate(run, models={"sleepy": pool})
+    outcome = api.evaluate(run, models={"gated": pool})
+    thread.join(timeout=10)
     assert killed.is_set()
+    assert after and after[0] != before  # a new worker process took its place
     assert outcome.results.totals.failed == 0
     assert answers(outcome) == answers(local)
     assert sum(r.response.attempts > 1 for r in outcome.records) >= 1  # the lost ones retried
-    deadline = time.monotonic() + 120
-    while not after and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert after and after[0] != before  # a new worker process took its place
 
 
 # --------------------------------------------------------------------------- media, judges, files
