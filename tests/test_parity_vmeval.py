@@ -133,7 +133,7 @@ def _frame(blob: dict[str, Any]) -> np.ndarray:
     ids=lambda r: f"{r['name']}-{r['metric']}-{r['temporal_weight']}",
 )
 def test_consistency_matches_upstream(row: dict[str, Any]) -> None:
-    frames = [_frame(f) for f in row["frames"]]
+    frames = [_frame(f) for f in FIXTURE["consistency_frames"][row["name"]]]
     ours = analyze(frames, row["metric"], row["temporal_weight"])
     assert ours.outliers == row["outlier_indices"]
     assert ours.stability == pytest.approx(row["stability_score"], abs=1e-12, nan_ok=True)

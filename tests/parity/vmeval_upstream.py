@@ -347,7 +347,6 @@ def run_consistency(ev: Any) -> list[dict[str, Any]]:
                         "name": case["name"],
                         "metric": metric,
                         "temporal_weight": temporal,
-                        "frames": _encode_frames(case["frames"]),
                         "stability_score": got.stability_score,
                         "weights": list(got.weights),
                         "outlier_indices": list(got.outlier_indices),
@@ -464,6 +463,9 @@ def main() -> None:
         "replies": replies,
         "prompts": prompts,
         "voting": run_voting(ev),
+        "consistency_frames": {
+            case["name"]: _encode_frames(case["frames"]) for case in consistency_cases()
+        },
         "consistency": run_consistency(ev),
         "videos": videos,
         "sampling": sampling,
