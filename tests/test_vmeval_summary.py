@@ -58,8 +58,12 @@ def test_scores_off_the_rubric_count_but_leave_the_median_unknown() -> None:
     assert tally.stdev() == pytest.approx((28 / 3) ** 0.5)
     assert tally.median() is None
     assert tally.distribution()["5"] == 1 and sum(tally.distribution().values()) == 2
-    with pytest.raises(ValueError, match="not a whole number"):
-        ScoreTally.of([4.5])
+    half = ScoreTally.of([4.5, 5]) + ScoreTally.of([4.0])  # upstream keeps fractional scores
+    assert (half.n, half.other, half.total, half.successes) == (3, 1, 13.5, 3)
+    assert half.mean() == 4.5 and half.median() is None
+    assert half.distribution()["4"] == 1 and half.distribution()["5"] == 1
+    with pytest.raises(ValueError, match="not a finite number"):
+        ScoreTally.of([float("nan")])
 
 
 def test_summary_structure_and_tables() -> None:

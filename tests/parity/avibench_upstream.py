@@ -4,7 +4,9 @@ This script is not a test and is not imported by the test suite. It imports AVI-
 `eval/eval.py` and `eval/level_metrics/` from a checkout of the upstream repository (nothing
 from it is copied here), writes the data.json and refined-prediction files of the tables below
 in upstream's layout, runs upstream's `evaluate_model` on them (every task's scorer, and the
-pooled VSQA), and writes the tables with what upstream returned to
+pooled VSQA) once per scenario (`scenarios()`: the mixed tables, all adversarial rows pooled per
+task, repeated answers, then one scenario per row index with one table per task), and writes
+the scenarios with what upstream returned for each to
 `tests/parity/fixtures/avibench.json`. `tests/test_avibench_parity.py` then checks
 `omnieval.benchmarks.avibench` in `mode: parity` against every task score.
 
@@ -33,8 +35,9 @@ regenerated from the complete files of 2ba4eb0b (`eval/eval.py`,
 caption function and upstream's whole `havib_constants` included; their lengths match the
 index's character counts, except for data_utils' never-run `__main__` example, which was
 re-wrapped) with `python tests/parity/avibench_upstream.py --checkout /tmp/avi-2ba4eb0b`: the
-output was byte-identical to the first version. Rerunning the command against a real
-`git archive` of 2ba4eb0b must give the same file.
+output was byte-identical to the first version. The adversarial scenarios were added later and
+the fixture regenerated with the same checkout and command (numpy 2.4.6, scikit-learn 1.9.1).
+Rerunning the command against a real `git archive` of 2ba4eb0b must give the same file.
 """
 
 from __future__ import annotations
@@ -200,14 +203,366 @@ TABLES: dict[str, list[Any]] = {
 }  # fmt: skip
 
 
+def _choice_rows(task: str, options: str | None, label: str, preds: list[str]) -> list[Any]:
+    """One single-item table per prediction (each task score is then that item's score)."""
+    return [[(entry(task, "00000", label, options), p)] for p in preds]
+
+
+CHOICE_PREDS = [
+    "",
+    "   ",
+    "YES",
+    "Yes and no",
+    "(A) yes",
+    "**Answer:** no",
+    "The answer is: not sure",
+    "yes.",
+    "I cannot determine.",
+    "\u662f",
+    "\uff39\uff45\uff53",
+    "x" * 5000 + " no",
+    "no\nyes",
+    "<|endoftext|>",
+    "y-e-s",
+    "nope",
+    "don't know",
+    "No, it is not.",
+    "Option B: no",
+    "not sure yes",
+    "notsure",
+    "yes<|endoftext|>no",
+    "\u00a0yes",
+    "YES!!!",
+    "Yes; no",
+    "'no'",
+    "B",
+    "(no)",
+    "N/A",
+    "I'm sorry, I can't help with that.",
+]
+DIGIT_PREDS = [
+    "two",
+    "2.5",
+    "-2",
+    "02",
+    "\u00b2",
+    "\u0662",
+    "I see 2",
+    "2 or 3",
+    "",
+    "12",
+    "None",
+    "There are 2.",
+    "2\u20443",
+    "**2**",
+    "twenty two 2",
+]
+SHAPE_PREDS = [
+    "cube",
+    "a CUBE.",
+    "triangular pyramid",
+    "pyramid",
+    "None of these",
+    "none",
+    "sphere or cube",
+    "",
+    "Cube-shaped",
+    "cubes",
+    "It's a cube (not a sphere)",
+    "not sure",
+]
+MULTI_PREDS = [
+    "",
+    "Red; Blue",
+    "blue;red;",
+    "red,blue",
+    "**red**;**blue**",
+    "#red#;#blue#",
+    "red ; blue",
+    "RED;BLUE<|endoftext|>",
+    "red;blue;red",
+    "The colors are red;blue",
+    "red\nblue",
+    "red",
+    "#red;blue#",
+    "  red;blue  ",
+    "red;;blue",
+]
+MIC_PREDS = [
+    "",
+    "{}",
+    '{"dog": 2, "cat": 1}',
+    "{'Dog': 2, 'cat': 1}",
+    "{'dog': 2.7, 'cat': 1}",
+    "{'dog': '2', 'cat': '1'}",
+    "{'dog': '2.0'}",
+    "{'dog': null}",
+    "{'dog': true, 'cat': 1}",
+    '["dog", "cat"]',
+    '"dog"',
+    "5",
+    "ANSWER= {'dog': 2}",
+    "  answer={'dog':2,'cat':1}",
+    '```json\n{"dog": 2}\n```',
+    "{'dog': 2, 'cat': 1, 'bird': 4}",
+    "{'dog': -3}",
+    "{'dog': 100, 'cat': 100}",
+    '{"dog": 2, "cat": 1}' + " " * 290,
+    "{'it's': 1}",
+    "I hear two dogs and a cat: {'dog': 2, 'cat': 1}",
+    "{'dog': 2}<|endoftext|>",
+    "{'\u72d7': 2}",
+    "{'dog': 2,}",
+    "{'dog': 1e1, 'cat': 1}",
+    "{'dog': NaN}",
+    "{'dog': Infinity}",
+    "{'dog': 2, 'dog': 5}",
+    "{'dog': [2], 'cat': 1}",
+    "  {'dog': 2}",
+]
+VMIC_PREDS = [
+    "{'car': 10, 'tree': 1}",
+    "{'car': 9, 'tree': 1}",
+    "{}",
+    "not json",
+    "{'Car': 12}",
+    "{'car': 12, 'tree': 1, 'bus': 3}",
+    "{'tree': 1}",
+    "{'car': 40, 'tree': 40}",
+    "",
+    "{'car': '12', 'tree': 'one'}",
+]
+BOX = "[0.15625, 0.2083333, 0.46875, 0.625]"
+AVL_PREDS = [
+    "",
+    "{}",
+    f"{{'dog_1': {BOX}}}",
+    f"{{'dog': {BOX}}}",
+    f"{{'DOG_1': {BOX}}}",
+    "{'dog_1': [156, 208, 469, 625]}",
+    "{'dog_1': [10, 10, 30, 30]}",
+    "{'dog_1': [1000, 1000, 2000, 2000]}",
+    "{'dog_1': [0.1, 0.2, 0.3]}",
+    "{'dog_1': '0.1, 0.2, 0.5, 0.6'}",
+    "{'dog_1': 'abc'}",
+    "{'dog_1': None}",
+    "{'dog_1': [0.5, 0.6, 0.1, 0.2]}",
+    "{'': [0, 0, 1, 1]}",
+    "{'dog_1': [0, 0, 1, 1], 'dog_2': [0, 0, 1, 1]}",
+    f"[{BOX}]",
+    f"```json\n{{'dog_1': {BOX}}}\n```",
+    f'{{"dog_1": {BOX}, "cat_1": null}}',
+    f"{{'cat_1': [0.47, 0.1, 0.63, 0.31], 'dog_1': {BOX}}}",
+    "{'dog_1': [True, 0, 1, 1]}",
+    "{'dog_1': [-0.5, -0.5, 0.5, 0.5]}",
+    "{'dog_1': [0, 0, 1.5, 1.5]}",
+    "{'dog_1': [0, 0, 1.6, 1.6]}",
+    "{'dog_1': [0, 0, 1001, 1001]}",
+    "{'dog_1': [0, 0, 1002, 1002]}",
+    f"{{'dog_1': {BOX}}}<|endoftext|>",
+    f"  {{'dog_1': {BOX}}}",
+    f"{{'dog_12': {BOX}}}",
+    f"{{'dog_x': {BOX}}}",
+    "{'dog_1': (0.1, 0.2, 0.5, 0.6)}",
+]
+INDEX_PREDS = [
+    "",
+    "[]",
+    "[1]",
+    "1",
+    "[1, 1, 1]",
+    "one",
+    "[3, 1]",
+    "Index 1.",
+    "1,2",
+    "1, 2",
+    "1\n2",
+    "1\t2",
+    "[0, 1, 2, 3, 4, 5, 6]",
+    "\u0661",
+    "-1",
+    "1.5",
+    "[01]",
+    "[2, 0]",
+    "0 2 0 2",
+    "The answer is [0, 2]",
+    "**0**, **2**",
+    "0<|endoftext|>2",
+    "[0, 1, 2, 3, 4, 5]",
+]
+FRAME_PREDS = [
+    "",
+    "{}",
+    "None",
+    "{'frame_0': [0, 0, 0.5, 0.5], 'frame_1': None, 'frame_2': [0.25, 0.25, 0.75, 0.75]}",
+    '{"frame_0": [0, 0, 0.5, 0.5], "frame_1": null}',
+    "{'frame_0': '[0, 0, 0.5, 0.5]'}",
+    "{'frame_0': [0, 0, 0.5]}",
+    "{'frame_0': [0, 0, 0.5, 0.5, 9]}",
+    "{'frame_1': []}",
+    "{'Frame_0': [0, 0, 0.5, 0.5]}",
+    "[[0, 0, 0.5, 0.5]]",
+    "```json\n{'frame_0': [0, 0, 0.5, 0.5]}\n```",
+    "```{'frame_0': [0, 0, 0.5, 0.5]}```",
+    "answer={'frame_0': [0, 0, 0.5, 0.5]}",
+    "{'frame_0': [0, 0, 500, 500]}",
+    "{'frame_0': None, 'frame_1': None, 'frame_2': None}",
+    "{'frame_0': [0.5, 0.5, 0, 0]}",
+    "{'frame_0': (0, 0, 0.5, 0.5)}",
+    "{'frame_0': [True, 0, 1, 1]}",
+    "{'frame_0': 0, 'frame_1': 0}",
+    "<|endoftext|>{'frame_1': None}",
+    "  \n{'frame_1': None}\n ",
+]
+EMPTY_AVL = {"bbox": {}, "original_wh": [64, 48]}
+PLAIN_AVL = {"bbox": {"person": [0, 0, 32, 24], "Dog_1": [10, 10, 20, 20]}, "original_wh": [64, 48]}
+
+
+def _gate_rows(task: str, options: str, formal: str, pre: str) -> list[list[Any]]:
+    """Double-confirm tables: a formal question and its pre-question in several layouts."""
+    e = entry
+    return [
+        [(e(task, "00000", formal, options), formal), (e(task, "pre_00000", pre, options), "No")],
+        [(e(task, "00000", formal, options), formal), (e(task, "pre_00000", pre, options), None)],
+        [(e(task, "pre_00000", pre, options), "no"), (e(task, "00000", formal, options), formal)],
+        [  # an invalid pre slot shares its id with a valid, wrong one: both are skipped
+            (e(task, "00000", formal, options), formal),
+            (e(task, "pre_00000", None, options), "no"),
+            (e(task, "pre_00000", pre, options), "no"),
+        ],
+        [  # the invalid one comes second: the first is already skipped by id
+            (e(task, "00000", formal, options), formal),
+            (e(task, "pre_00000", pre, options), "no"),
+            (e(task, "pre_00000", pre, options, None), "no"),
+        ],
+        [  # repeated formal id: the second pre zeroes the first formal again
+            (e(task, "00000", formal, options), formal),
+            (e(task, "00000", formal, options), formal),
+            (e(task, "pre_00000", pre, options), "no"),
+            (e(task, "pre_00000", pre, options), "no"),
+        ],
+        [(e(task, "00000", formal, options), formal), (e(task, "pre_00000", pre, options), "")],
+        [(e(task, "00000", formal, options), "x"), (e(task, "pre_00000", pre, options), "no")],
+        [(e(task, "00000", formal, options), formal), (e(task, "pre_00001", pre, options), "no")],
+        [
+            (e(task, "00000", formal, options), formal),
+            (e(task, "pre_00000", pre, options), "Yes, I can."),
+        ],
+    ]
+
+
+def _rows() -> dict[str, list[list[Any]]]:
+    rows: dict[str, list[list[Any]]] = {
+        "ASQA": _gate_rows("ASQA", "options_yes_no", "yes", "yes")
+        + _choice_rows("ASQA", "options_yes_no", "no", CHOICE_PREDS),
+        "VSQA_I": _gate_rows("VSQA_I", "get_from_color", "red", "yes")
+        + _choice_rows(
+            "VSQA_I", "get_from_color", "red", [p.replace("yes", "red") for p in CHOICE_PREDS]
+        ),
+        "VSQA_V": _gate_rows("VSQA_V", "what_shape", "Cube", "yes")
+        + _choice_rows("VSQA_V", "what_shape", "Cube", SHAPE_PREDS),
+        "AVSQA": _gate_rows("AVSQA", "avsqa_options_list_color", "red;blue", "yes")
+        + _choice_rows("AVSQA", "avsqa_options_list_color", "red;blue", MULTI_PREDS),
+        "AVM": _choice_rows("AVM", "avm_options_list", "yes", CHOICE_PREDS),
+        "AVH": _choice_rows("AVH", "avh_options_list", "not sure", CHOICE_PREDS),
+        "VAH": _choice_rows("VAH", "vah_options_list", "no", CHOICE_PREDS),
+        "AVQA": [
+            *_choice_rows("AVQA", None, "2", DIGIT_PREDS),
+            [(entry("AVQA", "00000", 2), "2 drums")],
+            [(entry("AVQA", "00000", "10"), "10 or 11")],
+            [(entry("AVQA", "00000", "0"), "zero")],
+            [(entry("AVQA", "00000", "Yes"), "Yes.")],
+            [(entry("AVQA", "00000", "yes"), "Yes.")],
+            [(entry("AVQA", "00000", "yes", "yes or no"), "n")],
+            [(entry("AVQA", "00000", "2", "avqa_options_list_is"), "2, yes")],
+        ],
+        "AMIC": [[(entry("AMIC", "00000", {"dog": 2, "cat": 1}), p)] for p in MIC_PREDS]
+        + [[(entry("AMIC", "00000", {"dog": "2"}), "{'dog': 2}")]],
+        "VMIC": [[(entry("VMIC", "00000", {"car": 12, "tree": 1}), p)] for p in VMIC_PREDS],
+        "AVL": [[(entry("AVL", "00000", AVL_GT), p)] for p in AVL_PREDS]
+        + [
+            [(entry("AVL", "00000", EMPTY_AVL), f"{{'dog_1': {BOX}}}")],
+            [
+                (
+                    entry("AVL", "00000", PLAIN_AVL),
+                    "{'PERSON': [0, 0, 0.5, 0.5], 'dog_3': [0.15625, 0.2083333, 0.46875, 0.625]}",
+                )
+            ],
+        ],
+        "VAR": [[(entry("VAR", "00000", [0, 2]), p)] for p in INDEX_PREDS]
+        + [[(entry("VAR", "00000", []), "")], [(entry("VAR", "00000", [1]), "[1]")]],
+        "AVR": [[(entry("AVR", "00000", [1]), p)] for p in INDEX_PREDS],
+        "AVLG": [[(entry("AVLG", "00000", FRAMES), p)] for p in FRAME_PREDS]
+        + [
+            [(entry("AVLG", "00000", {"bbox": {"frame_0": None}, "original_wh": [64, 48]}), p)]
+            for p in ("{}", "{'frame_0': []}", "{'frame_0': None}", "oops")
+        ],
+    }
+    # the pooled VSQA needs both halves in every scenario
+    n = max(len(rows["VSQA_I"]), len(rows["VSQA_V"]))
+    for half in ("VSQA_I", "VSQA_V"):
+        while len(rows[half]) < n:
+            rows[half].append(
+                [
+                    (
+                        entry(
+                            half,
+                            "00000",
+                            "Cube" if half == "VSQA_V" else "red",
+                            "what_shape" if half == "VSQA_V" else "get_from_color",
+                        ),
+                        "cube" if half == "VSQA_V" else "red",
+                    )
+                ]
+            )
+    return rows
+
+
+def _renumbered(table: list[Any], k: int) -> list[Any]:
+    """A row's entries with its ids moved to `k` (00000 -> 0000k, pre_00000 -> pre_0000k)."""
+    out = []
+    for e, p in table:
+        e = json.loads(json.dumps(e))
+        e["id"] = e["id"].replace("00000", f"{k:05d}").replace("00001", f"{k:05d}b")
+        out.append((e, p))
+    return out
+
+
+def _pooled(rows: dict[str, list[list[Any]]]) -> dict[str, list[Any]]:
+    """Every row of a task in one table (ids renumbered per row): whole-task aggregates with
+    many items (numpy's pairwise sums, repeat penalties, gates among many entries)."""
+    return {
+        task: [item for k, table in enumerate(tables) for item in _renumbered(table, k)]
+        for task, tables in rows.items()
+    }
+
+
+def scenarios() -> list[tuple[str, dict[str, list[Any]]]]:
+    """The mixed tables, every row pooled per task, then scenario k = row k of every task."""
+    found: list[tuple[str, dict[str, list[Any]]]] = [("mixed", TABLES)]
+    rows = _rows()
+    found.append(("pooled rows", _pooled(rows)))
+    found.append(("repeated answers", {
+        "AVR": [(entry("AVR", f"{k:05d}", [k % 3]), "[0]" if k < 9 else "[1, 2]")
+                for k in range(10)],
+        "VAR": [(entry("VAR", f"{k:05d}", [0, 1]), "0 1") for k in range(5)]
+        + [(entry("VAR", "00005", [0, 1]), "1 0")],
+        "AVL": [(entry("AVL", "00000", {"bbox": {"": [0, 0, 32, 24]}, "original_wh": [64, 48]}),
+                 "{'': [0, 0, 0.5, 0.5]}")],
+    }))  # fmt: skip
+    for k in range(max(len(r) for r in rows.values())):
+        found.append((f"row {k}", {task: r[k] for task, r in rows.items() if k < len(r)}))
+    return found
+
+
 def _stub(name: str, **attributes: Any) -> None:
     module = types.ModuleType(name)
     module.__dict__.update(attributes)
     sys.modules[name] = module
 
 
-def run_upstream(checkout: Path) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
-    """Upstream's `evaluate_model` on the tables, and the definitions entries they use."""
+def _load_upstream(checkout: Path) -> tuple[Any, dict[str, Any]]:
+    """Upstream's `eval` module (its unused offline-hostile imports stubbed) and definitions."""
     eval_dir = checkout / "eval"
     _stub("nltk", download=lambda *a, **k: True)
     for name in ("pycocoevalcap", "pycocoevalcap.cider"):
@@ -221,9 +576,15 @@ def run_upstream(checkout: Path) -> tuple[dict[str, Any], dict[str, dict[str, An
     level_score = importlib.import_module("level_metrics.level_score")
     package.level_score = level_score  # type: ignore[attr-defined]
     definitions = importlib.import_module("level_metrics.definitions").havib_constants
+    sys.path.insert(0, str(eval_dir))
+    return importlib.import_module("eval"), definitions
+
+
+def run_scenario(upstream_eval: Any, tables: dict[str, list[Any]]) -> dict[str, Any]:
+    """Upstream's `evaluate_model` on one set of task tables (data.json + refined file each)."""
     with tempfile.TemporaryDirectory() as tmp:
         data_root, refined = Path(tmp) / "levels", Path(tmp) / "refined"
-        for task, rows in TABLES.items():
+        for task, rows in tables.items():
             folder = data_root / CATEGORY[task] / task
             folder.mkdir(parents=True)
             (folder / "data.json").write_text(json.dumps([e for e, _ in rows]))
@@ -234,21 +595,17 @@ def run_upstream(checkout: Path) -> tuple[dict[str, Any], dict[str, dict[str, An
             target = refined / "model" / "tasks" / f"{task}.json"
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(json.dumps(preds))
-        os.environ.update(
-            REFINED_DIR=str(refined),
-            DATA_ROOT=str(data_root),
-            EVAL_OUTPUT_DIR=str(Path(tmp) / "out"),
-        )
-        sys.path.insert(0, str(eval_dir))
-        upstream_eval = importlib.import_module("eval")
-        scores = upstream_eval.evaluate_model("model")
-    used: dict[str, dict[str, Any]] = {}
-    for task, rows in TABLES.items():
-        for e, _ in rows:
-            key = e["input"]["question"]["options"]
-            if isinstance(key, str):
-                used.setdefault(task, {})[key] = definitions[task][key]
-    return scores, used
+        # eval.py reads these at import: set both the environment and its module globals
+        settings = {
+            "REFINED_DIR": str(refined),
+            "DATA_ROOT": str(data_root),
+            "EVAL_OUTPUT_DIR": str(Path(tmp) / "out"),
+        }
+        os.environ.update(settings)
+        for name, value in settings.items():
+            setattr(upstream_eval, name, value)
+        scores: dict[str, Any] = upstream_eval.evaluate_model("model")
+    return scores
 
 
 def main() -> None:
@@ -256,21 +613,34 @@ def main() -> None:
     parser.add_argument("--checkout", type=Path, required=True)
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()
-    scores, definitions = run_upstream(args.checkout)
-    tables = {
-        task: {"data": [e for e, _ in rows], "predictions": [p for _, p in rows]}
-        for task, rows in TABLES.items()
-    }
+    upstream_eval, havib = _load_upstream(args.checkout)
+    used: dict[str, dict[str, Any]] = {}
+    out: list[dict[str, Any]] = []
+    for name, tables in scenarios():
+        for task, rows in tables.items():
+            for e, _ in rows:
+                key = e["input"]["question"]["options"]
+                if isinstance(key, str) and key in havib[task]:
+                    used.setdefault(task, {})[key] = havib[task][key]
+        out.append(
+            {
+                "name": name,
+                "tasks": {
+                    task: {"data": [e for e, _ in rows], "predictions": [p for _, p in rows]}
+                    for task, rows in tables.items()
+                },
+                "upstream": run_scenario(upstream_eval, tables),
+            }
+        )
     fixture = {
         "upstream_url": "https://github.com/FudanCVL/AVI-Bench",
         "commit": COMMIT,
         "command": "python tests/parity/avibench_upstream.py --checkout <checkout of 2ba4eb0b>",
-        "definitions": definitions,
-        "tasks": tables,
-        "upstream": scores,
+        "definitions": used,
+        "scenarios": out,
     }
     args.out.write_text(json.dumps(fixture, indent=1) + "\n", encoding="utf-8")
-    print(f"wrote {args.out}")
+    print(f"wrote {len(out)} scenarios to {args.out}")
 
 
 if __name__ == "__main__":

@@ -11,7 +11,13 @@ What runs:
 - `jf`: `compute_jf_score(pred_masks, gt_masks, bound_th)` for every mask sequence in
   `mask_cases()` (uint8 0/255 masks, stored in the fixture run-length encoded, row-major, zeros
   first: `omnieval.benchmarks.spatial.masks.encode_rle`);
-- `qa`: `compute_qa_accuracy(prediction, answer)` for every row of `RESPONSES`.
+- `qa`: `compute_qa_accuracy(prediction, answer)` for every row of `RESPONSES` (adversarial
+  model outputs included);
+- `gt`: `load_gt_masks(mask_dir, object_id, n_frames)` on the mask folders of `gt_cases()`
+  (files stored base64 in the fixture: gaps, PNG modes L/RGB/P/LA/I;16, JPEG, png-before-jpg,
+  other objects' files);
+- `categories`: `compute_category_metrics(CATEGORY_RESULTS)`, and eval.py's Overall (the mean of
+  the category numbers present, the two lines of its `main`, recomputed here with numpy).
 
 The module imports `colorama` at import time (for coloured prints); the script stubs it in
 `sys.modules` when it is not installed. It needs numpy, scipy and Pillow.
@@ -28,10 +34,13 @@ Usage (how the committed fixture was made, upstream commit b5b3ce8):
 from __future__ import annotations
 
 import argparse
+import base64
 import importlib.util
+import io
 import json
 import platform
 import sys
+import tempfile
 import types
 from pathlib import Path
 from typing import Any
@@ -63,6 +72,39 @@ RESPONSES: list[tuple[str, str]] = [
     ("A", " a "),
     ("AB", "A"),
     ("D:", "D"),
+    # adversarial model outputs
+    ("**A**", "A"),
+    ("A\u200b", "A"),
+    ("\u00a0A", "A"),
+    ("\uff21", "A"),
+    ("a)", "A"),
+    ("A...", "A"),
+    ("A?!.", "A"),
+    ("A\nB", "A"),
+    ("Answer: A", "A"),
+    ("I cannot answer this question.", "A"),
+    (" ", "A"),
+    ("B", "A"),
+    ("c", "C"),
+    ("D" * 1000, "D"),
+    ("A" + " x" * 5000, "A"),
+    ("\uff42", "B"),
+    ("\tA\t", "A"),
+    ("A,B", "A"),
+    ("(B)", "B"),
+    ("<A>", "A"),
+    ("A\u3002", "A"),
+    ("option A", "A"),
+    ("a.", " a "),
+    ("b", "b"),
+    ("A-", "A"),
+    ("A;", "A"),
+    ("\u00e0", "A"),
+    ("A\u2028B", "A"),
+    ("```A```", "A"),
+    ("B. Because the camera moves left.", "B"),
+    ('"C"', "C"),
+    ("D!", "d"),
 ]
 
 
@@ -141,6 +183,29 @@ def mask_cases() -> list[dict[str, Any]]:
             "gt": [_square((13, 19), 2, 5, 6, 9)],
         }
     )
+    grid = np.random.default_rng(7)
+    for index, (p_shape, g_shape) in enumerate(
+        [((1, 4), (9, 14)), ((4, 1), (14, 9)), ((7, 5), (25, 30)), ((25, 30), (7, 5)),
+         ((13, 17), (12, 16)), ((48, 64), (12, 16)), ((12, 16), (48, 64)), ((3, 3), (10, 10)),
+         ((10, 10), (3, 3)), ((33, 47), (17, 22)), ((18, 23), (1, 4)), ((97, 113), (40, 39))]
+    ):  # fmt: skip
+        pred = (grid.random(p_shape) > 0.6).astype(np.uint8) * 255
+        gt = (grid.random(g_shape) > 0.6).astype(np.uint8) * 255
+        cases.append(
+            {"name": f"wrong size {index} {p_shape}->{g_shape}", "pred": [pred], "gt": [gt]}
+        )
+    thin = np.zeros((48, 64), np.uint8)
+    thin[20, 5:60] = 255  # a one-pixel line that nearest downscaling can drop
+    cases.append({"name": "thin line at 4x", "pred": [thin], "gt": [np.zeros((12, 16), np.uint8)]})
+    cases.append({"name": "all-empty ground truth", "pred": [sq, empty, full], "gt": [empty] * 3})
+    cases.append({"name": "empty vs full", "pred": [empty], "gt": [full]})
+    for th in (0, 5):
+        cases.append(
+            {"name": f"square shift 1, th {th}", "pred": [_square(shape, 3, 5, 5, 6)], "gt": [sq],
+             "bound_th": th}
+        )  # fmt: skip
+    one = np.zeros((1, 1), np.uint8)
+    cases.append({"name": "1x1 masks", "pred": [one, one + 255], "gt": [one + 255, one + 255]})
     rng = np.random.default_rng(0)
     for index in range(12):
         yy, xx = np.mgrid[: shape[0], : shape[1]]
@@ -155,6 +220,78 @@ def mask_cases() -> list[dict[str, Any]]:
             seq_g.append(gt)
         cases.append({"name": f"random blobs {index}", "pred": seq_p, "gt": seq_g})
     return cases
+
+
+def _image_bytes(mask: np.ndarray, mode: str, fmt: str) -> bytes:
+    """A mask saved as an image file of `mode` (L, RGB, P, LA, I;16) in `fmt` (PNG, JPEG)."""
+    from PIL import Image
+
+    on = mask > 0
+    if mode == "RGB":
+        rgb = np.zeros((*mask.shape, 3), np.uint8)
+        rgb[on] = (200, 10, 10)
+        image = Image.fromarray(rgb, "RGB")
+    elif mode == "P":
+        image = Image.fromarray(on.astype(np.uint8), "L").convert("P")
+        image.putpalette([0, 0, 0, 128, 0, 0] + [0, 0, 0] * 254)
+    elif mode == "LA":
+        image = Image.fromarray(mask, "L").convert("LA")
+    elif mode == "I;16":
+        image = Image.fromarray(on.astype(np.uint16) * 300)
+    else:
+        image = Image.fromarray(mask, "L")
+    out = io.BytesIO()
+    image.save(out, format=fmt)
+    return out.getvalue()
+
+
+def gt_cases() -> list[dict[str, Any]]:
+    """Ground-truth mask folders for upstream's `load_gt_masks` (file name -> image bytes)."""
+    shape = (12, 16)
+    sq = _square(shape, 3, 4, 5, 6)
+    small = _square((6, 8), 1, 1, 3, 3)
+    png = _image_bytes(sq, "L", "PNG")
+    return [
+        {"name": "leading gap", "object_id": "obj_1", "n": 3,
+         "files": {"frame_0001_obj1.png": png}},
+        {"name": "no file at all", "object_id": "obj_1", "n": 2, "files": {}},
+        {"name": "gaps take the previous size", "object_id": "car_2", "n": 4,
+         "files": {"frame_0000_obj2.png": png,
+                   "frame_0002_obj2.png": _image_bytes(small, "L", "PNG")}},
+        {"name": "rgb png", "object_id": "x_1", "n": 1,
+         "files": {"frame_0000_obj1.png": _image_bytes(sq, "RGB", "PNG")}},
+        {"name": "palette png", "object_id": "x_1", "n": 1,
+         "files": {"frame_0000_obj1.png": _image_bytes(sq, "P", "PNG")}},
+        {"name": "grey+alpha png", "object_id": "x_1", "n": 1,
+         "files": {"frame_0000_obj1.png": _image_bytes(sq, "LA", "PNG")}},
+        {"name": "16-bit png", "object_id": "x_1", "n": 1,
+         "files": {"frame_0000_obj1.png": _image_bytes(sq, "I;16", "PNG")}},
+        {"name": "jpeg with artefacts", "object_id": "x_1", "n": 1,
+         "files": {"frame_0000_obj1.jpg": _image_bytes(sq, "L", "JPEG")}},
+        {"name": "png wins over jpg", "object_id": "x_1", "n": 1,
+         "files": {"frame_0000_obj1.png": png,
+                   "frame_0000_obj1.jpg": _image_bytes(small, "L", "JPEG")}},
+        {"name": "another object's file", "object_id": "x_1", "n": 2,
+         "files": {"frame_0000_obj2.png": png, "frame_0001_obj1.png": png}},
+        {"name": "obj10 is not obj1", "object_id": "x_1", "n": 1,
+         "files": {"frame_0000_obj10.png": png}},
+    ]  # fmt: skip
+
+
+#: per-item results for upstream's `compute_category_metrics` (the per-category numbers of its
+#: summary and saved overall.txt; the Overall is the mean of the numbers present)
+CATEGORY_RESULTS: list[dict[str, Any]] = [
+    {"category": "Camera-Object", "is_segmentation": False, "accuracy": 1.0},
+    {"category": "Camera-Object", "is_segmentation": False, "accuracy": 0.0},
+    {"category": "Camera-Object", "is_segmentation": False, "accuracy": 1.0},
+    {"category": "Camera-Object", "is_segmentation": True, "J&F": 0.731},
+    {"category": "Inter-Object", "is_segmentation": True, "J&F": 0.25},
+    {"category": "Inter-Object", "is_segmentation": True, "J&F": 0.0},
+    {"category": "Inter-Object", "is_segmentation": True, "J&F": 1.0},
+    {"category": "Object-Scene", "is_segmentation": False, "accuracy": 0.0},
+    *({"category": "Object-Scene", "is_segmentation": False, "accuracy": float(k % 3 == 0)}
+      for k in range(11)),
+]  # fmt: skip
 
 
 def _load(upstream: Path) -> Any:
@@ -200,6 +337,23 @@ def main() -> None:
         {"prediction": p, "answer": a, "upstream": float(metrics.compute_qa_accuracy(p, a))}
         for p, a in RESPONSES
     ]
+    gt_rows = []
+    for case in gt_cases():
+        with tempfile.TemporaryDirectory() as tmp:
+            for name, data in case["files"].items():
+                (Path(tmp) / name).write_bytes(data)
+            masks = metrics.load_gt_masks(tmp, case["object_id"], case["n"])
+        gt_rows.append(
+            {
+                "name": case["name"],
+                "object_id": case["object_id"],
+                "n": case["n"],
+                "files": {k: base64.b64encode(v).decode() for k, v in case["files"].items()},
+                "upstream": _encode(masks),  # upstream binarises them with `> 0`
+            }
+        )
+    categories = metrics.compute_category_metrics(CATEGORY_RESULTS)
+    present = [v for c in categories.values() for k, v in c.items() if not k.endswith("Count")]
     fixture = {
         "upstream": UPSTREAM,
         "commit": args.commit,
@@ -209,6 +363,13 @@ def main() -> None:
         "numpy": np.__version__,
         "jf": jf_rows,
         "qa": qa_rows,
+        "gt": gt_rows,
+        "categories": {
+            "results": CATEGORY_RESULTS,
+            "upstream": {c: {k: float(v) for k, v in m.items()} for c, m in categories.items()},
+            # eval.py's Overall: np.mean of the category numbers present, in its order
+            "overall": float(np.mean(present)),
+        },
     }
     args.out.write_text(json.dumps(fixture, indent=1) + "\n", encoding="utf-8")
     print(f"wrote {len(jf_rows)} J&F rows and {len(qa_rows)} QA rows to {args.out}")

@@ -126,6 +126,7 @@ class AviBenchmark(Benchmark):
                 self.allow_outside_paths,
                 # upstream's AVSQA scorer does not skip empty pre slots: parity keeps them
                 keep_invalid_pre=self.mode == "parity" and folder == "AVSQA",
+                skip_pre_by_id=self.mode == "parity",
             )
             for folder in self.folders
         }

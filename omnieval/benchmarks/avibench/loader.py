@@ -77,8 +77,13 @@ def load_task(
     pre_task: str,
     allow_outside: bool = False,
     keep_invalid_pre: bool = False,
+    skip_pre_by_id: bool = False,
 ) -> SplitTask:
-    """Every entry of one task folder as samples; all malformed entries reported at once."""
+    """Every entry of one task folder as samples; all malformed entries reported at once.
+
+    `skip_pre_by_id` (parity): a null pre slot skips every pre entry sharing its id, as
+    upstream's scorer keys the skip by id (a valid pre entry repeating that id is skipped too).
+    """
     folder = task_folder(root, task)
     path = folder / "data.json"
     hint = f" (AVI-Bench task {task}; expected under {root}/levels/{TASKS[task][0]}/{task}/)"
@@ -87,11 +92,13 @@ def load_task(
     problems: list[str] = []
     formal_by_id: dict[str, list[int]] = {}
     by_position: dict[int, Sample] = {}
+    invalid_ids = _invalid_pre_ids(entries) if skip_pre_by_id else set()
     for index, entry in enumerate(entries):
         try:
             upstream_id = _upstream_id(entry, index)
             is_pre = upstream_id.startswith(PRE) and task in DOUBLE_CONFIRM
-            if is_pre and not keep_invalid_pre and _invalid_pre(entry):
+            invalid = _invalid_pre(entry) or upstream_id in invalid_ids
+            if is_pre and not keep_invalid_pre and invalid:
                 split.skipped_pre.append(index)
                 continue
             sample = parse_entry(
@@ -137,6 +144,15 @@ def _upstream_id(entry: Any, index: int) -> str:
     if "id" not in entry:
         raise DatasetError(f"entry {index}: no 'id'")
     return str(entry["id"])
+
+
+def _invalid_pre_ids(entries: list[Any]) -> set[str]:
+    """The ids of the null pre slots (question text or answer null)."""
+    return {
+        str(e["id"])
+        for e in entries
+        if isinstance(e, dict) and str(e.get("id", "")).startswith(PRE) and _invalid_pre(e)
+    }
 
 
 def _invalid_pre(entry: dict[str, Any]) -> bool:

@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import ast
 import json
-import math
 import re
 from collections.abc import Sequence
 from typing import Any
+
+import numpy as np
 
 from omnieval.benchmarks.avibench.extract import clean_symbols, earliest_options
 
@@ -45,16 +46,21 @@ def xywh_to_xyxy(box: Sequence[float]) -> list[float]:
 
 
 def tanh_score(rmse: float, slope: float) -> float:
-    """1 - tanh(slope * rmse): 1 for no error, toward 0 for large errors."""
-    return 1.0 - math.tanh(slope * rmse) if rmse >= 0 else 0.0
+    """1 - tanh(slope * rmse): 1 for no error, toward 0 for large errors (numpy's tanh, as
+    upstream; a NaN rmse fails upstream's `rmse >= 0` check and scores 0)."""
+    return float(1.0 - np.tanh(slope * rmse)) if rmse >= 0 else 0.0
 
 
 def rmse(errors: Sequence[float]) -> float:
-    return math.sqrt(sum(e * e for e in errors) / len(errors)) if errors else float("nan")
+    """numpy's sqrt(mean(square)), summed in numpy's (pairwise) order as upstream."""
+    if not errors:
+        return float("nan")
+    return float(np.sqrt(np.mean(np.square(np.asarray(errors, dtype=float)))))
 
 
 def mean(values: Sequence[float]) -> float:
-    return sum(values) / len(values) if values else float("nan")
+    """numpy's mean (pairwise summation beyond 8 values), as upstream's `np.mean`."""
+    return float(np.mean(np.asarray(values, dtype=float))) if values else float("nan")
 
 
 # --------------------------------------------------------------------------- QA
@@ -209,7 +215,7 @@ def avl_match(pred: dict[Any, Any], gold: dict[str, Any]) -> dict[str, float]:
             value = iou_xyxy(scale_box(box, width, height), target)
             if value > best:
                 best, best_key = value, key
-        if best > 0 and best_key is not None:
+        if best > 0 and best_key:  # upstream tests the key's truth: a key "" never matches
             used.add(best_key)
             matched += 1
             total += best
@@ -293,14 +299,15 @@ def retrieval_corpus(
     distinct = {tuple(pred) for pred in predictions}  # equal lists = equal tuples
     repeat = max(REPEAT_TAU, (n - len(distinct)) / n)
     penalty = 1 - (repeat - REPEAT_TAU)
-    scale = mean([v["confidence"] for v in items]) * penalty
+    confidence = mean([v["confidence"] for v in items])
 
-    def done(value: float) -> float:
+    def done(values: list[float]) -> float:
+        value = mean(values) * confidence * penalty  # upstream's order of the products
         return round(value, 5) if rounded else value
 
-    r1 = done(mean([v["r1"] for v in items]) * scale)
-    r3 = done(mean([v["r3"] for v in items]) * scale)
-    f1 = done(mean([v["f1"] for v in items]) * scale)
+    r1 = done([v["r1"] for v in items])
+    r3 = done([v["r3"] for v in items])
+    f1 = done([v["f1"] for v in items])
     return {"Average": ((r1 + r3) / 2 + f1) / 2, "Recall@1": r1, "Recall@3": r3, "F1_score": f1}
 
 

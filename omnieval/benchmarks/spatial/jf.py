@@ -218,17 +218,25 @@ def frame_jf(
 
 
 def resize_nearest(mask: np.ndarray, shape: Sequence[int]) -> np.ndarray:
-    """Nearest-neighbour resize (pixel centres, as PIL's NEAREST) of a boolean mask."""
+    """Nearest-neighbour resize of a boolean mask, pixel for pixel as PIL's `NEAREST` (which
+    upstream uses): the source coordinate of output pixel k is `scale/2 + k*scale` **summed
+    step by step** in doubles (PIL's affine scaling loop), then truncated. Computing
+    `(k + 0.5) * scale` directly instead picks another pixel for about a quarter of size
+    pairs (e.g. 1x4 -> 9x14)."""
     height, width = int(shape[0]), int(shape[1])
     if mask.shape == (height, width):
         return mask
-    rows = np.minimum(
-        ((np.arange(height) + 0.5) * mask.shape[0] / height).astype(int), mask.shape[0] - 1
-    )
-    cols = np.minimum(
-        ((np.arange(width) + 0.5) * mask.shape[1] / width).astype(int), mask.shape[1] - 1
-    )
+    rows = _nearest_sources(mask.shape[0], height)
+    cols = _nearest_sources(mask.shape[1], width)
     return mask[rows[:, None], cols[None, :]]
+
+
+def _nearest_sources(size_in: int, size_out: int) -> np.ndarray:
+    scale = size_in / size_out
+    steps = np.full(size_out, scale, dtype=np.float64)
+    steps[0] = scale * 0.5
+    positions = np.cumsum(steps)  # sequential sums, as PIL's loop adds the step each pixel
+    return np.minimum(positions.astype(np.intp), size_in - 1)
 
 
 # --------------------------------------------------------------------------- statistics

@@ -15,6 +15,7 @@ from omnieval.types import Extraction
 
 QaScoring = Literal["default", "first-token"]
 MissingFrames = Literal["empty", "skip"]
+LeadingBlank = Literal["next", "fallback"]
 FIRST_TOKEN_VERSION = "dyn-bench-b5b3ce8"
 #: upstream's size for an absent ground-truth mask when no other mask gives one
 UPSTREAM_BLANK_SHAPE = (480, 640)
@@ -31,14 +32,22 @@ def first_token(text: str | None) -> Extraction:
 
 
 def ground_truth(
-    paths: Sequence[Path], gt_frames: Sequence[int], count: int, fallback_shape: tuple[int, int]
+    paths: Sequence[Path],
+    gt_frames: Sequence[int],
+    count: int,
+    fallback_shape: tuple[int, int],
+    leading_blank: LeadingBlank = "next",
 ) -> list[np.ndarray]:
     """One boolean ground-truth mask per position of the sequence; a position without a file
-    is all-zero, the size of the previous mask (else the next, else `fallback_shape`)."""
+    is all-zero, the size of the previous mask; before the first file the size of the next mask
+    (`leading_blank: next`) or `fallback_shape` (`fallback`: upstream's `load_gt_masks`, which
+    knows no later mask when it fills a leading gap)."""
     loaded: dict[int, np.ndarray] = {}
     for path, position in zip(paths, gt_frames, strict=True):
         loaded[position] = read_mask_file(path)
-    first_shape = next(iter(loaded.values())).shape if loaded else fallback_shape
+    first_shape = fallback_shape
+    if loaded and leading_blank == "next":
+        first_shape = loaded[min(loaded)].shape
     out: list[np.ndarray] = []
     shape: tuple[int, ...] = first_shape
     for position in range(count):

@@ -41,6 +41,7 @@ from omnieval.benchmarks.spatial.prompts import mask_request, qa_request
 from omnieval.benchmarks.spatial.scoring import (
     FIRST_TOKEN_VERSION,
     UPSTREAM_BLANK_SHAPE,
+    LeadingBlank,
     MissingFrames,
     QaScoring,
     first_token,
@@ -196,7 +197,12 @@ class SpatialMaskTask(Task):
         target = _masks(ctx.sample)
         meta = ctx.sample.metadata
         count = len(meta["frames"])
-        truth = ground_truth(target.paths, meta["gt_frames"], count, UPSTREAM_BLANK_SHAPE)
+        # upstream's band J&F fills a leading gap with its fixed blank size (it can matter: the
+        # prediction is resized to the blank, and nearest downscaling may empty it)
+        leading: LeadingBlank = "fallback" if self.variant == "band" else "next"
+        truth = ground_truth(
+            target.paths, meta["gt_frames"], count, UPSTREAM_BLANK_SHAPE, leading_blank=leading
+        )
         values = sequence_scores(
             predicted, truth, self.variant, self.missing_frames, self.band_threshold
         )

@@ -50,14 +50,24 @@ def histogram_similarity(a: np.ndarray, b: np.ndarray) -> float:
     den = (float(np.dot(ha, ha)) - s1 * s1 * HIST_CORREL_SCALE) * (
         float(np.dot(hb, hb)) - s2 * s2 * HIST_CORREL_SCALE
     )
-    correlation = num / math.sqrt(den) if abs(den) > np.finfo(float).eps else 1.0
+    if abs(den) <= np.finfo(float).eps:
+        correlation = 1.0
+    else:  # a negative den (the quirk above) gives OpenCV's sqrt a NaN, and so here
+        correlation = num / math.sqrt(den) if den > 0 else math.nan
     return (correlation + 1) / 2
 
 
 def _hist(rgb: np.ndarray) -> np.ndarray:
+    """Upstream's histogram as OpenCV leaves it: 8x8x8 bins of the BGR frame (the blue bin
+    varies slowest), counted in float32, then scaled to unit L2 norm in float32 (`cv2.normalize`
+    multiplies by a float32 1 / norm). The float32 rounding moves the correlation by up to 1e-8,
+    so it is reproduced, not skipped."""
     bins = (rgb >> 5).astype(np.int64)  # 8 bins over [0, 256) per channel
-    flat = bins[..., 0] * 64 + bins[..., 1] * 8 + bins[..., 2]
-    return np.bincount(flat.ravel(), minlength=512).astype(np.float64)
+    flat = bins[..., 2] * 64 + bins[..., 1] * 8 + bins[..., 0]
+    counts = np.bincount(flat.ravel(), minlength=512).astype(np.float32)
+    norm = math.sqrt(float(np.sum(counts.astype(np.float64) ** 2)))
+    scale = np.float32(1.0 / norm) if norm > np.finfo(float).eps else np.float32(0.0)
+    return (counts * scale).astype(np.float64)
 
 
 def _gaussian_kernel(size: int = 11, sigma: float = 1.5) -> np.ndarray:
@@ -150,7 +160,7 @@ def weights(
 
 def stability(mean: float, std: float, n_outliers: int, n: int) -> float:
     ratio = n_outliers / n if n > 0 else 0
-    value = 0.5 * mean + 0.3 * math.exp(-std * 4) + 0.2 * (1 - ratio)
+    value = 0.5 * mean + 0.3 * float(np.exp(-std * 4)) + 0.2 * (1 - ratio)  # numpy's exp
     return float(np.clip(value, 0, 1))
 
 

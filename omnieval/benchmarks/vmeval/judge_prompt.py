@@ -11,9 +11,11 @@ judgement. Upstream's reading: the first `{...}` span (greedy) is parsed as JSON
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from omnieval.types import GenerationParams, ImagePart, Request, TextPart
 
@@ -96,8 +98,10 @@ def judge_request(
 
 @dataclass(frozen=True)
 class JudgeVerdict:
-    score: int
-    explanation: str
+    #: the judge's number as upstream keeps it (4, or 4.5 from a judge off the rubric)
+    score: float
+    #: the `explanation` value as the judge wrote it (upstream keeps any JSON value)
+    explanation: Any
 
     @property
     def success(self) -> bool:
@@ -105,11 +109,15 @@ class JudgeVerdict:
 
 
 class VerdictParseError(ValueError):
-    """The judge's reply holds no JSON object (upstream raises too)."""
+    """The judge's reply holds no JSON object or no usable score (upstream raises for the first;
+    it carries a string, null, list or NaN score along until its summary fails on it)."""
 
 
 def parse_verdict(text: str | None) -> JudgeVerdict:
-    """Upstream's reading: greedy `{...}`, `json.loads`, `solution_correctness_score` or 0."""
+    """Upstream's reading: greedy `{...}`, `json.loads`, `solution_correctness_score` or 0.
+
+    The score is kept as the number the judge wrote (`true` reads 1, as Python's statistics
+    read it upstream); a score that is not a finite number is refused."""
     match = _JSON_SPAN.search(text or "")
     if not match:
         raise VerdictParseError(f"no JSON object in the judge's reply: {text!r:.200}")
@@ -120,8 +128,8 @@ def parse_verdict(text: str | None) -> JudgeVerdict:
     if not isinstance(data, dict):
         raise VerdictParseError(f"the judge's JSON is not an object: {text!r:.200}")
     raw = data.get("solution_correctness_score", 0)
-    try:
-        score = int(raw)
-    except (TypeError, ValueError) as err:
-        raise VerdictParseError(f"score {raw!r} is not a number") from err
-    return JudgeVerdict(score=score, explanation=str(data.get("explanation", "")))
+    if isinstance(raw, bool):
+        raw = int(raw)
+    if not isinstance(raw, int | float) or not math.isfinite(raw):
+        raise VerdictParseError(f"score {raw!r} is not a finite number")
+    return JudgeVerdict(score=raw, explanation=data.get("explanation", ""))

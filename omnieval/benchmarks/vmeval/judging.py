@@ -57,7 +57,7 @@ def _first_frame(ctx: TrialContext, question: Question) -> Path:
 
 async def _ask(
     ctx: TrialContext, question: Question, png: bytes, label: str, judges: JudgeClient
-) -> tuple[int, str] | str:
+) -> tuple[float, Any] | str:
     """(score, explanation), or the error text."""
     assert question.final_image is not None
     request = judge_request(
@@ -108,7 +108,7 @@ async def judge_multiframe(
     answers = await asyncio.gather(
         *(_ask(ctx, question, encode_png(f.image), FRAME_LABEL, judges) for f in sampled)
     )
-    scores: list[int] = []
+    scores: list[float] = []
     weights: list[float] = []
     frames: list[dict[str, Any]] = []
     for frame, weight, answer in zip(sampled, consistency.weights, answers, strict=True):

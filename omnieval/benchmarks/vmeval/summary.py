@@ -48,10 +48,15 @@ def count_metric(score: int) -> str:
 TALLY_METRICS = (COUNT, SUM, SQUARES, SUCCESSES, OTHER, *(count_metric(s) for s in SCORES))
 
 
-def _integer(score: float) -> int:
-    if score != int(score):
-        raise ValueError(f"judge score {score!r} is not a whole number")
-    return int(score)
+Number = int | float
+
+
+def _number(score: float) -> Number:
+    """A whole score as an int (4.0 -> 4), any other finite score as it is (4.5): upstream's
+    statistics take fractional scores as they come (its distribution 0-5 leaves them out)."""
+    if not math.isfinite(score):
+        raise ValueError(f"judge score {score!r} is not a finite number")
+    return int(score) if score == int(score) else float(score)
 
 
 def tally_metric(name: str, scores: Sequence[float]) -> float:
@@ -60,9 +65,9 @@ def tally_metric(name: str, scores: Sequence[float]) -> float:
     if name == COUNT:
         return float(len(scores))
     if name == SUM:
-        return float(sum(_integer(s) for s in scores))
+        return float(sum(_number(s) for s in scores))
     if name == SQUARES:
-        return float(sum(_integer(s) ** 2 for s in scores))
+        return float(sum(_number(s) ** 2 for s in scores))
     if name == SUCCESSES:
         return float(sum(1 for s in scores if s >= SUCCESS_AT))
     if name == OTHER:
@@ -73,20 +78,21 @@ def tally_metric(name: str, scores: Sequence[float]) -> float:
 
 @dataclass(frozen=True)
 class ScoreTally:
-    """Integer scores, summed up so that tallies of groups add to the tally of their union."""
+    """Scores summed up so that tallies of groups add to the tally of their union (whole scores
+    are ints; a fractional score from a judge off the rubric is kept as a float)."""
 
     counts: tuple[int, ...] = (0,) * len(SCORES)
     other: int = 0
     n: int = 0
-    total: int = 0
-    squares: int = 0
+    total: Number = 0
+    squares: Number = 0
     successes: int = 0
-    low: int | None = None
-    high: int | None = None
+    low: Number | None = None
+    high: Number | None = None
 
     @classmethod
     def of(cls, scores: Iterable[float]) -> ScoreTally:
-        ints = [_integer(s) for s in scores]
+        ints = [_number(s) for s in scores]
         counts = tuple(sum(1 for s in ints if s == v) for v in SCORES)
         return cls(
             counts=counts,
@@ -110,11 +116,11 @@ class ScoreTally:
             counts=tuple(int(m[count_metric(s)].value) for s in SCORES),
             other=int(m[OTHER].value),
             n=n,
-            total=int(m[SUM].value),
-            squares=int(m[SQUARES].value),
+            total=_number(m[SUM].value),
+            squares=_number(m[SQUARES].value),
             successes=int(m[SUCCESSES].value),
-            low=int(m["judge_score_min"].value) if n and "judge_score_min" in m else None,
-            high=int(m["judge_score_max"].value) if n and "judge_score_max" in m else None,
+            low=_number(m["judge_score_min"].value) if n and "judge_score_min" in m else None,
+            high=_number(m["judge_score_max"].value) if n and "judge_score_max" in m else None,
         )
 
     def __add__(self, other: ScoreTally) -> ScoreTally:
@@ -134,20 +140,20 @@ class ScoreTally:
     # ------------------------------------------------------------------ statistics
 
     def scores(self) -> list[int] | None:
-        """The scores themselves (sorted), when all lie in 0-5."""
+        """The scores themselves (sorted), when all are whole and lie in 0-5."""
         if self.other:
             return None
         return [v for v in SCORES for _ in range(self.counts[v])]
 
     def mean(self) -> float:
-        return float(Fraction(self.total, self.n))
+        return float(Fraction(self.total) / self.n)
 
     def median(self) -> float | None:
         scores = self.scores()
         return float(statistics.median(scores)) if scores else None
 
     def _squared_deviations(self) -> Fraction:
-        return self.squares - Fraction(self.total * self.total, self.n)
+        return Fraction(self.squares) - Fraction(self.total) ** 2 / self.n
 
     def stdev(self) -> float:
         """Sample standard deviation; 0.0 for one score (upstream's summary)."""

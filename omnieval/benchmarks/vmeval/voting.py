@@ -29,12 +29,12 @@ MIN_AGREEMENT = 0.4
 
 @dataclass(frozen=True)
 class Vote:
-    final_score: int
+    final_score: float
     confidence: float
     agreement: float
     needs_review: bool
     rule: str
-    distribution: dict[int, float]
+    distribution: dict[float, float]
     weights: list[float]
 
 
@@ -45,14 +45,14 @@ def normalise(weights: Sequence[float]) -> list[float]:
     return [1.0 / len(weights)] * len(weights)
 
 
-def distribution(scores: Sequence[int], weights: Sequence[float]) -> dict[int, float]:
-    votes: dict[int, float] = defaultdict(float)
+def distribution(scores: Sequence[float], weights: Sequence[float]) -> dict[float, float]:
+    votes: dict[float, float] = defaultdict(float)
     for score, weight in zip(scores, weights, strict=True):
         votes[score] += weight
     return dict(votes)
 
 
-def final_score(rule: str, scores: Sequence[int], weights: Sequence[float]) -> int:
+def final_score(rule: str, scores: Sequence[float], weights: Sequence[float]) -> float:
     if rule == "majority":
         return Counter(scores).most_common(1)[0][0]
     if rule == "weighted_majority":
@@ -71,7 +71,7 @@ def final_score(rule: str, scores: Sequence[int], weights: Sequence[float]) -> i
     raise ValueError(f"unknown voting rule {rule!r}; use one of {RULES}")
 
 
-def confidence(votes: dict[int, float], final: int) -> float:
+def confidence(votes: dict[float, float], final: float) -> float:
     if not votes:
         return 0.0
     total = sum(votes.values())
@@ -82,7 +82,7 @@ def confidence(votes: dict[int, float], final: int) -> float:
 
 
 def vote(
-    scores: Sequence[int],
+    scores: Sequence[float],
     weights: Sequence[float] | None = None,
     rule: str = "weighted_majority",
     confidence_threshold: float = CONFIDENCE_THRESHOLD,
