@@ -16,7 +16,10 @@ The two paths, each run through upstream's real client over a loopback HTTP serv
 
 Both then go, as upstream's model clients do (`InferenceResult(answer=raw_answer or "")`), through
 `models.pipeline.level1_pipeline.Level1Pipeline._normalize_answer`, whose result is the prediction
-that upstream compares with `correct_answer`.
+that upstream compares with `correct_answer`; each row also holds `Level1Pipeline._score` of that
+prediction against every key in `CORRECT_ANSWERS`. Finally `run` is upstream's whole
+`Level1Pipeline.run` over the small dataset `RUN` (one call failing with HTTP 500), with its
+payload's accuracy, counts and per-row predictions.
 
 How the committed fixture was made (V-SYNC release_v1, commit 69dc3df):
 
@@ -94,6 +97,84 @@ ANSWERS: list[str | None] = [
     "   ",
     "\n\n",
     None,
+    # adversarial additions (round 2)
+    "E",
+    "E.",
+    "e",
+    "Reasoning about it.\nE",
+    "Every option is wrong: E",
+    "D or B",
+    "A or B",
+    "Answer: b.",
+    "**Answer:** C",
+    "**C**\n",
+    "<think>The woman speaks first.</think>\nB",
+    "<think>\nmaybe A\n</think>\n\nC",
+    "\uff21",  # fullwidth A
+    "\u00c0 la fin: B",
+    "\u00e4 b",
+    "\u00a0B\u00a0",
+    "\u2003C\u2003",
+    "\u200bB",
+    "B\u200b",
+    "\u00dfB",
+    "caf\u00e9 B",
+    "\u00e9A",
+    "A\rB",
+    "Reasoning\r\nD",
+    "Reasoning\r\nD\r\n",
+    "\n\n d\n\n",
+    "AB",
+    "A1",
+    "1",
+    "2",
+    "4",
+    "Option 3",
+    "a.",
+    "c)",
+    "(d)",
+    "[B]",
+    "yes",
+    "No",
+    "Yes, B",
+    "I'm sorry, but I can't determine who is speaking.",
+    "The answer is \u00c0.",
+    "x" * 3000 + " C",
+    "Reasoning " * 400 + "\nC",
+    "\u7b54\u6848\uff1aB",
+    "\u7b54\u6848\u662fC",
+    "ANSWER:D",
+    "answer:d",
+    "d-",
+    "-d",
+    "_B_",
+    "B_",
+    "B's voice",
+]
+
+# Correct answers each prediction is scored against with upstream's `_score` (None: a sample
+# without a correct answer; " b " and "e": upstream upper-cases and strips the correct answer).
+CORRECT_ANSWERS: list[str | None] = ["A", "B", "C", "D", "E", " b ", "e", None, ""]
+
+
+# A whole Level 1 run through upstream's `Level1Pipeline.run` (http path): (id, answer the model
+# server gives, or FAIL for an HTTP 500 on every attempt, options, correct_answer).
+FAIL = "<http 500>"
+ABCD = ["A. the man", "B. the woman", "C. the child", "D. nobody"]
+ABCDE = [*ABCD, "E. all of them"]
+RUN: list[tuple[str, str, list[str], str]] = [
+    ("r01", "A", ABCD, "A"),
+    ("r02", "Based on the audio, the woman.", ABCD, "B"),
+    ("r03", "The woman speaks.\nD", ABCD, "D"),
+    ("r04", "E", ABCDE, "E"),
+    ("r05", "E.", ABCDE, "E"),
+    ("r06", FAIL, ABCD, "A"),
+    ("r07", "", ABCD, "C"),
+    ("r08", " c ", ABCD, " c "),
+    ("r09", "It is a man", ABCD, "C"),
+    ("r10", "D or B", ABCD[:3], "B"),
+    ("r11", "None of them", ABCD, "D"),
+    ("r12", "b", ABCD[:2], "b"),
 ]
 
 
@@ -104,6 +185,9 @@ class _Upstream(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length", "0"))
         self.rfile.read(length)
         answer = self.server.answer  # type: ignore[attr-defined]
+        if answer == FAIL:
+            self.send_error(500)
+            return
         if self.path.endswith("/analyze"):
             body: dict[str, Any] = {"status": "success", "answer": answer}
         elif self.path.endswith("/chat/completions"):
@@ -133,6 +217,58 @@ def _commit_of(checkout: Path) -> str | None:
     except (OSError, subprocess.CalledProcessError):
         return None
     return out.stdout.strip() or None
+
+
+def _whole_run(server: ThreadingHTTPServer, http_client: Any, scratch: Path) -> dict[str, Any]:
+    """Upstream's `Level1Pipeline.run` over `RUN`, as its local-model clients call it."""
+    from models.pipeline.level1_pipeline import Level1Config, Level1Pipeline
+    from models.pipeline.types import InferenceResult
+
+    answers = {item_id: answer for item_id, answer, _, _ in RUN}
+
+    class _Client:
+        model_name = "parity"
+
+        def predict(self, request: Any) -> Any:
+            server.answer = answers[request.metadata["sample_id"]]  # type: ignore[attr-defined]
+            raw = http_client.call_api(request.video_path, request.question, max_retries=1)
+            return InferenceResult(answer=raw or "", raw_response=raw)
+
+    videos = scratch / "videos"
+    videos.mkdir()
+    (videos / "clip.mp4").write_bytes(b"not decoded")
+    dataset = [
+        {
+            "id": item_id,
+            "video_path": "clip.mp4",
+            "question": "Who speaks at 00:03?",
+            "options": options,
+            "correct_answer": correct,
+            "asr_content": "",
+        }
+        for item_id, _, options, correct in RUN
+    ]
+    dataset_path = scratch / "dataset.json"
+    dataset_path.write_text(json.dumps(dataset), encoding="utf-8")
+    config = Level1Config(
+        dataset_path=dataset_path,
+        video_dir=videos,
+        output_path=scratch / "results.json",
+        log_dir=scratch / "logs",
+    )
+    payload = Level1Pipeline(_Client(), config).run()
+    return {
+        "dataset": dataset,
+        "answers": {item_id: answer for item_id, answer, _, _ in RUN},
+        "failed": [item_id for item_id, answer, _, _ in RUN if answer == FAIL],
+        "accuracy": payload["accuracy"],
+        "correct": payload["correct"],
+        "total": payload["total"],
+        "results": [
+            {k: r[k] for k in ("id", "prediction", "is_correct", "raw_response")}
+            for r in payload["results"]
+        ],
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -178,8 +314,13 @@ def main(argv: list[str] | None = None) -> int:
                         "answer_path": path,
                         "client_answer": answer,
                         "prediction": prediction,
+                        "is_correct": [
+                            [correct, pipeline._score(prediction, correct)]
+                            for correct in CORRECT_ANSWERS
+                        ],
                     }
                 )
+        run = _whole_run(server, http_client, scratch)
     finally:
         server.shutdown()
 
@@ -195,6 +336,11 @@ def main(argv: list[str] | None = None) -> int:
         f" --commit {commit}",
         "python": platform.python_version(),
         "rows": rows,
+        "run_functions": [
+            "models.pipeline.level1_pipeline.Level1Pipeline.run (its payload, answer_path=http;"
+            " the model client calls OmniHttpClient.call_api with max_retries=1)"
+        ],
+        "run": run,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(fixture, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
