@@ -15,6 +15,7 @@ import pytest
 
 from omnieval.benchmarks.vsync.level1_parity import upstream_accuracy
 from omnieval.benchmarks.vsync.loader import split_option
+from omnieval.benchmarks.vsync.prompts import VsyncPrompt, build_prompt
 from omnieval.scoring.extract.vsync import ANSWER_PATHS
 from omnieval.scoring.extractors import extract_choice_vsync_parity
 from omnieval.scoring.metrics import accuracy
@@ -153,3 +154,20 @@ def test_parity_run_reports_upstream_accuracy(vsync_who_edition: Path, tmp_path:
 def test_upstream_accuracy_counts_failed_calls_wrong() -> None:
     assert upstream_accuracy([1.0, None, 0.0, 1.0]) == 50.0
     assert upstream_accuracy([]) == 0.0
+
+
+PROMPTS: list[dict[str, Any]] = DATA["prompts"]
+
+
+@pytest.mark.parametrize(
+    "row", PROMPTS, ids=[f"{r['modality']}-{r['sample']['id']}" for r in PROMPTS]
+)
+def test_upstream_prompt_matches_upstream(row: dict[str, Any]) -> None:
+    """`prompt: upstream` builds upstream's text (as its HTTP client sends it) for every
+    modality, including an item with an empty transcript (no `[ASR]` block) and unlettered
+    options."""
+    sample = row["sample"]
+    letters = tuple(split_option(o, i)[0] for i, o in enumerate(sample["options"]))
+    asr = (sample.get("asr_content") or "") if row["modality"] in ("avt", "at") else None
+    text = build_prompt(VsyncPrompt.upstream(), sample["question"], sample["options"], letters, asr)
+    assert text == row["http_text"]

@@ -53,6 +53,7 @@ import json
 import os
 import platform
 import re
+import shutil
 import sys
 import tempfile
 import threading
@@ -381,6 +382,8 @@ def main(argv: list[str] | None = None) -> int:
         }
     )
     sys.path.insert(0, str(args.checkout.resolve()))
+    # the root (logs) also holds upstream's config/config.yaml, which its settings read
+    shutil.copytree(args.checkout.resolve() / "config", scratch / "config", dirs_exist_ok=True)
     from models.pipeline.level2_pipeline import Level2Config, Level2Pipeline
 
     bare = Level2Pipeline.__new__(Level2Pipeline)

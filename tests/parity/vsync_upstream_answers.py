@@ -19,7 +19,9 @@ Both then go, as upstream's model clients do (`InferenceResult(answer=raw_answer
 that upstream compares with `correct_answer`; each row also holds `Level1Pipeline._score` of that
 prediction against every key in `CORRECT_ANSWERS`. Finally `run` is upstream's whole
 `Level1Pipeline.run` over the small dataset `RUN` (one call failing with HTTP 500), with its
-payload's accuracy, counts and per-row predictions.
+payload's accuracy, counts and per-row predictions; `prompts` holds `Level1Pipeline._build_request`
+under each modality for `PROMPT_SAMPLES` (upstream's settings read `config/config.yaml` under
+`V_SYNC_ROOT`, so the script copies the checkout's `config/` into its temporary root).
 
 How the committed fixture was made (V-SYNC release_v1, commit 69dc3df):
 
@@ -41,6 +43,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -178,6 +181,58 @@ RUN: list[tuple[str, str, list[str], str]] = [
 ]
 
 
+# Prompts: upstream's `Level1Pipeline._build_request` under each modality, as the local-model
+# HTTP client sends it (`user_prompt + "\n\n" + question`).
+PROMPT_SAMPLES: list[dict[str, Any]] = [
+    {
+        "id": "p1",
+        "video_path": "clip.mp4",
+        "question": "Who speaks at 00:03?",
+        "options": ABCD,
+        "correct_answer": "B",
+        "asr_content": "[00:01] Hello there.\n[00:03] Hi!",
+    },
+    {
+        "id": "p2",
+        "video_path": "clip.mp4",
+        "question": "Who speaks first?",
+        "options": ABCD[:3],
+        "correct_answer": "A",
+        "asr_content": "",
+    },
+    {
+        "id": "p3",
+        "video_path": "clip.mp4",
+        "question": "Who laughs?",
+        "options": ["the man", "the woman"],
+        "correct_answer": "A",
+    },
+]
+
+
+def _prompts() -> list[dict[str, Any]]:
+    from config.settings import CONFIG
+    from models.pipeline.level1_pipeline import Level1Pipeline
+
+    pipeline = Level1Pipeline.__new__(Level1Pipeline)
+    pipeline.config = None  # _build_request reads only CONFIG and the sample's video path
+    rows = []
+    level1 = CONFIG._data["benchmark"]["level1"]
+    for modality in ("avt", "vt", "at"):
+        level1["modality"] = modality
+        for sample in PROMPT_SAMPLES:
+
+            class _Config:
+                video_dir = Path("/videos")
+
+            pipeline.config = _Config()
+            request = pipeline._build_request(sample)
+            text = f"{request.metadata['user_prompt']}\n\n{request.question}"
+            rows.append({"modality": modality, "sample": sample, "http_text": text})
+    level1["modality"] = "avt"
+    return rows
+
+
 class _Upstream(BaseHTTPRequestHandler):
     """Both of upstream's endpoints; the answer to return is in `server.answer`."""
 
@@ -284,6 +339,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--commit is needed when the checkout is not a git work tree")
     scratch = Path(tempfile.mkdtemp(prefix="vsync-upstream-"))
     os.environ["V_SYNC_ROOT"] = str(scratch)  # upstream's log directory lives under this root
+    # the root also holds upstream's config/config.yaml, which its settings read: copy it there
+    shutil.copytree(checkout / "config", scratch / "config", dirs_exist_ok=True)
     sys.path.insert(0, str(checkout))
 
     from models.pipeline.level1_pipeline import Level1Pipeline
@@ -321,6 +378,7 @@ def main(argv: list[str] | None = None) -> int:
                     }
                 )
         run = _whole_run(server, http_client, scratch)
+        prompts = _prompts()
     finally:
         server.shutdown()
 
@@ -341,6 +399,11 @@ def main(argv: list[str] | None = None) -> int:
             " the model client calls OmniHttpClient.call_api with max_retries=1)"
         ],
         "run": run,
+        "prompt_functions": [
+            "models.pipeline.level1_pipeline.Level1Pipeline._build_request (modality from"
+            " benchmark.level1.modality; http path: user_prompt + blank line + question)"
+        ],
+        "prompts": prompts,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(fixture, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")

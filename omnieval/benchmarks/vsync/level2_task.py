@@ -240,7 +240,7 @@ class VsyncWhen(_PrefixTask):
 
 
 #: deterministic judging (docs/judges.md): temperature 0, a fixed seed, a short verdict
-JUDGE_GENERATION = GenerationParams(temperature=0.0, seed=0, max_tokens=256)  # upstream: 256
+JUDGE_GENERATION = GenerationParams(temperature=0.0, seed=0, max_tokens=200)  # upstream: 200
 QUALITY = MetricSpec(name="quality", kind=MetricKind.BOUNDED, low=0.0, high=100.0)
 
 
