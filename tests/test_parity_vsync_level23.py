@@ -23,13 +23,14 @@ from omnieval.benchmarks.vsync.level2_task import (
     JUDGE_GENERATION,
     UPSTREAM_ANSWER_FORMAT,
     Level2Prompt,
+    WhenScoring,
     parity_when,
 )
 from omnieval.benchmarks.vsync.level23_report import TrialRow, summarize
 from omnieval.types import ChoiceTarget, Extraction
 
 FIXTURES = Path(__file__).parent / "parity" / "fixtures"
-VERSIONS: dict[str, tuple[str, str, Callable[[str | None], Extraction]]] = {
+VERSIONS: dict[str, tuple[str, WhenScoring, Callable[[str | None], Extraction]]] = {
     "956463a": ("https://github.com/Alexisxty/SocialOmni", "socialomni", parity_when),
     "0fab46a": (
         "https://github.com/MAC-AutoML/SocialOmni",
@@ -214,3 +215,32 @@ def test_whole_run_printout_matches_upstream(version: str) -> None:
     assert row["how"]["upstream_q2_avg"] == pytest.approx(run["q2_avg_score"], abs=1e-12)
     # the when task's own accuracy differs: failed trials are left out, how-failures ignored
     assert row["when"]["accuracy"] * 100 != pytest.approx(run["q1_accuracy"])
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_benchmark_scoring_reads_as_its_upstream_version(version: str, tmp_path: Path) -> None:
+    """`scoring: socialomni` / `socialomni-0fab46a` make the when task read answers as that
+    upstream version (rows where the two versions disagree)."""
+    from omnieval.benchmarks.vsync.level2_benchmark import VsyncLevel2Benchmark
+    from omnieval.types import Response
+    from tests.contexts import ctx_for
+
+    _loaded(DATA[version]["prompts"][0]["sample"], tmp_path)
+    scoring = VERSIONS[version][1]
+    bench = VsyncLevel2Benchmark(
+        annotations=tmp_path / "annotations.json", levels=["when"], scoring=scoring
+    )
+    [task] = bench.tasks()
+    sample = task.samples()[0]
+    other = "0fab46a" if version == "956463a" else "956463a"
+    theirs = {json.dumps(r["text"]): r["prediction"] for r in DATA[other]["when"]}
+    differing = [
+        r for r in DATA[version]["when"] if theirs[json.dumps(r["text"])] != r["prediction"]
+    ]
+    assert differing
+    for row in differing:
+        found = task.extract(ctx_for(sample, "avt"), Response(text=row["text"]))
+        assert _reading(found.value if found.ok else None) == row["prediction"]
+    bad: Any = "socialomni-v9"
+    with pytest.raises(ValueError, match="socialomni-0fab46a"):
+        VsyncLevel2Benchmark(annotations=tmp_path / "annotations.json", scoring=bad)
