@@ -27,8 +27,9 @@ from omnieval.benchmarks.starbench.extract import (
     parity_correct,
 )
 from omnieval.benchmarks.starbench.summary import upstream_macro, upstream_percent
+from omnieval.benchmarks.starbench.task import StarBenchmark
 from omnieval.runner.transforms import rotate_choice
-from omnieval.types import AudioPart, ChoiceTarget, Sample
+from omnieval.types import AudioPart, ChoiceTarget, Sample, TextPart
 
 FIXTURE = Path(__file__).parent / "parity" / "fixtures" / "starbench.json"
 DATA: dict[str, Any] = json.loads(FIXTURE.read_text(encoding="utf-8"))
@@ -239,3 +240,60 @@ def test_perception_evaluation_matches_upstream() -> None:
         names = [s for s, mine in subs.items() if mine[0][0]["category"] == category]
         assert len(names) == expected["n_subcategories"]
         assert upstream_macro([rounded[s][0] for s in names]) == _pct(expected["AA"])
+
+
+PROMPTS: list[dict[str, Any]] = DATA["prompts"]
+_META = {
+    "pc": "meta_info/foundation_perception.json",
+    "sr": "meta_info/holistic_reasoning_spatial.json",
+    "tr": "meta_info/holistic_reasoning_temporal.json",
+}
+
+
+@pytest.fixture(scope="module")
+def prompt_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A release layout holding the fixture's prompt items (empty audio files)."""
+    root = tmp_path_factory.mktemp("starbench-prompts")
+    for row in PROMPTS:
+        item = row["item"]
+        meta = root / _META[item["task"]]
+        meta.parent.mkdir(parents=True, exist_ok=True)
+        meta.write_text(json.dumps([item]), encoding="utf-8")
+        for rel in [*item["audio_paths"], item.get("uncut_audio_path")]:
+            if rel:
+                (root / rel).parent.mkdir(parents=True, exist_ok=True)
+                (root / rel).write_bytes(b"")
+    return root
+
+
+def _as_upstream(part: Any) -> dict[str, str]:
+    if isinstance(part, TextPart):
+        return {"type": "text", "value": part.text}
+    assert isinstance(part, AudioPart)
+    if part.channel:  # upstream gives sr_ch the split files <stem>_left.wav / <stem>_right.wav
+        return {"type": "audio", "value": f"{part.path.stem}_{part.channel}.wav"}
+    return {"type": "audio", "value": part.path.name}
+
+
+@pytest.mark.parametrize("row", PROMPTS, ids=[f"{r['alias']}-r{r['rotate_id']}" for r in PROMPTS])
+def test_request_matches_upstream_prompt(row: dict[str, Any], prompt_root: Path) -> None:
+    """Our request for upstream's run r (after its replicate is applied) has upstream's text and
+    audio parts in upstream's order, and upstream's answer letter."""
+    bench = StarBenchmark(data_dir=prompt_root, data=row["alias"], scoring="starbench")
+    [task] = bench.tasks()
+    sample = task.samples()[0]
+    r = row["rotate_id"]
+    if row["alias"].startswith("tr"):
+        order = [int(k) for k in permutation_replicates(sample, r + 1)[r].params["order"]]
+        shown = present_clips(sample, order)
+    else:
+        target = sample.target
+        assert isinstance(target, ChoiceTarget)
+        shift = int(rotation_replicates(len(target.options), r + 1)[r].params["shift"])
+        shown = (
+            sample.model_copy(update={"target": rotate_choice(target, shift)}) if shift else sample
+        )
+    request = task.build_request(shown, task.default_conditions[0])
+    assert [_as_upstream(p) for p in request.parts] == row["parts"]
+    assert isinstance(shown.target, ChoiceTarget)
+    assert parity_answer_letter(shown.target) == _letter(row["answer_letter"])

@@ -368,6 +368,82 @@ def _evaluate(dataset: Any, items: list[dict[str, Any]], runs: Any, scratch: Pat
     }
 
 
+# Prompts: upstream's `build_prompt` of one item per dataset class, runs r = 0 and 1; audio
+# values are reduced to their file names (upstream joins them with its dataset root).
+PROMPT_ITEMS: dict[str, dict[str, Any]] = {
+    "pc": {
+        "id": "pc_p",
+        "task": "pc",
+        "category": "non-spatial",
+        "sub-category": "pitch",
+        "question": "Which clip is higher?",
+        "options": ["the first", "the second", "equal"],
+        "answer": "the second",
+        "audio_paths": ["starbench_audios/pc/a.wav", "starbench_audios/pc/b.wav"],
+    },
+    "sr": {
+        "id": "sr_p",
+        "task": "sr",
+        "category": "spatial",
+        "sub-category": "direction",
+        "question": "Where is the source?",
+        "options": ["left", "right", "front", "behind"],
+        "answer": "front",
+        "audio_paths": ["starbench_audios/holistic_reasoning/spatial/s.wav"],
+    },
+    "tr": {
+        "id": "tr_TAO_4",
+        "task": "tr",
+        "category": "order",
+        "sub-category": "TAO",
+        "question": "In which order did the sounds happen?",
+        "options": list(OPTION_SETS["order6"]),
+        "audio_paths": [
+            "starbench_audios/tr/c1.wav",
+            "starbench_audios/tr/c2.wav",
+            "starbench_audios/tr/c3.wav",
+        ],
+        "global_caption": "A door opens, a dog barks, a car leaves.",
+        "uncut_audio_path": "starbench_audios/tr/uncut.wav",
+    },
+}
+
+
+def _prompts(upstream: Any) -> list[dict[str, Any]]:
+    classes = {
+        "pc": (upstream.PerceptionDataset, "pc"),
+        "sr": (upstream.SpatialReasoningDataset, "sr"),
+        "sr_ch": (upstream.SpatialReasoningChannelwiseDataset, "sr"),
+        "tr": (upstream.TemporalReasoningDataset, "tr"),
+        "tr_cap": (upstream.TemporalReasoningGivenCaptionDataset, "tr"),
+        "tr_uncut": (upstream.TemporalReasoningGivenUncutAudioDataset, "tr"),
+    }
+    rows = []
+    for alias, (cls, item_key) in classes.items():
+        dataset = cls.__new__(cls)
+        dataset.dataset_root = "/data"
+        dataset.split_audio_dir = "/data/split"  # sr_ch's __init__ would split the audio
+        for rotate_id in (0, 1):
+            msg = dataset.build_prompt(dict(PROMPT_ITEMS[item_key]), rotate_id=rotate_id)
+            parts = [
+                {
+                    "type": p["type"],
+                    "value": Path(p["value"]).name if p["type"] == "audio" else p["value"],
+                }
+                for p in msg["prompts"]
+            ]
+            rows.append(
+                {
+                    "alias": alias,
+                    "item": PROMPT_ITEMS[item_key],
+                    "rotate_id": rotate_id,
+                    "answer_letter": msg["meta"]["answer_letter"],
+                    "parts": parts,
+                }
+            )
+    return rows
+
+
 def _aggregates(upstream: Any) -> dict[str, Any]:
     scratch = Path(tempfile.mkdtemp(prefix="starbench-upstream-"))
     orderings = OPTION_SETS["order6"]
@@ -434,6 +510,7 @@ def main(argv: list[str] | None = None) -> int:
     rotation = _rotation(upstream)
     permutation = _permutation(upstream)
     aggregates = _aggregates(upstream)
+    prompts = _prompts(upstream)
     fixture = {
         "upstream": UPSTREAM,
         "commit": commit,
@@ -452,6 +529,7 @@ def main(argv: list[str] | None = None) -> int:
         "rotation": rotation,
         "permutation": permutation,
         "aggregates": aggregates,
+        "prompts": prompts,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(fixture, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
