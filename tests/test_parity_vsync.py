@@ -149,6 +149,12 @@ def test_parity_run_reports_upstream_accuracy(vsync_who_edition: Path, tmp_path:
     assert node.value.value == pytest.approx(100 * plain)
     assert node.value.n == 6
     assert VsyncBenchmark(data_dir=str(vsync_who_edition)).joint_metrics() == []
+    # a rescore switches it with the scoring, without inference
+    plain_run = api.rescore(outcome.run_dir, scoring="default")
+    with pytest.raises(KeyError):
+        plain_run.results.node("constant", "avt", UPSTREAM_ACCURACY_NODE)
+    again = api.rescore(outcome.run_dir, scoring="vsync")
+    assert again.results.node("constant", "avt", UPSTREAM_ACCURACY_NODE).value is not None
 
 
 def test_upstream_accuracy_counts_failed_calls_wrong() -> None:
