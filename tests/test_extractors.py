@@ -203,9 +203,11 @@ def test_vsync_parity_names_the_upstream_step(text: str, answer_path: str, rule:
     assert (result.rule, result.ok) == (rule, True)
 
 
-def test_vsync_parity_honours_extra_letters() -> None:
-    assert extract_choice_vsync_parity("Every option fails: E", tuple("ABCDE")).value == "E"
-    assert not extract_choice_vsync_parity("Every option fails: E", ABCD).ok
+def test_vsync_parity_reads_only_a_to_d_as_upstream() -> None:
+    # upstream hard-codes A-D: "E" counts only as the whole raw answer (compared with the key)
+    assert not extract_choice_vsync_parity("Every option fails: E", tuple("ABCDE")).ok
+    assert extract_choice_vsync_parity(" E ", tuple("ABCDE")).rule == "vsync:raw-text"
+    assert not extract_choice_vsync_parity("E", ABCD).ok
 
 
 # --------------------------------------------------------------------------- registry, metric

@@ -44,8 +44,8 @@ import importlib
 import itertools
 import json
 import platform
-import string
 import sys
+import tempfile
 import types
 from pathlib import Path
 from typing import Any
@@ -62,6 +62,8 @@ OPTION_SETS: dict[str, list[str]] = {
     "animal4": ["a dog", "a cat", "a bird", "a cow"],
     "order6": [" -> ".join(f"clip {k}" for k in p) for p in itertools.permutations((1, 2, 3))],
     "count10": [str(k) for k in range(1, 11)],
+    "symbols": ["C++", "(a)", "1.5 kHz", "a/b"],
+    "dup3": ["left", "right", "left"],
 }
 
 # (response, option set, index of the right option in that set)
@@ -134,28 +136,108 @@ RESPONSES: list[tuple[str, str, int]] = [
     ("ERROR: timeout", "side4", 0),
     ("", "side4", 0),
     ("   ", "pitch3", 0),
+    # adversarial additions (round 2)
+    ("Answer: a", "side4", 0),
+    ("To answer a question like this, I pick <C>.", "side4", 2),
+    ("answer is (b)", "side4", 1),
+    ("**Answer:** B", "side4", 1),
+    ("Answer: **B**", "side4", 1),
+    ("The answer is: E", "side4", 0),
+    ("Option (C) and option (D)", "side4", 3),
+    ("答案：<B>", "side4", 1),
+    ("选项是（B）", "side4", 1),
+    ("\uff21", "side4", 0),
+    ("A.", "pitch3", 0),
+    ("I think C++ is right", "symbols", 0),
+    ("It is 1.5 kHz here", "symbols", 2),
+    ("Surely (a) is the one", "symbols", 1),
+    ("The count is 10 sounds", "count10", 9),
+    ("There are 3 or 4 sounds", "count10", 3),
+    ("Yes", "side4", 0),
+    ("No", "side4", 0),
+    ("x " * 2500 + "so the answer is C", "side4", 2),
+    ("AAAA", "side4", 0),
+    ("[A] [B] [C]", "side4", 2),
+    ("(A)(B)", "side4", 1),
+    ("{d}", "side4", 3),
+    ("<answer>C</answer>", "side4", 2),
+    ("ANSWER: (e)", "side4", 0),
+    ("Choice: b) right", "side4", 1),
+    ("ERROR: CUDA out of memory", "side4", 0),
+    ("I choose the first option, A.", "side4", 0),
+    ("Option A is wrong and option B is wrong, so C", "side4", 2),
+    ("The left one", "side4", 0),
+    ("left", "side4", 0),
+    ("left or right?", "side4", 1),
+    ("a dog", "animal4", 0),
+    ("It's a dog.", "animal4", 0),
+    ("It is a cat, not a dog", "animal4", 1),
+    ("\u00c9A B", "side4", 1),
+    ("B\u0301", "side4", 1),
+    ("The answer is B\n\nAnswer: C", "side4", 2),
+    ("solution: [D]", "side4", 3),
+    ("The correct option is <b>", "side4", 1),
+    ("left", "dup3", 2),
+    ("It is on the left side", "dup3", 0),
+    ("<C>", "dup3", 2),
+    ("<A>", "dup3", 2),
 ]
 
 STUBBED = (
     "torch",
     "torch.utils",
     "torch.utils.data",
-    "pandas",
-    "numpy",
     "loguru",
     "soundfile",
     "tqdm",
 )
 
+# Whole-dataset evaluation (upstream's `evaluate` on a results file it wrote itself): the items
+# of a small temporal and a small perception dataset, and the responses each run gets. A
+# response "<right>" is replaced by the run's right letter in upstream's own `<X>` form.
+RIGHT = "<right>"
+RUN_RESPONSES = [RIGHT, "A", "Answer: b", "I cannot tell", "(C)", RIGHT, "<B>", RIGHT]
+TR_ITEMS = [
+    ("tr_OSM_0", "order", "OSM"),
+    ("tr_OSM_1", "order", "OSM"),
+    ("tr_ISSE_2", "order", "ISSE"),
+    ("tr_TAO_3", "causal", "TAO"),
+    ("tr_DSS_4", "causal", "DSS"),
+    ("tr_ETC_5", "causal", "ETC"),
+    ("tr_ETC_6", "causal", "ETC"),
+]
+# (id, category, sub-category, number of options); "loudness" appears under two categories
+PC_ITEMS = [
+    ("pc_0", "spatial", "direction", 4),
+    ("pc_1", "spatial", "direction", 4),
+    ("pc_2", "spatial", "distance", 3),
+    ("pc_3", "spatial", "loudness", 2),
+    ("pc_4", "non-spatial", "pitch", 3),
+    ("pc_5", "non-spatial", "pitch", 5),
+    ("pc_6", "non-spatial", "pitch", 2),
+    ("pc_7", "non-spatial", "duration", 4),
+    ("pc_8", "non-spatial", "loudness", 3),
+    ("pc_9", "non-spatial", "count", 5),
+]
+
+
+class _Logger:
+    """Upstream logs through loguru; its messages are dropped here."""
+
+    def info(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+    warning = error = info
+
 
 def _stub_heavy_imports() -> None:
-    """Stand-ins for the modules upstream imports but the functions run here never use."""
+    """Stand-ins for the modules upstream imports but the functions run here never use (its
+    `evaluate` uses pandas and numpy, which are real)."""
     for name in STUBBED:
         sys.modules[name] = types.ModuleType(name)
-    # the names upstream's module reads at import time: a base class, annotations, a logger
+    # the names upstream's module reads at import time: a base class, a logger
     setattr(sys.modules["torch.utils.data"], "Dataset", object)  # noqa: B010
-    setattr(sys.modules["pandas"], "DataFrame", object)  # noqa: B010
-    setattr(sys.modules["loguru"], "logger", None)  # noqa: B010
+    setattr(sys.modules["loguru"], "logger", _Logger())  # noqa: B010
     setattr(sys.modules["tqdm"], "tqdm", None)  # noqa: B010
 
 
@@ -164,11 +246,10 @@ def _extraction(upstream: Any) -> list[dict[str, Any]]:
     rows = []
     for response, set_name, answer_index in RESPONSES:
         options = OPTION_SETS[set_name]
-        meta = {
-            "options": options,
-            "answer": options[answer_index],
-            "answer_letter": f"<{string.ascii_uppercase[answer_index]}>",
-        }
+        answer = options[answer_index]
+        item = {"options": options, "answer": answer, "audio_paths": []}
+        _, _, letter = dataset._prepare_options_and_audios(item)  # upstream's letter of the answer
+        meta = {"options": options, "answer": answer, "answer_letter": letter}
         result = dataset.evaluate_item(meta, response)
         rows.append(
             {
@@ -186,8 +267,10 @@ def _extraction(upstream: Any) -> list[dict[str, Any]]:
 def _rotation(upstream: Any) -> list[dict[str, Any]]:
     dataset = upstream.RotationBasedDataset.__new__(upstream.RotationBasedDataset)
     rows = []
-    for n in range(2, 7):
-        options = [f"option {k}" for k in range(1, n + 1)]
+    option_lists = [[f"option {k}" for k in range(1, n + 1)] for n in range(2, 7)]
+    option_lists += [["x", "y", "x"], ["same", "same"], ["p", "q", "p", "r"]]
+    for options in option_lists:
+        n = len(options)
         for answer_index, rotate_id in itertools.product(range(n), range(n + 2)):
             item = {"options": list(options), "answer": options[answer_index], "audio_paths": []}
             shown, _, letter = dataset._prepare_options_and_audios(item, rotate_id=rotate_id)
@@ -237,6 +320,160 @@ def _permutation(upstream: Any) -> list[dict[str, Any]]:
     return rows
 
 
+def _evaluate(dataset: Any, items: list[dict[str, Any]], runs: Any, scratch: Path) -> Any:
+    """Upstream's inference loop without a model: each run's prompt (`build_prompt`), a
+    response from `RUN_RESPONSES`, `evaluate_item`, one JSONL row per run; then `evaluate`."""
+    dataset.dataset_root = "/data"
+    dataset.data = items
+    rows, k = [], 0
+    for item in items:
+        for rotate_id in runs(item):
+            meta = dataset.build_prompt(item, rotate_id=rotate_id)["meta"]
+            response = RUN_RESPONSES[k % len(RUN_RESPONSES)]
+            k += 1
+            if response == RIGHT:
+                response = f"The answer is {meta['answer_letter']}."
+            row = dataset.evaluate_item(meta, response)
+            row["unique_id"] = f"{item['id']}@{rotate_id}"
+            rows.append(row)
+    path = scratch / f"{dataset.DATASET_ALIAS}_infer_results.jsonl"
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
+    return {
+        "items": items,
+        "runs": [
+            {
+                "id": r["id"],
+                "rotate_id": r["rotate_id"],
+                "response": r["model_response"],
+                "options": r["options"],
+                "answer_letter": r["answer_letter"],
+                "prediction": r["prediction"],
+                "is_correct": bool(r["is_correct"]),
+            }
+            for r in rows
+        ],
+        "performance": dataset.evaluate(str(path), robust_eval=True),
+    }
+
+
+# Prompts: upstream's `build_prompt` of one item per dataset class, runs r = 0 and 1; audio
+# values are reduced to their file names (upstream joins them with its dataset root).
+PROMPT_ITEMS: dict[str, dict[str, Any]] = {
+    "pc": {
+        "id": "pc_p",
+        "task": "pc",
+        "category": "non-spatial",
+        "sub-category": "pitch",
+        "question": "Which clip is higher?",
+        "options": ["the first", "the second", "equal"],
+        "answer": "the second",
+        "audio_paths": ["starbench_audios/pc/a.wav", "starbench_audios/pc/b.wav"],
+    },
+    "sr": {
+        "id": "sr_p",
+        "task": "sr",
+        "category": "spatial",
+        "sub-category": "direction",
+        "question": "Where is the source?",
+        "options": ["left", "right", "front", "behind"],
+        "answer": "front",
+        "audio_paths": ["starbench_audios/holistic_reasoning/spatial/s.wav"],
+    },
+    "tr": {
+        "id": "tr_TAO_4",
+        "task": "tr",
+        "category": "order",
+        "sub-category": "TAO",
+        "question": "In which order did the sounds happen?",
+        "options": list(OPTION_SETS["order6"]),
+        "audio_paths": [
+            "starbench_audios/tr/c1.wav",
+            "starbench_audios/tr/c2.wav",
+            "starbench_audios/tr/c3.wav",
+        ],
+        "global_caption": "A door opens, a dog barks, a car leaves.",
+        "uncut_audio_path": "starbench_audios/tr/uncut.wav",
+    },
+}
+
+
+def _prompts(upstream: Any) -> list[dict[str, Any]]:
+    classes = {
+        "pc": (upstream.PerceptionDataset, "pc"),
+        "sr": (upstream.SpatialReasoningDataset, "sr"),
+        "sr_ch": (upstream.SpatialReasoningChannelwiseDataset, "sr"),
+        "tr": (upstream.TemporalReasoningDataset, "tr"),
+        "tr_cap": (upstream.TemporalReasoningGivenCaptionDataset, "tr"),
+        "tr_uncut": (upstream.TemporalReasoningGivenUncutAudioDataset, "tr"),
+    }
+    rows = []
+    for alias, (cls, item_key) in classes.items():
+        dataset = cls.__new__(cls)
+        dataset.dataset_root = "/data"
+        dataset.split_audio_dir = "/data/split"  # sr_ch's __init__ would split the audio
+        for rotate_id in (0, 1):
+            msg = dataset.build_prompt(dict(PROMPT_ITEMS[item_key]), rotate_id=rotate_id)
+            parts = [
+                {
+                    "type": p["type"],
+                    "value": Path(p["value"]).name if p["type"] == "audio" else p["value"],
+                }
+                for p in msg["prompts"]
+            ]
+            rows.append(
+                {
+                    "alias": alias,
+                    "item": PROMPT_ITEMS[item_key],
+                    "rotate_id": rotate_id,
+                    "answer_letter": msg["meta"]["answer_letter"],
+                    "parts": parts,
+                }
+            )
+    return rows
+
+
+def _aggregates(upstream: Any) -> dict[str, Any]:
+    scratch = Path(tempfile.mkdtemp(prefix="starbench-upstream-"))
+    orderings = OPTION_SETS["order6"]
+    tr_items = [
+        {
+            "id": item_id,
+            "task": "tr",
+            "category": category,
+            "sub-category": sub,
+            "question": "In which order did the sounds happen?",
+            "options": [orderings[k] for k in (3, 0, 5, 1, 4, 2)],
+            "audio_paths": ["c1.wav", "c2.wav", "c3.wav"],
+        }
+        for item_id, category, sub in TR_ITEMS
+    ]
+    pc_items = [
+        {
+            "id": item_id,
+            "task": "pc",
+            "category": category,
+            "sub-category": sub,
+            "question": "Which one?",
+            "options": [f"{sub} {k}" for k in range(n)],
+            "answer": f"{sub} {(len(item_id) + n) % n}",
+            "audio_paths": ["a.wav"],
+        }
+        for item_id, category, sub, n in PC_ITEMS
+    ]
+    temporal = upstream.TemporalReasoningDataset.__new__(upstream.TemporalReasoningDataset)
+    perception = upstream.PerceptionDataset.__new__(upstream.PerceptionDataset)
+    return {
+        "functions": [
+            "TemporalReasoningDataset.build_prompt / PerceptionDataset.build_prompt (meta)",
+            "MCQBaseDataset.evaluate_item (each run)",
+            "MCQBaseDataset.evaluate (tr: micro Total, By Category, By Sub-category)",
+            "PerceptionDataset.evaluate (pc: macro over sub-categories of 2-decimal values)",
+        ],
+        "tr": _evaluate(temporal, tr_items, lambda item: range(3), scratch),
+        "pc": _evaluate(perception, pc_items, lambda item: range(len(item["options"])), scratch),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -260,6 +497,8 @@ def main(argv: list[str] | None = None) -> int:
     extraction = _extraction(upstream)
     rotation = _rotation(upstream)
     permutation = _permutation(upstream)
+    aggregates = _aggregates(upstream)
+    prompts = _prompts(upstream)
     fixture = {
         "upstream": UPSTREAM,
         "commit": commit,
@@ -277,6 +516,8 @@ def main(argv: list[str] | None = None) -> int:
         "extraction": extraction,
         "rotation": rotation,
         "permutation": permutation,
+        "aggregates": aggregates,
+        "prompts": prompts,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(fixture, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")

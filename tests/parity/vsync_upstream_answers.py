@@ -16,7 +16,12 @@ The two paths, each run through upstream's real client over a loopback HTTP serv
 
 Both then go, as upstream's model clients do (`InferenceResult(answer=raw_answer or "")`), through
 `models.pipeline.level1_pipeline.Level1Pipeline._normalize_answer`, whose result is the prediction
-that upstream compares with `correct_answer`.
+that upstream compares with `correct_answer`; each row also holds `Level1Pipeline._score` of that
+prediction against every key in `CORRECT_ANSWERS`. Finally `run` is upstream's whole
+`Level1Pipeline.run` over the small dataset `RUN` (one call failing with HTTP 500), with its
+payload's accuracy, counts and per-row predictions; `prompts` holds `Level1Pipeline._build_request`
+under each modality for `PROMPT_SAMPLES` (upstream's settings read `config/config.yaml` under
+`V_SYNC_ROOT`, so the script copies the checkout's `config/` into its temporary root).
 
 How the committed fixture was made (V-SYNC release_v1, commit 69dc3df):
 
@@ -38,6 +43,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import sys
 import tempfile
 import threading
@@ -95,7 +101,137 @@ ANSWERS: list[str | None] = [
     "   ",
     "\n\n",
     None,
+    # adversarial additions (round 2)
+    "E",
+    "E.",
+    "e",
+    "Reasoning about it.\nE",
+    "Every option is wrong: E",
+    "D or B",
+    "A or B",
+    "Answer: b.",
+    "**Answer:** C",
+    "**C**\n",
+    "<think>The woman speaks first.</think>\nB",
+    "<think>\nmaybe A\n</think>\n\nC",
+    "\uff21",  # fullwidth A
+    "\u00c0 la fin: B",
+    "\u00e4 b",
+    "\u00a0B\u00a0",
+    "\u2003C\u2003",
+    "\u200bB",
+    "B\u200b",
+    "\u00dfB",
+    "caf\u00e9 B",
+    "\u00e9A",
+    "A\rB",
+    "Reasoning\r\nD",
+    "Reasoning\r\nD\r\n",
+    "\n\n d\n\n",
+    "AB",
+    "A1",
+    "1",
+    "2",
+    "4",
+    "Option 3",
+    "a.",
+    "c)",
+    "(d)",
+    "[B]",
+    "yes",
+    "No",
+    "Yes, B",
+    "I'm sorry, but I can't determine who is speaking.",
+    "The answer is \u00c0.",
+    "x" * 3000 + " C",
+    "Reasoning " * 400 + "\nC",
+    "\u7b54\u6848\uff1aB",
+    "\u7b54\u6848\u662fC",
+    "ANSWER:D",
+    "answer:d",
+    "d-",
+    "-d",
+    "_B_",
+    "B_",
+    "B's voice",
 ]
+
+# Correct answers each prediction is scored against with upstream's `_score` (None: a sample
+# without a correct answer; " b " and "e": upstream upper-cases and strips the correct answer).
+CORRECT_ANSWERS: list[str | None] = ["A", "B", "C", "D", "E", " b ", "e", None, ""]
+
+
+# A whole Level 1 run through upstream's `Level1Pipeline.run` (http path): (id, answer the model
+# server gives, or FAIL for an HTTP 500 on every attempt, options, correct_answer).
+FAIL = "<http 500>"
+ABCD = ["A. the man", "B. the woman", "C. the child", "D. nobody"]
+ABCDE = [*ABCD, "E. all of them"]
+RUN: list[tuple[str, str, list[str], str]] = [
+    ("r01", "A", ABCD, "A"),
+    ("r02", "Based on the audio, the woman.", ABCD, "B"),
+    ("r03", "The woman speaks.\nD", ABCD, "D"),
+    ("r04", "E", ABCDE, "E"),
+    ("r05", "E.", ABCDE, "E"),
+    ("r06", FAIL, ABCD, "A"),
+    ("r07", "", ABCD, "C"),
+    ("r08", " c ", ABCD, " c "),
+    ("r09", "It is a man", ABCD, "C"),
+    ("r10", "D or B", ABCD[:3], "B"),
+    ("r11", "None of them", ABCD, "D"),
+    ("r12", "b", ABCD[:2], "b"),
+]
+
+
+# Prompts: upstream's `Level1Pipeline._build_request` under each modality, as the local-model
+# HTTP client sends it (`user_prompt + "\n\n" + question`).
+PROMPT_SAMPLES: list[dict[str, Any]] = [
+    {
+        "id": "p1",
+        "video_path": "clip.mp4",
+        "question": "Who speaks at 00:03?",
+        "options": ABCD,
+        "correct_answer": "B",
+        "asr_content": "[00:01] Hello there.\n[00:03] Hi!",
+    },
+    {
+        "id": "p2",
+        "video_path": "clip.mp4",
+        "question": "Who speaks first?",
+        "options": ABCD[:3],
+        "correct_answer": "A",
+        "asr_content": "",
+    },
+    {
+        "id": "p3",
+        "video_path": "clip.mp4",
+        "question": "Who laughs?",
+        "options": ["the man", "the woman"],
+        "correct_answer": "A",
+    },
+]
+
+
+def _prompts() -> list[dict[str, Any]]:
+    from config.settings import CONFIG
+    from models.pipeline.level1_pipeline import Level1Pipeline
+
+    pipeline = Level1Pipeline.__new__(Level1Pipeline)
+    pipeline.config = None  # _build_request reads only CONFIG and the sample's video path
+    rows = []
+    level1 = CONFIG._data["benchmark"]["level1"]
+    for modality in ("avt", "vt", "at"):
+        level1["modality"] = modality
+        for sample in PROMPT_SAMPLES:
+
+            class _Config:
+                video_dir = Path("/videos")
+
+            pipeline.config = _Config()
+            request = pipeline._build_request(sample)
+            text = f"{request.metadata['user_prompt']}\n\n{request.question}"
+            rows.append({"modality": modality, "sample": sample, "http_text": text})
+    level1["modality"] = "avt"
+    return rows
 
 
 class _Upstream(BaseHTTPRequestHandler):
@@ -105,6 +241,9 @@ class _Upstream(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length", "0"))
         self.rfile.read(length)
         answer = self.server.answer  # type: ignore[attr-defined]
+        if answer == FAIL:
+            self.send_error(500)
+            return
         if self.path.endswith("/analyze"):
             body: dict[str, Any] = {"status": "success", "answer": answer}
         elif self.path.endswith("/chat/completions"):
@@ -123,6 +262,58 @@ class _Upstream(BaseHTTPRequestHandler):
         return
 
 
+def _whole_run(server: ThreadingHTTPServer, http_client: Any, scratch: Path) -> dict[str, Any]:
+    """Upstream's `Level1Pipeline.run` over `RUN`, as its local-model clients call it."""
+    from models.pipeline.level1_pipeline import Level1Config, Level1Pipeline
+    from models.pipeline.types import InferenceResult
+
+    answers = {item_id: answer for item_id, answer, _, _ in RUN}
+
+    class _Client:
+        model_name = "parity"
+
+        def predict(self, request: Any) -> Any:
+            server.answer = answers[request.metadata["sample_id"]]  # type: ignore[attr-defined]
+            raw = http_client.call_api(request.video_path, request.question, max_retries=1)
+            return InferenceResult(answer=raw or "", raw_response=raw)
+
+    videos = scratch / "videos"
+    videos.mkdir()
+    (videos / "clip.mp4").write_bytes(b"not decoded")
+    dataset = [
+        {
+            "id": item_id,
+            "video_path": "clip.mp4",
+            "question": "Who speaks at 00:03?",
+            "options": options,
+            "correct_answer": correct,
+            "asr_content": "",
+        }
+        for item_id, _, options, correct in RUN
+    ]
+    dataset_path = scratch / "dataset.json"
+    dataset_path.write_text(json.dumps(dataset), encoding="utf-8")
+    config = Level1Config(
+        dataset_path=dataset_path,
+        video_dir=videos,
+        output_path=scratch / "results.json",
+        log_dir=scratch / "logs",
+    )
+    payload = Level1Pipeline(_Client(), config).run()
+    return {
+        "dataset": dataset,
+        "answers": {item_id: answer for item_id, answer, _, _ in RUN},
+        "failed": [item_id for item_id, answer, _, _ in RUN if answer == FAIL],
+        "accuracy": payload["accuracy"],
+        "correct": payload["correct"],
+        "total": payload["total"],
+        "results": [
+            {k: r[k] for k in ("id", "prediction", "is_correct", "raw_response")}
+            for r in payload["results"]
+        ],
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--checkout", type=Path, required=True, help="V-SYNC source tree")
@@ -136,6 +327,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--commit is needed when the checkout is not a git work tree")
     scratch = Path(tempfile.mkdtemp(prefix="vsync-upstream-"))
     os.environ["V_SYNC_ROOT"] = str(scratch)  # upstream's log directory lives under this root
+    # the root also holds upstream's config/config.yaml, which its settings read: copy it there
+    shutil.copytree(checkout / "config", scratch / "config", dirs_exist_ok=True)
     sys.path.insert(0, str(checkout))
 
     from models.pipeline.level1_pipeline import Level1Pipeline
@@ -166,8 +359,14 @@ def main(argv: list[str] | None = None) -> int:
                         "answer_path": path,
                         "client_answer": answer,
                         "prediction": prediction,
+                        "is_correct": [
+                            [correct, pipeline._score(prediction, correct)]
+                            for correct in CORRECT_ANSWERS
+                        ],
                     }
                 )
+        run = _whole_run(server, http_client, scratch)
+        prompts = _prompts()
     finally:
         server.shutdown()
 
@@ -183,6 +382,16 @@ def main(argv: list[str] | None = None) -> int:
         f" --commit {commit}",
         "python": platform.python_version(),
         "rows": rows,
+        "run_functions": [
+            "models.pipeline.level1_pipeline.Level1Pipeline.run (its payload, answer_path=http;"
+            " the model client calls OmniHttpClient.call_api with max_retries=1)"
+        ],
+        "run": run,
+        "prompt_functions": [
+            "models.pipeline.level1_pipeline.Level1Pipeline._build_request (modality from"
+            " benchmark.level1.modality; http path: user_prompt + blank line + question)"
+        ],
+        "prompts": prompts,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(fixture, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")

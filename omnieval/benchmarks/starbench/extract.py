@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from omnieval.scoring.extract.text import short
 from omnieval.types import ChoiceTarget, Extraction
 
-PARITY_VERSION = "1"
+PARITY_VERSION = "2"  # 2: a repeated option text counts at its first position, as upstream
 _KEYWORDS = r"(?:answer|<answer>|solution|choice|option|correct option is|answer is|答案是|选项是)"
 _OPEN = r"[\(\<\[\{]"
 _CLOSE = r"[\)\]\>\}]"
@@ -82,6 +82,16 @@ def _last(found: list[tuple[str, int, int, str]], response: str) -> Extraction:
     return Extraction(value=best[0], rule=best[3], detail=short(span))
 
 
+def parity_answer_letter(target: ChoiceTarget) -> str:
+    """The letter upstream counts as right: that of the *first* option whose text is the
+    answer's (`options.index(answer)` on the options as shown), which differs from the
+    answer's own position when an item repeats an option text."""
+    letters = target.option_letters()
+    text = target.options[letters.index(target.answer)]
+    return letters[target.options.index(text)]
+
+
 def parity_correct(extraction: Extraction, target: ChoiceTarget) -> bool:
-    """Upstream compares `<X>` strings exactly: a lower-case letter is never right."""
-    return extraction.ok and extraction.value == target.answer
+    """Upstream compares `<X>` strings exactly: a lower-case letter is never right, and only
+    the first option holding the answer text is (`parity_answer_letter`)."""
+    return extraction.ok and extraction.value == parity_answer_letter(target)

@@ -3,9 +3,12 @@ ACR and `Samples` (the dataset's distinct items), then a `Final MA` row: the mea
 datasets' AA and ACR, and the sum of their samples.
 
 As upstream: AA and ACR in percent, each dataset's rounded to two decimals (upstream formats
-them as "xx.xx%" and parses them back) before `Final MA` averages them. With robust evaluation
-off each item has one run, so upstream's ACR equals its AA; so does ours. Written by a run as
-`starbench_summary.csv` (model and condition columns first) and `starbench_summary.md`."""
+them as "xx.xx%" and parses them back) before `Final MA` averages them; a perception total is
+the mean of its sub-categories' *rounded* percents, rounded again (`upstream_macro`), so it can
+differ in the last digit from the exact macro node `starbench/pc:total` of results.json. With
+robust evaluation off each item has one run, so upstream's ACR equals its AA; so does ours.
+Written by a run as `starbench_summary.csv` (model and condition columns first) and
+`starbench_summary.md`."""
 
 from __future__ import annotations
 
@@ -64,8 +67,23 @@ def _alias(node: str) -> str:
     return node.removeprefix("starbench/").removesuffix(":total")
 
 
-def _percent(value: float) -> float:
-    return round(100 * value, 2)
+def upstream_percent(fraction: float) -> float:
+    """A fraction as upstream reports it: percent formatted with two decimals ("xx.xx%") and
+    parsed back."""
+    return float(f"{100 * fraction:.2f}")
+
+
+def upstream_macro(percents: Sequence[float]) -> float:
+    """Upstream's perception Total: the mean of the sub-categories' already rounded percents,
+    itself rounded to two decimals (so 0, 0, 0, 0, 0, 33.33 gives 5.55, not 5.56)."""
+    return float(f"{sum(percents) / len(percents):.2f}")
+
+
+def _aa_acr(group: GroupResult) -> tuple[float, float]:
+    aa = group.metrics["AA" if "AA" in group.metrics else "accuracy"].value
+    # no ACR: one run per item, where "all runs right" is "the run right"
+    acr = group.metrics["ACR"].value if "ACR" in group.metrics else aa
+    return aa, acr
 
 
 def summary_rows(results: Results) -> list[SummaryRow]:
@@ -81,21 +99,18 @@ def summary_rows(results: Results) -> list[SummaryRow]:
                 total = _node(results, model, condition, child)
                 if total is None:
                     continue
-                aa = total.value.value
-                twin = _node(results, model, condition, f"{child}:ACR")
-                # no twin: one run per item, where "all runs right" is "the run right"
-                acr = twin.value.value if twin is not None else aa
+                # upstream rounds each sub-category before the macro mean (not the node's value)
+                subs = [_aa_acr(_group(results, model, condition, t)) for t in total.children]
+                aa = upstream_macro([upstream_percent(a) for a, _ in subs])
+                acr = upstream_macro([upstream_percent(c) for _, c in subs])
                 samples = sum(
                     _group(results, model, condition, task).items for task in total.children
                 )
             else:
                 group = _group(results, model, condition, child)
-                aa = group.metrics["AA" if "AA" in group.metrics else "accuracy"].value
-                acr = group.metrics["ACR"].value if "ACR" in group.metrics else aa
+                aa, acr = (upstream_percent(v) for v in _aa_acr(group))
                 samples = group.items
-            datasets.append(
-                SummaryRow(model, condition, _alias(child), _percent(aa), _percent(acr), samples)
-            )
+            datasets.append(SummaryRow(model, condition, _alias(child), aa, acr, samples))
         if not datasets:
             continue
         rows += datasets

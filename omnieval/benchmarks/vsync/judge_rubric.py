@@ -27,15 +27,26 @@ from omnieval.types import Modality, Request, Response
 
 SCALE = (0, 25, 50, 75, 100)
 #: bump when the judge prompt or the verdict reading changes (enters every judge key)
-JUDGE_PROMPT_VERSION = "socialomni-1"
+JUDGE_PROMPT_VERSION = "socialomni-2"
+#: upstream's judge client appends this question to the rubric (blank line between)
+JUDGE_QUESTION = "Score the candidate answer."
 
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
-_SECTION = re.compile(r"\[Reference\]\n(.*?)\n\n\[Candidate\]\n(.*)\Z", re.S)
+_SECTION = re.compile(
+    r"\[Reference\]\n(.*?)\n\n\[Candidate\]\n(.*?)(?:\n+Score the candidate answer\.)?\Z", re.S
+)
 _WORD = re.compile(r"[a-z0-9']+")
 
 
 def judge_prompt(reference: str, candidate: str) -> str:
-    """Upstream's judge request for one candidate utterance."""
+    """Upstream's judge request for one candidate utterance: the rubric, then (as its
+    `OpenAICompatTester.call` joins `user_prompt` and `question`) a blank line and the
+    question."""
+    return rubric(reference, candidate) + "\n\n" + JUDGE_QUESTION
+
+
+def rubric(reference: str, candidate: str) -> str:
+    """The rubric block of the judge request (`judge_prompt` adds upstream's question)."""
     return (
         "You are a strict evaluator for dialog continuation.\n"
         "Score candidate answer against reference on scale {0, 25, 50, 75, 100}.\n"
@@ -110,11 +121,13 @@ class OfflineJudge(Model):
 
 __all__ = [
     "JUDGE_PROMPT_VERSION",
+    "JUDGE_QUESTION",
     "SCALE",
     "OfflineJudge",
     "judge_prompt",
     "offline_score",
     "parse_verdict",
+    "rubric",
     "snap",
     "word_f1",
 ]

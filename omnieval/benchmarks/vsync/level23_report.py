@@ -18,11 +18,17 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from omnieval.benchmarks.vsync.level2_loader import HOW_TASK, WHEN_TASK
+from omnieval.benchmarks.vsync.level2_parity import (
+    UNREADABLE_VERDICT,
+    UpstreamItem,
+    UpstreamLevel2,
+    upstream_level2,
+)
 from omnieval.benchmarks.vsync.level23_metrics import (
     HowItem,
     always_yes,
@@ -48,6 +54,8 @@ class TrialRow:
     values: dict[str, float]
     #: the item's gold "when" answer when known without a score (a samples.jsonl target)
     gold_yes: bool | None = None
+    #: why scoring failed (a scoring error), e.g. a judge that gave no score
+    scoring_error: str | None = None
 
 
 def rows_from_records(records: Iterable[TrialRecord]) -> list[TrialRow]:
@@ -60,6 +68,7 @@ def rows_from_records(records: Iterable[TrialRecord]) -> list[TrialRow]:
             replicate=r.trial.replicate,
             scored=r.outcome is Outcome.SCORED,
             values=dict(r.score.values) if r.score is not None else {},
+            scoring_error=r.score.error if r.score is not None else None,
         )
         for r in records
     ]
@@ -84,6 +93,7 @@ def rows_from_samples_jsonl(path: Path) -> list[TrialRow]:
                 scored=row["outcome"] == Outcome.SCORED.value,
                 values=dict(row.get("scores") or {}),
                 gold_yes=gold,
+                scoring_error=row.get("scoring_error"),
             )
         )
     return found
@@ -109,6 +119,7 @@ def summarize(
     for key in sorted(set(when) | set(how)):
         row: dict[str, Any] = {"model": key[0], "condition": key[1]}
         predicted: dict[str, bool | None] = {}
+        golds: dict[str, bool] = {}
         if when.get(key):
             gold, pred = [], []
             unknown = 0
@@ -126,6 +137,7 @@ def summarize(
                 gold.append(yes)
                 pred.append(guess)
                 predicted[sample_id] = guess
+                golds[sample_id] = yes
             row["when"] = when_metrics(gold, pred).as_dict()
             row["when_failed"] = sum(not t.scored for t in when[key].values())
             row["when_gold_guessed"] = unknown
@@ -147,8 +159,29 @@ def summarize(
             row["how"] = how_metrics(items, positive_only=positive_only).as_dict()
             row["how_unscored"] = unscored
             row["how_joined_with_when"] = bool(when.get(key))
+        if positive_only and when.get(key) and how.get(key):
+            row["upstream"] = asdict(_upstream(golds, how[key], predicted))
         rows.append(row)
     return rows
+
+
+def _upstream(
+    golds: dict[str, bool], how: dict[str, TrialRow], predicted: dict[str, bool | None]
+) -> UpstreamLevel2:
+    """Upstream's printed Level 2 payload (`level2_parity.upstream_level2`) of one model and
+    condition: a how-trial is usable when it was answered and judged; a judge reply without a
+    number is usable and scores 0, as upstream reads it."""
+    items = []
+    for sample_id, yes in sorted(golds.items()):
+        guess = predicted.get(sample_id)
+        answer = how.get(sample_id)
+        how_ok, score = False, 0.0
+        if answer is not None and answer.scored and answer.values.get("answered", 0.0) >= 0.5:
+            how_ok, score = True, float(answer.values.get("quality", 0.0))
+        elif answer is not None and UNREADABLE_VERDICT in (answer.scoring_error or ""):
+            how_ok = True
+        items.append(UpstreamItem(when_right=guess is yes, yes=yes, how_ok=how_ok, score=score))
+    return upstream_level2(items)
 
 
 def _replicate_order(label: str) -> tuple[int, str]:
@@ -195,6 +228,13 @@ def render(rows: list[dict[str, Any]]) -> str:
                 )
         else:
             cells += ["-"] * 5
+        if "upstream" in row:
+            u = row["upstream"]
+            cells.append(
+                f"[parity, upstream's printout: q1_accuracy {u['q1_accuracy']:.2f}"
+                f" ({u['q1_correct']}/{u['q1_total']}), q2_avg {u['q2_avg_score']:.2f}"
+                f" (n={u['q2_count']})]"
+            )
         lines.append(" | ".join(cells))
     return "\n".join(lines)
 

@@ -31,7 +31,8 @@ class VsyncLevel2Benchmark(Benchmark):
     - `levels`: `[when, how]` (default both); `how` needs judges in the run config;
     - `judge_roles`: the judge roles that score each utterance (default `[judge]`), quality is
       their mean;
-    - `scoring`: `default` (robust letter extraction) or `socialomni` (upstream's reading);
+    - `scoring`: `default` (robust letter extraction), `socialomni` (upstream's reading at
+      Alexisxty/SocialOmni 956463a) or `socialomni-0fab46a` (MAC-AutoML/SocialOmni 0fab46a's);
     - `prompt`: `upstream` (upstream's "A, B, C, or D" answer format) or a dict of `system`,
       `user`, `answer_format`;
     - `cache_dir`: where the prefix clips are written (default: the media cache);
@@ -68,8 +69,11 @@ class VsyncLevel2Benchmark(Benchmark):
         unknown = sorted(set(levels) - set(LEVELS))
         if unknown or not levels:
             raise ValueError(f"vsync-level2 levels must be among {list(LEVELS)}, not {levels}")
-        if scoring not in ("default", "socialomni"):
-            raise ValueError(f"vsync-level2 scoring must be default or socialomni, not {scoring!r}")
+        if scoring not in ("default", "socialomni", "socialomni-0fab46a"):
+            raise ValueError(
+                "vsync-level2 scoring must be default, socialomni or socialomni-0fab46a,"
+                f" not {scoring!r}"
+            )
         if prompt == "upstream":
             blocks = Level2Prompt(answer_format=UPSTREAM_ANSWER_FORMAT)
         elif isinstance(prompt, dict):

@@ -129,8 +129,9 @@ def _when(item: Any, index: int, video_dir: Path, allow_outside: bool) -> Sample
         raise DatasetError(f"{where}: {err}") from None
     raw_meta = item.get("metadata")
     meta: dict[str, Any] = raw_meta if isinstance(raw_meta, dict) else {}
-    option_a = str(q1.get("option_A") or "Yes").strip()
-    option_b = str(q1.get("option_B") or "No").strip()
+    # upstream's prompt falls back to YES / NO when an item has no option texts
+    option_a = str(q1.get("option_A") or "YES").strip()
+    option_b = str(q1.get("option_B") or "NO").strip()
     return Sample(
         id=str(item["video_id"]),
         task=WHEN_TASK,

@@ -25,6 +25,7 @@ from typing import Any, Literal
 from omnieval.benchmarks.base import Task
 from omnieval.benchmarks.vsync.judge_rubric import JUDGE_PROMPT_VERSION, judge_prompt, parse_verdict
 from omnieval.benchmarks.vsync.level2_loader import HOW_TASK, WHEN_TASK, how_from_when, load_when
+from omnieval.benchmarks.vsync.level2_parity import parity_when_0fab46a
 from omnieval.benchmarks.vsync.level23_metrics import always_yes, majority, when_metrics
 from omnieval.benchmarks.vsync.prefix import video_prefix
 from omnieval.media import MediaCache
@@ -50,7 +51,7 @@ from omnieval.types import (
 )
 
 VARIANTS = ("avt", "vt", "at")
-WhenScoring = Literal["default", "socialomni"]
+WhenScoring = Literal["default", "socialomni", "socialomni-0fab46a"]
 ANSWER_FORMAT = "Answer ONLY with the option letter (A or B). Do not include any other text."
 UPSTREAM_ANSWER_FORMAT = (
     "Answer ONLY with the option letter (A, B, C, or D). Do not include any other text."
@@ -209,6 +210,8 @@ class VsyncWhen(_PrefixTask):
     def extract(self, ctx: TrialContext, response: Response) -> Extraction:
         if self.scoring == "socialomni":
             return parity_when(response.text)
+        if self.scoring == "socialomni-0fab46a":
+            return parity_when_0fab46a(response.text)
         target = ctx.target
         assert isinstance(target, ChoiceTarget)
         return extract_choice(response.text, target.option_letters(), target.options)
@@ -237,7 +240,7 @@ class VsyncWhen(_PrefixTask):
 
 
 #: deterministic judging (docs/judges.md): temperature 0, a fixed seed, a short verdict
-JUDGE_GENERATION = GenerationParams(temperature=0.0, seed=0, max_tokens=16)
+JUDGE_GENERATION = GenerationParams(temperature=0.0, seed=0, max_tokens=200)  # upstream: 200
 QUALITY = MetricSpec(name="quality", kind=MetricKind.BOUNDED, low=0.0, high=100.0)
 
 

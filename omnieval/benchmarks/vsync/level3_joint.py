@@ -12,6 +12,7 @@ implementation of the protocol (`level23_metrics.how_metrics` holds the formulas
 | `QEns_joint` | qens_joint = QEns x Cov+ / 100 | yes |
 | `zeros` | zeros: YES items scored 0 | no |
 | `upstream_q2_avg [parity: ...]` | upstream_q2_avg (only with the parity switch) | yes |
+| `upstream_q1_accuracy [parity: ...]` | upstream's printed q1_accuracy (parity switch) | yes |
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from omnieval.scoring.tree import JointMetric, JointValue
 from omnieval.types import MetricKind, MetricSpec, TrialRecord
 
 PARITY_NODE = "upstream_q2_avg [parity: upstream bug, averages only scores > 0]"
+#: upstream's printed Level 2 accuracy: an item whose how-answer failed counts wrong
+PARITY_Q1_NODE = "upstream_q1_accuracy [parity: upstream's Level 2 printout]"
 
 #: (node name, HowMetrics field, needs the when task joined)
 _AGGREGATES: tuple[tuple[str, str, bool], ...] = (
@@ -54,22 +57,42 @@ def _compute(field: str, needs_when: bool, positive_only: bool) -> Compute:
     return compute
 
 
+def _compute_upstream_q1(records: Mapping[str, Sequence[TrialRecord]]) -> JointValue | None:
+    if HOW_TASK not in records or WHEN_TASK not in records:
+        return None
+    rows = summarize([r for t in (WHEN_TASK, HOW_TASK) for r in records[t]], positive_only=True)
+    upstream = rows[0].get("upstream") if len(rows) == 1 else None
+    if upstream is None:
+        return None
+    return float(upstream["q1_accuracy"]), int(upstream["q1_total"])
+
+
 def level3_joint_metrics(positive_only: bool = False) -> list[JointMetric]:
     """QGold, QEns, Cov+, QEns_joint and zeros; with `positive_only` also upstream's mean of
     the scores above 0, labelled as the bug it reproduces."""
     chosen = [*_AGGREGATES, *([(PARITY_NODE, "upstream_q2_avg", True)] if positive_only else [])]
+    parity_q1 = JointMetric(
+        name=PARITY_Q1_NODE,
+        tasks=(WHEN_TASK, HOW_TASK),
+        compute=_compute_upstream_q1,
+        spec=MetricSpec(name="upstream_q1_accuracy", kind=MetricKind.CONTINUOUS),
+        level="level 2",
+    )
     return [
-        JointMetric(
-            name=name,
-            tasks=(WHEN_TASK, HOW_TASK),
-            compute=_compute(field, needs_when, positive_only),
-            spec=MetricSpec(
-                name=field, kind=MetricKind.CONTINUOUS, higher_is_better=field != "zeros"
-            ),
-            level="level 3",
-        )
-        for name, field, needs_when in chosen
+        *([parity_q1] if positive_only else []),
+        *[
+            JointMetric(
+                name=name,
+                tasks=(WHEN_TASK, HOW_TASK),
+                compute=_compute(field, needs_when, positive_only),
+                spec=MetricSpec(
+                    name=field, kind=MetricKind.CONTINUOUS, higher_is_better=field != "zeros"
+                ),
+                level="level 3",
+            )
+            for name, field, needs_when in chosen
+        ],
     ]
 
 
-__all__ = ["PARITY_NODE", "level3_joint_metrics"]
+__all__ = ["PARITY_NODE", "PARITY_Q1_NODE", "level3_joint_metrics"]

@@ -1,6 +1,7 @@
 """V-SYNC prompt assembly, block by block, as the upstream Level-1 pipeline builds it.
 
-Blocks, joined by blank lines: `[SYSTEM]`, `[ASR]` (only when audio is on), `Options:`, the user
+Blocks, joined by blank lines: `[SYSTEM]`, `[ASR]` (only when audio is on and the item has a
+transcript), `Options:`, the user
 prompt, the answer format; then the question. Upstream sends API models the ASR, options and
 answer-format blocks twice (its client appends them again); we never do.
 """
@@ -60,7 +61,7 @@ def build_prompt(
 ) -> str:
     phrase = letters_phrase(letters)
     blocks = [f"[SYSTEM]\n{prompt.system.replace('{letters}', phrase)}"]
-    if asr is not None:
+    if asr:  # upstream leaves the block out when the item's transcript is empty
         blocks.append(f"[ASR]\n{asr}")
     blocks.append("Options:\n" + "\n".join(options))
     if prompt.user:

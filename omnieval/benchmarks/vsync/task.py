@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from omnieval import registry
 from omnieval.benchmarks.base import Benchmark, Task, choice_target
+from omnieval.benchmarks.vsync.level1_parity import level1_parity_metrics
 from omnieval.benchmarks.vsync.loader import TASK_NAME, find_layout, load_vsync
 from omnieval.benchmarks.vsync.prompts import VsyncPrompt, build_prompt
 from omnieval.scoring.extract import CHOICE_RULES_VERSION
@@ -27,6 +28,7 @@ from omnieval.scoring.extractors import (
     extract_choice_vsync_parity,
 )
 from omnieval.scoring.metrics import accuracy
+from omnieval.scoring.tree import JointMetric
 from omnieval.types import (
     AudioPart,
     ChoiceTarget,
@@ -202,3 +204,7 @@ class VsyncBenchmark(Benchmark):
 
     def tasks(self) -> list[Task]:
         return [self._task]
+
+    def joint_metrics(self) -> list[JointMetric]:
+        """With `scoring: vsync`, upstream's accuracy counting failed calls wrong."""
+        return level1_parity_metrics() if self._task.scoring == "vsync" else []

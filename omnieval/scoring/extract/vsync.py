@@ -16,9 +16,13 @@ Step 2's first branch maps "Based on..." to B, "A man..." to A, "Clearly..." to 
 "During..." to D; its second branch matches the article "a". This module reproduces both, so
 that official numbers can be recomputed; `extract_choice` is the corrected default.
 
-Upstream keeps the raw text when no letter is found, and raw text never equals a letter, so it
-always counts as wrong. Here that case is a failed extraction (`rule="vsync:none"`), which the
-accuracy metric also scores 0: the numbers are identical, and the report can count them.
+Upstream reads only A-D, whatever the item's options: a three-option item still reads "D or B"
+as D (wrong), and a five-option item never reads "E." as E. When no A-D is found upstream keeps
+the raw stripped text and compares it, case-sensitively, with the upper-cased correct answer: it
+counts only when the answer is exactly that label (a bare "E" on a five-option item). Here that
+case is `rule="vsync:raw-text"` when the text is exactly one of the caller's labels, and
+otherwise a failed extraction (`rule="vsync:none"`), which the accuracy metric scores 0 as
+upstream's raw text scores: the numbers are identical, and the report can count them.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from omnieval.scoring.extract.text import short
 from omnieval.types import Extraction
 
 _UPSTREAM_LETTERS = ("A", "B", "C", "D")
+_STANDALONE = re.compile(r"\b([A-D])\b")
 
 AnswerPath = Literal["direct", "http"]
 """How upstream received the answer: `"http"` = local-model HTTP client (last-line trim applied),
@@ -38,16 +43,14 @@ AnswerPath = Literal["direct", "http"]
 ANSWER_PATHS: tuple[AnswerPath, ...] = ("direct", "http")
 
 
-def _parity_letters(letters: Sequence[str]) -> tuple[str, ...]:
-    # Upstream hard-codes A-D. A caller's labels are honoured (so a 5-option task is not
-    # silently truncated), but only single characters can take part in a first-character rule.
-    chosen = tuple(dict.fromkeys(s.strip().upper() for s in letters if len(s.strip()) == 1))
-    return chosen or _UPSTREAM_LETTERS
+def _task_letters(letters: Sequence[str]) -> frozenset[str]:
+    return frozenset(s.strip() for s in letters if len(s.strip()) == 1)
 
 
-def _http_client_trim(raw: str, letters: tuple[str, ...]) -> tuple[str, bool]:
+def _http_client_trim(raw: str) -> tuple[str, bool]:
+    # upstream splits on "\n" only (not str.splitlines) and strips each line
     lines = [line.strip() for line in raw.split("\n") if line.strip()]
-    if lines and len(lines[-1]) == 1 and lines[-1].upper() in letters:
+    if lines and len(lines[-1]) == 1 and lines[-1].upper() in _UPSTREAM_LETTERS:
         return lines[-1].upper(), True
     return raw.strip(), False
 
@@ -68,24 +71,26 @@ def extract_choice_vsync_parity(
     del options  # kept for the common extractor signature
     if answer_path not in ANSWER_PATHS:
         raise ValueError(f"answer_path must be one of {ANSWER_PATHS}, not {answer_path!r}")
-    labels = _parity_letters(letters)
     if text is None:
         return Extraction(value=None, rule="vsync:none", ok=False, detail="no response text")
     if answer_path == "http":
-        answer, trimmed = _http_client_trim(text, labels)
+        answer, trimmed = _http_client_trim(text)
     else:
         answer, trimmed = text.strip(), False
     if not answer:
         return Extraction(value=None, rule="vsync:none", ok=False, detail="empty response")
     first = answer[0].upper()
-    if first in labels:
+    if first in _UPSTREAM_LETTERS:
         rule = "vsync:last-line" if trimmed else "vsync:first-char"
         return Extraction(value=first, rule=rule, ok=True, detail=short(answer[:40]))
-    alternation = "|".join(re.escape(label) for label in labels)
-    match = re.search(rf"\b({alternation})\b", answer.upper())
+    match = _STANDALONE.search(answer.upper())
     if match is not None:
         context = answer[max(0, match.start() - 20) : match.end() + 20]
         return Extraction(value=match.group(1), rule="vsync:word", ok=True, detail=short(context))
+    if answer in _task_letters(letters):
+        # Upstream keeps the raw text and compares it with the upper-cased correct answer: an
+        # answer that is exactly a label beyond D ("E" of a five-option item) counts.
+        return Extraction(value=answer, rule="vsync:raw-text", ok=True, detail=short(answer))
     return Extraction(
         value=None,
         rule="vsync:none",
