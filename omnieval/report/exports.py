@@ -12,9 +12,9 @@ from omnieval.runner.transforms import rotate_choice
 from omnieval.types import ChoiceTarget, Sample, TrialRecord
 
 
-def trial_row(record: TrialRecord, sample: Sample | None) -> dict[str, Any]:
-    trial, response, extraction = record.trial, record.response, record.extraction
-    target = _trial_target(record, sample)
+def trial_identity(record: TrialRecord) -> dict[str, Any]:
+    """The columns that name a trial, first in every per-trial table (jsonl, csv, parquet)."""
+    trial = record.trial
     return {
         "key": trial.key,
         "model": trial.model,
@@ -22,6 +22,14 @@ def trial_row(record: TrialRecord, sample: Sample | None) -> dict[str, Any]:
         "sample_id": trial.sample_id,
         "condition": trial.condition,
         "replicate": trial.replicate or None,
+    }
+
+
+def trial_row(record: TrialRecord, sample: Sample | None) -> dict[str, Any]:
+    response, extraction = record.response, record.extraction
+    target = _trial_target(record, sample)
+    return {
+        **trial_identity(record),
         "replicate_params": record.replicate_params or None,
         "groups": list(record.groups),
         "status": response.status.value,

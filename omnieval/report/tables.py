@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from omnieval.report.exports import trial_identity
 from omnieval.types import TrialRecord
 
 CSV_NAME = "samples.csv"
@@ -55,14 +56,9 @@ def table_columns(metrics: Sequence[str]) -> list[str]:
 
 def flat_row(record: TrialRecord, metrics: Sequence[str]) -> dict[str, Any]:
     """One trial's row: `BASE_COLUMNS`, its `score.<metric>` values, `TAIL_COLUMNS`."""
-    trial, response, extraction = record.trial, record.response, record.extraction
+    response, extraction = record.response, record.extraction
     row: dict[str, Any] = {
-        "key": trial.key,
-        "model": trial.model,
-        "task": trial.task,
-        "sample_id": trial.sample_id,
-        "condition": trial.condition,
-        "replicate": trial.replicate or None,
+        **trial_identity(record),
         "status": response.status.value,
         "outcome": record.outcome.value,
         "response": response.text,
