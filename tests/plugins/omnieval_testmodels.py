@@ -15,7 +15,7 @@ from typing import Any
 
 from omnieval import registry
 from omnieval.models.base import Model, ModelCapabilities, PermanentModelError, TransientModelError
-from omnieval.models.reference import RandomChoice
+from omnieval.models.reference import Oracle, RandomChoice
 from omnieval.types import Modality, Request, Response
 
 ALL = frozenset(Modality)
@@ -125,3 +125,36 @@ class Keyed(RandomChoice):
         if self.calls % self.fail_every == 0:
             raise PermanentModelError(f"401 unauthorized for key {self.api_key}")
         return await super().generate(request)
+
+
+@registry.models.register("test-failing-oracle")
+class FailingOracle(Oracle):
+    """`oracle` (text or masks) that fails some calls and answers others wrongly, by request.
+
+    A request whose digest (prompt text and the last three components of each media path, so
+    that it does not depend on where the data lives) is 0 modulo `fail_every` raises a
+    permanent error (a failed trial); 1 modulo `wrong_every` gets the answer "Z" without masks
+    (scored 0); every other request gets the target."""
+
+    name = "test-failing-oracle"
+
+    def __init__(self, fail_every: int = 3, wrong_every: int = 4) -> None:
+        self.fail_every = fail_every
+        self.wrong_every = wrong_every
+
+    async def generate(self, request: Request) -> Response:
+        paths = [
+            "/".join(Path(part.path).parts[-3:])
+            for part in request.parts
+            if getattr(part, "path", None) is not None
+        ]
+        key = "\n".join([request.text(), *paths])
+        digest = int(hashlib.sha256(key.encode()).hexdigest(), 16)
+        if digest % self.fail_every == 0:
+            raise PermanentModelError("the endpoint timed out (scripted)")
+        if digest % self.wrong_every == 1:
+            return Response(text="Z")
+        return await super().generate(request)
+
+    def fingerprint(self) -> dict[str, Any]:
+        return {"provider": self.name, "fail": self.fail_every, "wrong": self.wrong_every}

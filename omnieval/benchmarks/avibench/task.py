@@ -265,6 +265,11 @@ class AviTask(Task):
         )
         reply = await judges.ask(ROLE, ctx.trial.key, request, self.prompts.version)
         if reply.failed or reply.text is None:
+            if self.mode == "parity":
+                # upstream's refine loop catches the error and leaves the raw answer to be scored
+                detail = f"refine failed: {reply.error}; the raw answer is scored, as upstream"
+                kept = rules.model_copy(update={"detail": detail})
+                return kept, self.score(ctx, kept)
             failed = rules.model_copy(update={"detail": f"refine failed: {reply.error}"})
             return failed, Score(values={}, error=f"refine judge failed: {reply.error}")
         text = reply.text
@@ -351,6 +356,8 @@ class AviTask(Task):
         found: dict[str, Any] = {"mode": self.mode, "rules": RULES_VERSION, "refine": self.refine}
         if self.refine != "never":
             found["refine_prompts"] = self.prompts.version
+            if self.mode == "parity":  # a failed refine call: the raw answer is scored
+                found["refine_failed"] = "raw"
         if self.shape == "caption":
             found["caption_metric"] = metric_name(self.caption_metric)
         return found

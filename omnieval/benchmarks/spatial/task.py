@@ -48,10 +48,11 @@ from omnieval.benchmarks.spatial.scoring import (
     ground_truth,
     sequence_scores,
 )
+from omnieval.benchmarks.spatial.upstream_means import ParityTask, upstream_mean_metrics
 from omnieval.scoring.extract import CHOICE_RULES_VERSION
 from omnieval.scoring.extractors import extract_choice
 from omnieval.scoring.metrics import accuracy
-from omnieval.scoring.tree import Coverage, Formula, Node
+from omnieval.scoring.tree import Coverage, Formula, JointMetric, Node
 from omnieval.types import (
     Artifact,
     Extraction,
@@ -362,6 +363,18 @@ class SpatialBenchmark(Benchmark):
         coverage = Coverage(axes=COVERAGE_AXES, labels=labels)
         overall = Node(OVERALL, tuple(children), mode="macro", level="overall", coverage=coverage)
         return [*nodes, overall]
+
+    def joint_metrics(self) -> list[JointMetric]:
+        """Upstream's means counting failed calls as 0 (`upstream_means.py`): for the QA tasks
+        with `qa_scoring: first-token`, the mask tasks with `jf: band`, and the Overall when
+        every task is in parity mode; none by default."""
+        parity: list[ParityTask] = []
+        for task in self._tasks:
+            if isinstance(task, SpatialQaTask) and task.scoring == "first-token":
+                parity.append(ParityTask(task.name, "accuracy"))
+            elif isinstance(task, SpatialMaskTask) and task.variant == "band":
+                parity.append(ParityTask(task.name, "J&F"))
+        return upstream_mean_metrics(parity, all_parity=len(parity) == len(self._tasks))
 
 
 def categories_covered(tasks: Sequence[str]) -> dict[str, list[str]]:

@@ -21,6 +21,13 @@ from typing import Protocol
 from omnieval.metric_types import GroupResult, NodeResult
 
 FINAL = "starbench:final-MA"
+#: the label of the parity nodes holding upstream's totals (`upstream_totals.py`)
+LABEL = "[parity: failed calls count as wrong]"
+
+
+def upstream_node(base: str, metric: str) -> str:
+    """The upstream twin of a dataset or final node: `starbench/tr:upstream-AA [parity: ...]`."""
+    return f"{base}:upstream-{metric} {LABEL}"
 
 
 class Results(Protocol):
@@ -86,31 +93,55 @@ def _aa_acr(group: GroupResult) -> tuple[float, float]:
     return aa, acr
 
 
-def summary_rows(results: Results) -> list[SummaryRow]:
-    """The summary of every (model, condition) that has a `Final MA` node."""
+def _upstream_rows(results: Results, model: str, condition: str) -> list[SummaryRow]:
+    """The datasets' rows from their parity nodes (`scoring: starbench`: failed calls count as
+    wrong runs and every item is a sample, as upstream); none when the run has no such nodes."""
+    suffix = upstream_node("", "AA")
     rows: list[SummaryRow] = []
-    for final in results.nodes:
-        if final.node != FINAL:
+    for aa in results.nodes:
+        if (aa.model, aa.condition) != (model, condition) or not aa.node.endswith(suffix):
             continue
-        model, condition = final.model, final.condition
-        datasets: list[SummaryRow] = []
-        for child in final.children:
-            if child.endswith(":total"):
-                total = _node(results, model, condition, child)
-                if total is None:
-                    continue
-                # upstream rounds each sub-category before the macro mean (not the node's value)
-                subs = [_aa_acr(_group(results, model, condition, t)) for t in total.children]
-                aa = upstream_macro([upstream_percent(a) for a, _ in subs])
-                acr = upstream_macro([upstream_percent(c) for _, c in subs])
-                samples = sum(
-                    _group(results, model, condition, task).items for task in total.children
-                )
-            else:
-                group = _group(results, model, condition, child)
-                aa, acr = (upstream_percent(v) for v in _aa_acr(group))
-                samples = group.items
-            datasets.append(SummaryRow(model, condition, _alias(child), aa, acr, samples))
+        base = aa.node.removesuffix(suffix)
+        acr = _node(results, model, condition, upstream_node(base, "ACR"))
+        if base == FINAL or acr is None:
+            continue
+        rows.append(
+            SummaryRow(model, condition, _alias(base), aa.value.value, acr.value.value, aa.value.n)
+        )
+    return rows
+
+
+def _default_row(results: Results, model: str, condition: str, child: str) -> SummaryRow | None:
+    """A dataset's row from the run's own totals."""
+    if child.endswith(":total"):
+        total = _node(results, model, condition, child)
+        if total is None:
+            return None
+        # upstream rounds each sub-category before the macro mean (not the node's value)
+        subs = [_aa_acr(_group(results, model, condition, t)) for t in total.children]
+        aa = upstream_macro([upstream_percent(a) for a, _ in subs])
+        acr = upstream_macro([upstream_percent(c) for _, c in subs])
+        samples = sum(_group(results, model, condition, task).items for task in total.children)
+    else:
+        group = _group(results, model, condition, child)
+        aa, acr = (upstream_percent(v) for v in _aa_acr(group))
+        samples = group.items
+    return SummaryRow(model, condition, _alias(child), aa, acr, samples)
+
+
+def summary_rows(results: Results) -> list[SummaryRow]:
+    """The summary of every (model, condition) that has a `Final MA` node (or its parity twin:
+    then the rows are upstream's numbers)."""
+    rows: list[SummaryRow] = []
+    finals = (FINAL, upstream_node(FINAL, "AA"))
+    pairs = dict.fromkeys((n.model, n.condition) for n in results.nodes if n.node in finals)
+    for model, condition in pairs:
+        datasets = _upstream_rows(results, model, condition)
+        if not datasets:
+            final = _node(results, model, condition, FINAL)
+            children = final.children if final is not None else {}
+            found = (_default_row(results, model, condition, child) for child in children)
+            datasets = [row for row in found if row is not None]
         if not datasets:
             continue
         rows += datasets

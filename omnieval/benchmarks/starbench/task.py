@@ -38,11 +38,12 @@ from omnieval.benchmarks.starbench.prompts import (
     question_text,
     temporal_parts,
 )
+from omnieval.benchmarks.starbench.upstream_totals import DatasetTasks, upstream_total_metrics
 from omnieval.config import ReplicateSpec
 from omnieval.scoring.extract import CHOICE_RULES_VERSION
 from omnieval.scoring.extractors import extract_choice
 from omnieval.scoring.metrics import accuracy
-from omnieval.scoring.tree import Formula, Node
+from omnieval.scoring.tree import Formula, JointMetric, Node
 from omnieval.types import (
     AudioPart,
     Extraction,
@@ -239,6 +240,24 @@ class StarBenchmark(Benchmark):
         from omnieval.benchmarks.starbench.summary import report_files
 
         return report_files(results)
+
+    def joint_metrics(self) -> list[JointMetric]:
+        """With `scoring: starbench`, upstream's totals counting failed calls as wrong runs
+        (`upstream_totals.py`); none by default."""
+        if self.scoring != "starbench":
+            return []
+        datasets = [
+            DatasetTasks(
+                node=f"starbench/{dataset.alias}:total"
+                if dataset.family == "perception"
+                else f"starbench/{dataset.alias}",
+                perception=dataset.family == "perception",
+                tasks=tuple(t.name for t in tasks),
+            )
+            for dataset, tasks in self._layout
+            if tasks
+        ]
+        return upstream_total_metrics(datasets)
 
     def tree(self) -> list[Node | Formula]:
         """Perception: macro over all sub-categories (upstream's Total) and, as formulas, over
