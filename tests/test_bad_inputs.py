@@ -214,6 +214,28 @@ def test_a_2gb_multipart_upload_to_analyze_is_refused(server: BackgroundServer) 
     assert sent < 64 * 1024 * 1024
 
 
+def test_every_refusal_of_an_oversized_upload_reaches_the_client(
+    server: BackgroundServer,
+) -> None:
+    """The refusal is not lost to a connection reset: closing a socket that still holds unread
+    upload bytes makes the kernel send a reset, which can destroy the 413 in flight (3 of 600
+    uploads here before the server drained what the client still sent). 400 uploads, ~3 s."""
+    lost = []
+    for attempt in range(200):
+        for headers in (
+            {"Content-Type": "application/json", "Content-Length": str(TWO_GB)},
+            {"Content-Type": "application/json", "Transfer-Encoding": "chunked"},
+        ):
+            try:
+                status, _, _ = _stream_upload(server.url, "/v1/chat/completions", headers)
+            except ConnectionError as err:
+                lost.append(f"{attempt}: {type(err).__name__}")
+                continue
+            if status != 413:
+                lost.append(f"{attempt}: status {status}")
+    assert not lost, lost
+
+
 def test_serve_refuses_malformed_corrupt_remote_and_outside_media(
     server: BackgroundServer, tmp_path: Path
 ) -> None:

@@ -3,6 +3,7 @@ token and the body size limit."""
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 from collections.abc import Mapping
 from urllib.parse import urlsplit
@@ -25,6 +26,30 @@ def local_origin(origin: bytes) -> bool:
     URL with a "simple" cross-origin POST, which needs no CORS pre-flight)."""
     host = urlsplit(origin.decode("latin-1")).hostname
     return host is not None and host in _LOCAL_HOSTS
+
+
+#: after a refusal, read and discard what the client still sends for this long (or this much)
+LINGER_S = 2.0
+LINGER_BYTES = 64 * 1024 * 1024
+
+
+async def linger(receive: Receive) -> None:
+    """Drain the rest of a refused upload until the client stops (it has the answer, or it
+    hangs up), for at most `LINGER_S` seconds and `LINGER_BYTES` bytes: a lingering close."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + LINGER_S
+    drained = 0
+    while drained < LINGER_BYTES:
+        remaining = deadline - loop.time()
+        if remaining <= 0:
+            return
+        try:
+            message = await asyncio.wait_for(receive(), remaining)
+        except TimeoutError:
+            return
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            return
+        drained += len(message.get("body", b""))
 
 
 class RequestGuard:
@@ -118,4 +143,17 @@ class RequestGuard:
             code="request_too_large",
             headers={"Connection": "close"},
         )
-        await response(scope, receive, send)
+        # The whole refusal is sent first; the connection closes only after a short lingering
+        # drain. Closing a socket that still holds unread upload bytes makes the kernel send a
+        # reset, which can destroy the refusal in flight: the client would see "connection
+        # reset" instead of this message.
+        await send(
+            {
+                "type": "http.response.start",
+                "status": response.status_code,
+                "headers": response.raw_headers,
+            }
+        )
+        await send({"type": "http.response.body", "body": response.body, "more_body": True})
+        await linger(receive)
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
