@@ -25,14 +25,22 @@ def read_json_list(path: Path, missing_hint: str = "") -> list[Any]:
 def read_json(path: Path, missing_hint: str = "") -> Any:
     """The JSON value in `path`, or a `DatasetError` naming the file and saying what is wrong
     (missing, not JSON, not UTF-8, unreadable)."""
+    text = read_dataset_text(path, missing_hint)
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise DatasetError(f"{path} does not exist{missing_hint}") from None
+        return json.loads(text)
     except json.JSONDecodeError as err:
         raise DatasetError(
             f"{path} is not valid JSON: {err}; fix the file or fetch it again"
         ) from None
+
+
+def read_dataset_text(path: Path, missing_hint: str = "") -> str:
+    """The UTF-8 text of a dataset file, or a `DatasetError` naming the file and saying what is
+    wrong (missing, not UTF-8, unreadable)."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise DatasetError(f"{path} does not exist{missing_hint}") from None
     except UnicodeDecodeError as err:
         raise DatasetError(
             f"{path} is not UTF-8 text ({err.reason} at byte {err.start}); is it the right file?"

@@ -22,6 +22,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from omnieval import registry
 from omnieval.benchmarks.base import Benchmark, DatasetError, Task
+from omnieval.benchmarks.loading import read_dataset_text
 from omnieval.media.paths import OutsideRootError, dataset_media_path
 from omnieval.scoring.extractors import extract_choice
 from omnieval.scoring.metrics import accuracy
@@ -95,14 +96,7 @@ def load_mcq(path: Path, task_name: str, allow_outside_paths: bool = False) -> l
     samples: list[Sample] = []
     problems: list[str] = []
     seen: dict[str, int] = {}
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as err:
-        raise DatasetError(
-            f"{path} is not UTF-8 text ({err.reason} at byte {err.start}); is it the right file?"
-        ) from None
-    except OSError as err:
-        raise DatasetError(f"{path} cannot be read: {err.strerror or err}") from None
+    text = read_dataset_text(path)
     for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
