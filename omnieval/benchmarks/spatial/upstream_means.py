@@ -25,7 +25,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from omnieval.scoring.tree import JointMetric, JointValue
-from omnieval.types import MetricKind, MetricSpec, Outcome, TrialRecord
+from omnieval.scoring.upstream_counting import first_replicates, value_or_zero
+from omnieval.types import MetricKind, MetricSpec, TrialRecord
 
 LABEL = "[parity: failed calls count as 0]"
 OVERALL_NODE = f"spatial:upstream-overall {LABEL}"
@@ -44,34 +45,12 @@ class ParityTask:
     metric: str  # "accuracy" (QA) or "J&F" (masks)
 
 
-def _replicate_order(label: str) -> tuple[int, int, str]:
-    digits = "".join(c for c in label if c.isdigit())
-    return (0 if not label else 1, int(digits or 0), label)
-
-
-def _first_replicates(records: Sequence[TrialRecord]) -> list[TrialRecord]:
-    kept: dict[str, TrialRecord] = {}
-    for record in records:
-        seen = kept.get(record.trial.sample_id)
-        order = _replicate_order(record.trial.replicate)
-        if seen is None or order < _replicate_order(seen.trial.replicate):
-            kept[record.trial.sample_id] = record
-    return list(kept.values())
-
-
-def item_value(record: TrialRecord, metric: str) -> float:
-    """The item's value in upstream's list: 0 unless the trial was scored."""
-    if record.outcome is not Outcome.SCORED or record.score is None:
-        return 0.0
-    return float(record.score.values.get(metric, 0.0))
-
-
 def upstream_mean(records: Sequence[TrialRecord], metric: str) -> JointValue | None:
     """Percent: the mean over the task's items, failed ones counting 0 (None without items)."""
-    chosen = _first_replicates(records)
+    chosen = first_replicates(records)
     if not chosen:
         return None
-    return sum(item_value(r, metric) for r in chosen) / len(chosen) * 100, len(chosen)
+    return sum(value_or_zero(r, metric) for r in chosen) / len(chosen) * 100, len(chosen)
 
 
 def _spec(metric: str) -> MetricSpec:
@@ -114,7 +93,6 @@ __all__ = [
     "LABEL",
     "OVERALL_NODE",
     "ParityTask",
-    "item_value",
     "upstream_mean",
     "upstream_mean_metrics",
     "upstream_node",

@@ -36,7 +36,8 @@ from omnieval.benchmarks.starbench.summary import (
     upstream_percent,
 )
 from omnieval.scoring.tree import JointMetric, JointValue
-from omnieval.types import MetricKind, MetricSpec, Outcome, TrialRecord
+from omnieval.scoring.upstream_counting import value_or_zero
+from omnieval.types import MetricKind, MetricSpec, TrialRecord
 
 METRICS = ("AA", "ACR")
 
@@ -55,9 +56,7 @@ class UpstreamTotal:
 
 def run_right(record: TrialRecord) -> bool:
     """Upstream's `is_correct` of one run: a failed call's "ERROR: ..." answer is wrong."""
-    if record.outcome is not Outcome.SCORED or record.score is None:
-        return False
-    return record.score.values.get("accuracy", 0.0) == 1.0
+    return value_or_zero(record, "accuracy") == 1.0
 
 
 def dataset_total(records: Sequence[TrialRecord]) -> UpstreamTotal | None:

@@ -15,7 +15,8 @@ from collections.abc import Mapping, Sequence
 
 from omnieval.benchmarks.vsync.loader import TASK_NAME
 from omnieval.scoring.tree import JointMetric, JointValue
-from omnieval.types import MetricKind, MetricSpec, Outcome, TrialRecord
+from omnieval.scoring.upstream_counting import first_replicates, value_or_zero
+from omnieval.types import MetricKind, MetricSpec, TrialRecord
 
 UPSTREAM_ACCURACY_NODE = "upstream_accuracy [parity: failed calls count as wrong]"
 
@@ -27,33 +28,11 @@ def upstream_accuracy(correct: Sequence[float | None]) -> float:
     return sum(value or 0.0 for value in correct) / len(correct) * 100
 
 
-def _replicate_order(label: str) -> tuple[int, str]:
-    digits = "".join(c for c in label if c.isdigit())
-    return (0 if not label else 1, f"{int(digits or 0):09d}{label}")
-
-
-def _first_replicates(records: Sequence[TrialRecord]) -> list[TrialRecord]:
-    kept: dict[str, TrialRecord] = {}
-    for record in records:
-        seen = kept.get(record.trial.sample_id)
-        if seen is None or _replicate_order(record.trial.replicate) < _replicate_order(
-            seen.trial.replicate
-        ):
-            kept[record.trial.sample_id] = record
-    return [kept[key] for key in sorted(kept)]
-
-
-def _value(record: TrialRecord) -> float | None:
-    if record.outcome is not Outcome.SCORED or record.score is None:
-        return None
-    return float(record.score.values.get("accuracy", 0.0))
-
-
 def _compute(records: Mapping[str, Sequence[TrialRecord]]) -> JointValue | None:
-    chosen = _first_replicates(records.get(TASK_NAME, ()))
+    chosen = first_replicates(records.get(TASK_NAME, ()))
     if not chosen:
         return None
-    return upstream_accuracy([_value(r) for r in chosen]), len(chosen)
+    return upstream_accuracy([value_or_zero(r, "accuracy") for r in chosen]), len(chosen)
 
 
 def level1_parity_metrics() -> list[JointMetric]:
