@@ -12,6 +12,14 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from tests.mediagen import (
+    write_empty,
+    write_garbage,
+    write_lossless_video,
+    write_test_audio,
+    write_test_video,
+)
+
 if TYPE_CHECKING:
     from omnieval.benchmarks.vsync.synth import VsyncSynthConfig
 
@@ -99,3 +107,31 @@ def subprocess_env(tmp_path: Path) -> Iterator[dict[str, str]]:
     env["XDG_CACHE_HOME"] = str(tmp_path / "xdg-cache")
     env.pop("OMNIEVAL_TEST_SECRET", None)
     yield env
+
+
+@pytest.fixture(scope="session")
+def media_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The media files of tests/test_media*.py (tests/mediagen.py), written once per session."""
+    d = tmp_path_factory.mktemp("media")
+    return {
+        # 2 s, 10 fps, H.264 (B-frames) + AAC 16 kHz mono, flash + click at 1.23 s.
+        "mp4": write_test_video(d / "clip.mp4", 2.0, 10, (64, 48), flash_times=[1.23]),
+        # 20 s with a keyframe every 2 s: exercises seeking to windows and sparse skipping.
+        "long": write_test_video(d / "long.mp4", 20.0, 10, (64, 48), gop=20, audio_hz=None),
+        "big": write_test_video(d / "big.mp4", 1.0, 10, (160, 120), audio_hz=None),
+        "lossless": write_lossless_video(
+            d / "clip.mkv", 2.0, 10, (64, 48), sample_rate=16000, flash_times=[0.75]
+        ),
+        "stereo": write_test_video(
+            d / "stereo.mp4", 1.0, 10, (64, 48), audio_hz=(440.0, 1000.0), sample_rate=22050
+        ),
+        "vfr": write_test_video(
+            d / "vfr.mp4", 1.0, 10, (64, 48), frame_times=[0, 0.1, 0.35, 0.4, 0.9], audio_hz=None
+        ),
+        "rotated": write_test_video(d / "rot.mp4", 0.5, 10, (64, 48), rotation=90, audio_hz=None),
+        "silent": write_test_video(d / "silent.mp4", 1.0, 10, (64, 48), audio_hz=None),
+        "wav": write_test_audio(d / "tone.wav", 1.5, 16000, clicks=[0.5]),
+        "aac": write_test_audio(d / "tone.m4a", 1.5, 16000, clicks=[0.5]),
+        "empty": write_empty(d / "empty.mp4"),
+        "garbage": write_garbage(d / "garbage.mp4"),
+    }

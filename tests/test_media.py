@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
 import io
-import os
 import pickle
-import threading
 import wave
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
-from multiprocessing import get_context
 from pathlib import Path
 
 import av
@@ -17,19 +12,15 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-import omnieval.media.digest as digest_mod
 import omnieval.media.frames as frames_mod
 from omnieval.media import (
     AudioClip,
     AudioSpec,
     FrameSpec,
-    MediaCache,
     MediaError,
-    default_cache_dir,
     encode_jpeg,
     encode_png,
     encode_wav,
-    file_digest,
     load_audio,
     probe,
     sample_frames,
@@ -40,43 +31,8 @@ from tests.mediagen import (
     frame_image,
     is_flash,
     read_frame_index,
-    write_empty,
-    write_garbage,
-    write_lossless_video,
-    write_test_audio,
-    write_test_video,
     write_truncated,
 )
-
-# --------------------------------------------------------------------------- media fixtures
-
-
-@pytest.fixture(scope="module")
-def media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Every file the tests read, written once per module."""
-    d = tmp_path_factory.mktemp("media")
-    return {
-        # 2 s, 10 fps, H.264 (B-frames) + AAC 16 kHz mono, flash + click at 1.23 s.
-        "mp4": write_test_video(d / "clip.mp4", 2.0, 10, (64, 48), flash_times=[1.23]),
-        # 20 s with a keyframe every 2 s: exercises seeking to windows and sparse skipping.
-        "long": write_test_video(d / "long.mp4", 20.0, 10, (64, 48), gop=20, audio_hz=None),
-        "big": write_test_video(d / "big.mp4", 1.0, 10, (160, 120), audio_hz=None),
-        "lossless": write_lossless_video(
-            d / "clip.mkv", 2.0, 10, (64, 48), sample_rate=16000, flash_times=[0.75]
-        ),
-        "stereo": write_test_video(
-            d / "stereo.mp4", 1.0, 10, (64, 48), audio_hz=(440.0, 1000.0), sample_rate=22050
-        ),
-        "vfr": write_test_video(
-            d / "vfr.mp4", 1.0, 10, (64, 48), frame_times=[0, 0.1, 0.35, 0.4, 0.9], audio_hz=None
-        ),
-        "rotated": write_test_video(d / "rot.mp4", 0.5, 10, (64, 48), rotation=90, audio_hz=None),
-        "silent": write_test_video(d / "silent.mp4", 1.0, 10, (64, 48), audio_hz=None),
-        "wav": write_test_audio(d / "tone.wav", 1.5, 16000, clicks=[0.5]),
-        "aac": write_test_audio(d / "tone.m4a", 1.5, 16000, clicks=[0.5]),
-        "empty": write_empty(d / "empty.mp4"),
-        "garbage": write_garbage(d / "garbage.mp4"),
-    }
 
 
 def onset(samples: np.ndarray, threshold: float = 0.6) -> int:
@@ -87,9 +43,9 @@ def onset(samples: np.ndarray, threshold: float = 0.6) -> int:
 # --------------------------------------------------------------------------- probe
 
 
-def test_probe_video_and_audio(media: dict[str, Path]) -> None:
-    info = probe(media["mp4"])
-    assert info.path == media["mp4"]
+def test_probe_video_and_audio(media_files: dict[str, Path]) -> None:
+    info = probe(media_files["mp4"])
+    assert info.path == media_files["mp4"]
     assert "mp4" in info.container
     assert info.duration_s == pytest.approx(2.0, abs=0.05)
     assert info.video is not None and info.audio is not None
@@ -98,15 +54,15 @@ def test_probe_video_and_audio(media: dict[str, Path]) -> None:
     assert info.video.frame_count == 20
     assert info.video.codec == "h264"
     assert (info.audio.sample_rate, info.audio.channels, info.audio.codec) == (16000, 1, "aac")
-    assert info.size_bytes == media["mp4"].stat().st_size
+    assert info.size_bytes == media_files["mp4"].stat().st_size
 
 
-def test_probe_audio_only_and_stereo(media: dict[str, Path]) -> None:
-    wav = probe(media["wav"])
+def test_probe_audio_only_and_stereo(media_files: dict[str, Path]) -> None:
+    wav = probe(media_files["wav"])
     assert wav.video is None and not wav.has_video
     assert wav.audio is not None and wav.audio.codec == "pcm_s16le"
     assert wav.duration_s == pytest.approx(1.5)
-    stereo = probe(media["stereo"])
+    stereo = probe(media_files["stereo"])
     assert stereo.audio is not None and stereo.audio.channels == 2
     assert stereo.audio.sample_rate == 22050
 
@@ -118,29 +74,29 @@ def indices(frames_images: np.ndarray) -> list[int]:
     return [read_frame_index(image) for image in frames_images]
 
 
-def test_frames_by_fps_pick_the_frame_shown_at_each_grid_time(media: dict[str, Path]) -> None:
-    frames = sample_frames(media["mp4"], FrameSpec(fps=2))
+def test_frames_by_fps_pick_the_frame_shown_at_each_grid_time(media_files: dict[str, Path]) -> None:
+    frames = sample_frames(media_files["mp4"], FrameSpec(fps=2))
     assert frames.images.shape == (4, 48, 64, 3) and frames.images.dtype == np.uint8
     assert indices(frames.images) == [0, 5, 10, 15]
     assert frames.timestamps == pytest.approx([0.0, 0.5, 1.0, 1.5])
     assert frames.source_fps == pytest.approx(10.0)
     # 3 fps does not divide 10 fps: the grid is 0, 1/3, 2/3, ... but the timestamps returned are
     # those of the frames actually shown then (frame floor(10 t)).
-    frames = sample_frames(media["mp4"], FrameSpec(fps=3))
+    frames = sample_frames(media_files["mp4"], FrameSpec(fps=3))
     assert indices(frames.images) == [0, 3, 6, 10, 13, 16]
     assert frames.timestamps == pytest.approx([0.0, 0.3, 0.6, 1.0, 1.3, 1.6])
 
 
-def test_frames_by_count_take_segment_centres(media: dict[str, Path]) -> None:
-    frames = sample_frames(media["mp4"], FrameSpec(count=4))
+def test_frames_by_count_take_segment_centres(media_files: dict[str, Path]) -> None:
+    frames = sample_frames(media_files["mp4"], FrameSpec(count=4))
     # Centres of 4 segments of [0, 2): 0.25, 0.75, 1.25, 1.75 -> frames 2, 7, 12, 17.
     assert indices(frames.images) == [2, 7, 12, 17]
     assert frames.timestamps == pytest.approx([0.2, 0.7, 1.2, 1.7])
     assert frames.timestamps.dtype == np.float64
 
 
-def test_every_frame_and_the_flash(media: dict[str, Path]) -> None:
-    frames = sample_frames(media["mp4"])
+def test_every_frame_and_the_flash(media_files: dict[str, Path]) -> None:
+    frames = sample_frames(media_files["mp4"])
     assert len(frames) == 20
     assert indices(frames.images) == list(range(20))
     flashes = [i for i, image in enumerate(frames.images) if is_flash(image)]
@@ -148,16 +104,18 @@ def test_every_frame_and_the_flash(media: dict[str, Path]) -> None:
     assert frames.timestamps[12] == pytest.approx(1.2)
 
 
-def test_frames_in_a_window(media: dict[str, Path]) -> None:
-    frames = sample_frames(media["mp4"], FrameSpec(fps=4, window=TimeWindow(start=0.55, end=1.5)))
+def test_frames_in_a_window(media_files: dict[str, Path]) -> None:
+    frames = sample_frames(
+        media_files["mp4"], FrameSpec(fps=4, window=TimeWindow(start=0.55, end=1.5))
+    )
     assert indices(frames.images) == [5, 8, 10, 13]  # grid 0.55, 0.8, 1.05, 1.3
     assert frames.timestamps == pytest.approx([0.5, 0.8, 1.0, 1.3])
-    every = sample_frames(media["mp4"], FrameSpec(window=TimeWindow(start=0.55, end=0.9)))
+    every = sample_frames(media_files["mp4"], FrameSpec(window=TimeWindow(start=0.55, end=0.9)))
     assert indices(every.images) == [5, 6, 7, 8]
 
 
 def test_late_windows_and_sparse_grids_on_a_long_video(
-    media: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+    media_files: dict[str, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seeks: list[float] = []
     real_seek = frames_mod._FrameReader._seek
@@ -167,45 +125,45 @@ def test_late_windows_and_sparse_grids_on_a_long_video(
         real_seek(self, target)
 
     monkeypatch.setattr(frames_mod._FrameReader, "_seek", spy)
-    frames = sample_frames(media["long"], FrameSpec(fps=1, window=TimeWindow(start=13.45)))
+    frames = sample_frames(media_files["long"], FrameSpec(fps=1, window=TimeWindow(start=13.45)))
     assert indices(frames.images) == [134, 144, 154, 164, 174, 184, 194]
     assert frames.timestamps == pytest.approx([13.4, 14.4, 15.4, 16.4, 17.4, 18.4, 19.4])
-    sparse = sample_frames(media["long"], FrameSpec(count=5))
+    sparse = sample_frames(media_files["long"], FrameSpec(count=5))
     assert indices(sparse.images) == [20, 60, 100, 140, 180]
     assert sparse.timestamps == pytest.approx([2.0, 6.0, 10.0, 14.0, 18.0])
     assert len(seeks) >= 4  # the window start, then skips over whole keyframe intervals
     # Same answer as a full decode at every frame.
-    every = sample_frames(media["long"])
+    every = sample_frames(media_files["long"])
     assert len(every) == 200
     np.testing.assert_array_equal(sparse.images, every.images[[20, 60, 100, 140, 180]])
 
 
-def test_variable_frame_rate_timestamps_are_true(media: dict[str, Path]) -> None:
-    frames = sample_frames(media["vfr"], FrameSpec(fps=4))
+def test_variable_frame_rate_timestamps_are_true(media_files: dict[str, Path]) -> None:
+    frames = sample_frames(media_files["vfr"], FrameSpec(fps=4))
     # Frames start at 0, 0.1, 0.35, 0.4, 0.9: the grid 0, .25, .5, .75 falls in frames 0, 1, 3, 3.
     assert indices(frames.images) == [0, 1, 3, 3]
     assert frames.timestamps == pytest.approx([0.0, 0.1, 0.4, 0.4])
-    every = sample_frames(media["vfr"])
+    every = sample_frames(media_files["vfr"])
     assert indices(every.images) == [0, 1, 2, 3, 4]
     assert every.timestamps == pytest.approx([0.0, 0.1, 0.35, 0.4, 0.9])
 
 
-def test_resize_keeps_aspect_and_never_upscales(media: dict[str, Path]) -> None:
-    half = sample_frames(media["big"], FrameSpec(count=3, max_side=80))
+def test_resize_keeps_aspect_and_never_upscales(media_files: dict[str, Path]) -> None:
+    half = sample_frames(media_files["big"], FrameSpec(count=3, max_side=80))
     assert half.images.shape == (3, 60, 80, 3)
     assert half.size == (80, 60)
     assert indices(half.images) == [1, 5, 8]
-    small = sample_frames(media["big"], FrameSpec(count=1, max_pixels=4800))
+    small = sample_frames(media_files["big"], FrameSpec(count=1, max_pixels=4800))
     h, w = small.images.shape[1:3]
     assert w * h <= 4800 and (w, h) == (80, 60)
-    same = sample_frames(media["big"], FrameSpec(count=1, max_side=1000, max_pixels=10**6))
+    same = sample_frames(media_files["big"], FrameSpec(count=1, max_side=1000, max_pixels=10**6))
     assert same.images.shape[1:3] == (120, 160)
     assert FrameSpec(max_side=100).output_size(640, 360) == (100, 56)
     assert FrameSpec(max_pixels=1000).output_size(640, 360) == (42, 23)
 
 
-def test_display_rotation_is_applied(media: dict[str, Path]) -> None:
-    frames = sample_frames(media["rotated"], FrameSpec(count=1))
+def test_display_rotation_is_applied(media_files: dict[str, Path]) -> None:
+    frames = sample_frames(media_files["rotated"], FrameSpec(count=1))
     assert frames.images.shape == (1, 64, 48, 3)  # stored 64x48, shown rotated to 48x64
     upright = np.rot90(frames.images[0], k=-1)
     assert read_frame_index(upright) == 2
@@ -223,51 +181,51 @@ def test_frame_spec_validation() -> None:
 # --------------------------------------------------------------------------- audio
 
 
-def test_audio_resampling_and_native_rate(media: dict[str, Path]) -> None:
-    native = load_audio(media["wav"])
+def test_audio_resampling_and_native_rate(media_files: dict[str, Path]) -> None:
+    native = load_audio(media_files["wav"])
     assert native.sample_rate == 16000 and native.samples.shape == (1, 24000)
     assert native.samples.dtype == np.float32 and native.start_s == 0.0
-    low = load_audio(media["wav"], AudioSpec(sample_rate=8000))
+    low = load_audio(media_files["wav"], AudioSpec(sample_rate=8000))
     assert low.sample_rate == 8000 and low.samples.shape == (1, 12000)
     assert onset(low.samples[0]) == pytest.approx(4000, abs=2)  # click at 0.5 s
-    high = load_audio(media["mp4"], AudioSpec(sample_rate=48000))
+    high = load_audio(media_files["mp4"], AudioSpec(sample_rate=48000))
     assert high.samples.shape == (1, 96000)  # AAC padding cut at the stream's stated end
 
 
-def test_stereo_channels_stay_apart(media: dict[str, Path]) -> None:
-    clip = load_audio(media["stereo"], AudioSpec(mono=False))
+def test_stereo_channels_stay_apart(media_files: dict[str, Path]) -> None:
+    clip = load_audio(media_files["stereo"], AudioSpec(mono=False))
     assert clip.channels == 2 and clip.sample_rate == 22050
     freqs = np.fft.rfftfreq(clip.num_samples, 1 / clip.sample_rate)
     peaks = [freqs[np.abs(np.fft.rfft(ch)).argmax()] for ch in clip.samples]
     assert peaks == pytest.approx([440.0, 1000.0], abs=2.0)
-    mono = load_audio(media["stereo"], AudioSpec(mono=True))
+    mono = load_audio(media_files["stereo"], AudioSpec(mono=True))
     assert mono.channels == 1
     np.testing.assert_allclose(mono.samples[0], clip.samples.mean(axis=0), atol=1e-6)
 
 
-def test_audio_timing_is_sample_exact_on_pcm(media: dict[str, Path]) -> None:
-    clip = load_audio(media["lossless"], AudioSpec(window=TimeWindow(start=0.5, end=1.5)))
+def test_audio_timing_is_sample_exact_on_pcm(media_files: dict[str, Path]) -> None:
+    clip = load_audio(media_files["lossless"], AudioSpec(window=TimeWindow(start=0.5, end=1.5)))
     assert clip.start_s == 0.5 and clip.samples.shape == (1, 16000)
     truth = audio_signal(2.0, 16000, 440.0, clicks=[0.75])[:, 8000:24000]
     np.testing.assert_allclose(clip.samples, truth, atol=1.0 / 16384)
     assert onset(clip.samples[0]) == onset(truth[0])
-    clip2 = load_audio(media["wav"], AudioSpec(window=TimeWindow(start=0.3)))
+    clip2 = load_audio(media_files["wav"], AudioSpec(window=TimeWindow(start=0.3)))
     assert clip2.start_s == 0.3
     # The click at 0.5 s is sample 8000 of the file, so sample 8000 - 4800 of the clip.
     assert onset(clip2.samples[0]) == onset(audio_signal(1.5, 16000, clicks=[0.5])[0]) - 4800
 
 
-def test_audio_timing_on_aac_within_20ms(media: dict[str, Path]) -> None:
-    for path, click in ((media["aac"], 0.5), (media["mp4"], 1.23)):
+def test_audio_timing_on_aac_within_20ms(media_files: dict[str, Path]) -> None:
+    for path, click in ((media_files["aac"], 0.5), (media_files["mp4"], 1.23)):
         clip = load_audio(path, AudioSpec(window=TimeWindow(start=0.2)))
         heard = clip.start_s + onset(clip.samples[0]) / clip.sample_rate
         assert heard == pytest.approx(click, abs=0.02)
 
 
-def test_audio_window_past_the_end_is_an_error(media: dict[str, Path]) -> None:
+def test_audio_window_past_the_end_is_an_error(media_files: dict[str, Path]) -> None:
     with pytest.raises(MediaError) as err:
-        load_audio(media["wav"], AudioSpec(window=TimeWindow(start=5.0)))
-    assert str(media["wav"]) in str(err.value) and err.value.problem == "window"
+        load_audio(media_files["wav"], AudioSpec(window=TimeWindow(start=5.0)))
+    assert str(media_files["wav"]) in str(err.value) and err.value.problem == "window"
 
 
 # --------------------------------------------------------------------------- errors
@@ -275,13 +233,13 @@ def test_audio_window_past_the_end_is_an_error(media: dict[str, Path]) -> None:
 
 @pytest.mark.parametrize("name", ["missing", "empty", "garbage", "truncated"])
 def test_broken_files_raise_media_error_naming_the_path(
-    media: dict[str, Path], tmp_path: Path, name: str
+    media_files: dict[str, Path], tmp_path: Path, name: str
 ) -> None:
     path = {
         "missing": tmp_path / "nope.mp4",
-        "empty": media["empty"],
-        "garbage": media["garbage"],
-        "truncated": write_truncated(media["mp4"], tmp_path / "cut.mp4", 0.5),
+        "empty": media_files["empty"],
+        "garbage": media_files["garbage"],
+        "truncated": write_truncated(media_files["mp4"], tmp_path / "cut.mp4", 0.5),
     }[name]
     for call in (
         lambda: probe(path),
@@ -298,15 +256,15 @@ def test_broken_files_raise_media_error_naming_the_path(
         assert "To fix" in str(err.value)
 
 
-def test_missing_streams(media: dict[str, Path]) -> None:
+def test_missing_streams(media_files: dict[str, Path]) -> None:
     with pytest.raises(MediaError) as err:
-        sample_frames(media["wav"], FrameSpec(fps=1))
-    assert err.value.problem == "no_video" and str(media["wav"]) in str(err.value)
+        sample_frames(media_files["wav"], FrameSpec(fps=1))
+    assert err.value.problem == "no_video" and str(media_files["wav"]) in str(err.value)
     with pytest.raises(MediaError) as err:
-        load_audio(media["silent"])
-    assert err.value.problem == "no_audio" and str(media["silent"]) in str(err.value)
+        load_audio(media_files["silent"])
+    assert err.value.problem == "no_audio" and str(media_files["silent"]) in str(err.value)
     with pytest.raises(MediaError) as err:
-        sample_frames(media["mp4"], FrameSpec(window=TimeWindow(start=3.0)))
+        sample_frames(media_files["mp4"], FrameSpec(window=TimeWindow(start=3.0)))
     assert err.value.problem == "window"
 
 
@@ -350,171 +308,3 @@ def test_encode_wav_round_trip() -> None:
         assert (w.getnchannels(), w.getsampwidth(), w.getframerate()) == (2, 2, 8000)
         pcm = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").reshape(-1, 2).T
     np.testing.assert_allclose(pcm / 32767.0, samples, atol=1 / 32767)
-
-
-# --------------------------------------------------------------------------- digest and cache
-
-
-def test_file_digest_is_sha256_and_memoised(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    path = tmp_path / "f.bin"
-    path.write_bytes(b"hello" * 1000)
-    calls: list[Path] = []
-    real = digest_mod._hash_file
-    monkeypatch.setattr(digest_mod, "_hash_file", lambda p: calls.append(p) or real(p))
-    expected = hashlib.sha256(b"hello" * 1000).hexdigest()
-    assert file_digest(path) == expected
-    assert file_digest(str(path)) == expected
-    assert len(calls) == 1
-    path.write_bytes(b"changed")
-    st = path.stat()
-    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
-    assert file_digest(path) == hashlib.sha256(b"changed").hexdigest()
-    assert len(calls) == 2
-
-
-def test_default_cache_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    assert default_cache_dir() == tmp_path / "xdg" / "omnieval" / "media"
-    monkeypatch.delenv("XDG_CACHE_HOME")
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    assert default_cache_dir() == tmp_path / "home" / ".cache" / "omnieval" / "media"
-
-
-def count_opens(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    opened: list[str] = []
-    real_open = av.open
-
-    def spy(file: str, *args: object, **kwargs: object) -> object:
-        opened.append(str(file))
-        return real_open(file, *args, **kwargs)
-
-    monkeypatch.setattr(av, "open", spy)  # media code calls av.open through the module
-    return opened
-
-
-def test_cache_hit_does_not_decode(
-    media: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    cache = MediaCache(tmp_path / "cache")
-    opened = count_opens(monkeypatch)
-    spec = FrameSpec(fps=2, max_side=32)
-    first = sample_frames(media["mp4"], spec, cache=cache)
-    clip = load_audio(media["mp4"], AudioSpec(sample_rate=8000), cache=cache)
-    assert len(opened) == 2
-    again = sample_frames(media["mp4"], spec, cache=cache)
-    clip_again = load_audio(media["mp4"], AudioSpec(sample_rate=8000), cache=cache)
-    assert len(opened) == 2  # both served from disk
-    np.testing.assert_array_equal(again.images, first.images)
-    np.testing.assert_array_equal(again.timestamps, first.timestamps)
-    assert again.source_fps == first.source_fps
-    np.testing.assert_array_equal(clip_again.samples, clip.samples)
-    assert (clip_again.sample_rate, clip_again.start_s) == (clip.sample_rate, clip.start_s)
-    # A different spec is a different entry.
-    sample_frames(media["mp4"], FrameSpec(fps=2, max_side=16), cache=cache)
-    assert len(opened) == 3
-    assert cache.entries() == 3
-    assert cache.size_bytes() > first.images.nbytes
-    assert not list(cache.directory.rglob(".tmp-*"))
-    assert cache.clear() > 0
-    assert cache.size_bytes() == 0 and cache.entries() == 0
-
-
-def test_cache_survives_damaged_entries_and_copies(media: dict[str, Path], tmp_path: Path) -> None:
-    cache = MediaCache(tmp_path / "cache")
-    spec = FrameSpec(count=2)
-    first = sample_frames(media["mp4"], spec, cache=cache)
-    key = cache.key(media["mp4"], "frames", spec)
-    entry = cache.entry_path(key)
-    entry.write_bytes(entry.read_bytes()[:100])  # damaged on disk
-    assert cache.load(key) is None and not entry.exists()
-    again = sample_frames(media["mp4"], spec, cache=cache)
-    np.testing.assert_array_equal(again.images, first.images)
-    # The key follows content, not the path: a copy hits the same entry.
-    copy = tmp_path / "copy.mp4"
-    copy.write_bytes(media["mp4"].read_bytes())
-    assert cache.key(copy, "frames", spec) == key
-
-
-def _sample_in_subprocess(args: tuple[str, str]) -> tuple[list[float], str]:
-    path, cache_dir = args
-    frames = sample_frames(path, FrameSpec(fps=5), cache=MediaCache(cache_dir))
-    return frames.timestamps.tolist(), hashlib.sha256(frames.images.tobytes()).hexdigest()
-
-
-def test_cache_concurrent_threads_and_processes(media: dict[str, Path], tmp_path: Path) -> None:
-    cache_dir = tmp_path / "cache"
-    args = (str(media["mp4"]), str(cache_dir))
-    with ThreadPoolExecutor(4) as pool:
-        by_threads = list(pool.map(_sample_in_subprocess, [args] * 8))
-    MediaCache(cache_dir).clear()
-    with ProcessPoolExecutor(2, mp_context=get_context("spawn")) as pool:
-        by_processes = list(pool.map(_sample_in_subprocess, [args] * 4))
-    assert len({repr(r) for r in by_threads + by_processes}) == 1
-    assert MediaCache(cache_dir).entries() == 1
-    assert not list(cache_dir.rglob(".tmp-*"))
-
-
-def test_cache_store_is_atomic_under_concurrent_writes(tmp_path: Path) -> None:
-    cache = MediaCache(tmp_path)
-    key = "ab" + "0" * 62
-    # Each writer stores its own version of the entry; a reader must always find one of them
-    # whole. The entry exists before anyone starts, so "nothing" is never a valid read: a reader
-    # that finds no entry, or a mix or truncation, has seen a write that was not atomic.
-    versions = [np.arange(200_000, dtype=np.float64) * (k + 1) for k in range(3)]
-    cache.store(key, {"x": versions[0]})
-    errors: list[str] = []
-    reads = [0, 0, 0]
-    writes = [0, 0, 0]
-    writing = threading.Event()
-    writers_done = threading.Event()
-    start = threading.Barrier(6)
-
-    def writer(k: int) -> None:
-        start.wait()
-        writing.set()
-        # Keep rewriting until every reader has read at least 10 times: reads and writes
-        # overlap however the threads are scheduled.
-        while min(reads) < 10 or writes[k] < 3:
-            cache.store(key, {"x": versions[k]})
-            writes[k] += 1
-
-    def reader(i: int) -> None:
-        start.wait()
-        writing.wait()
-        while not writers_done.is_set():
-            got = cache.load(key)
-            reads[i] += 1
-            if got is None:
-                errors.append("no entry seen while it was being rewritten")
-            elif not any(np.array_equal(got["x"], v) for v in versions):
-                errors.append("half-written entry seen")
-
-    writers = [threading.Thread(target=writer, args=(k,)) for k in range(3)]
-    readers = [threading.Thread(target=reader, args=(i,)) for i in range(3)]
-    for t in writers + readers:
-        t.start()
-    for t in writers:
-        t.join()
-    writers_done.set()
-    for t in readers:
-        t.join()
-    assert not errors, errors[:3]
-    assert min(reads) >= 10 and min(writes) >= 3
-    assert cache.entries() == 1
-
-
-def test_wav_round_trip_is_exact_for_int16_sources_and_float32(tmp_path: Path) -> None:
-    from omnieval.media import AudioClip, AudioSpec, encode_wav, load_audio
-
-    rng = np.random.default_rng(0)
-    int16_like = (rng.integers(-32768, 32768, 8000) / 32768).astype(np.float32)[None]
-    arbitrary = (rng.standard_normal((2, 8000)) * 0.3).astype(np.float32)
-    for name, samples, fmt in (("s16", int16_like, "s16"), ("f32", arbitrary, "f32")):
-        path = tmp_path / f"{name}.wav"
-        path.write_bytes(
-            encode_wav(AudioClip(samples=samples, sample_rate=16000, start_s=0.0), fmt)
-        )
-        decoded = load_audio(path, AudioSpec(sample_rate=None, mono=False)).samples
-        assert np.array_equal(decoded, samples), name
