@@ -4,6 +4,7 @@ the CLI and documented-behaviour tests."""
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -11,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from tests.journal_probe import journal_rows
 
 #: the CLI of the tree under test (not a console script that may belong to another checkout)
 OMNIEVAL = [sys.executable, "-m", "omnieval.cli"]
@@ -76,3 +79,26 @@ def sleepy_run_config(path: Path, name: str, mcq: Path, output: Path, **init_arg
     }
     path.write_text(yaml.safe_dump(config))
     return path
+
+
+def write_config(path: Path, **config: Any) -> Path:
+    """A run config file holding `config`."""
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    return path
+
+
+def mcq_benchmark(mcq: Path) -> list[dict[str, Any]]:
+    """The `benchmarks:` entry of an mcq file."""
+    return [{"name": "mcq", "args": {"path": str(mcq)}}]
+
+
+def run_journal_rows(run_dir: Path) -> int:
+    """Trial rows journaled so far in a run directory (0 before its journal exists)."""
+    return journal_rows(run_dir / "journal.sqlite")
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

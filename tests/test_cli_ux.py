@@ -1,5 +1,6 @@
 """Running evaluations as a new user meets them (issue #7): interrupts, output streams, errors a
-person can act on, paths, pre-flight, the circuit breaker, exit codes, generators.
+person can act on, paths, exit codes, generators (pre-flight and the circuit breaker:
+test_cli_preflight.py).
 
 Real `omnieval` subprocesses, real files, real SQLite journals, real HTTP servers on 127.0.0.1.
 """
@@ -11,22 +12,22 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
-import yaml
 
 from omnieval import api
 from omnieval.benchmarks.base import DatasetError
 from omnieval.benchmarks.mcq.task import load_mcq
-from tests.cli_runs import OMNIEVAL, omnieval
+from tests.cli_runs import (
+    OMNIEVAL,
+    mcq_benchmark,
+    omnieval,
+    run_journal_rows,
+    write_config,
+)
 from tests.conftest import write_mcq
-from tests.journal_probe import journal_rows
-from tests.loopback import LoopbackConfig, LoopbackServer
-from tests.mediagen import write_test_audio
 
 #: `run` of the config file run.yaml in the working directory
 RUN_YAML = ("run", "-c", "run.yaml", "--no-progress")
@@ -36,27 +37,6 @@ def _omnieval(
     *args: str, env: dict[str, str], cwd: Path, timeout: float = 120
 ) -> subprocess.CompletedProcess[str]:
     return omnieval(args, env, cwd, timeout)
-
-
-def _write_config(path: Path, **config: Any) -> Path:
-    path.write_text(yaml.safe_dump(config), encoding="utf-8")
-    return path
-
-
-def _mcq_benchmark(mcq: Path) -> list[dict[str, Any]]:
-    return [{"name": "mcq", "args": {"path": str(mcq)}}]
-
-
-def _journal_rows(run_dir: Path) -> int:
-    return journal_rows(run_dir / "journal.sqlite")
-
-
-def _closed_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 # --------------------------------------------------------------------------- interrupts
@@ -71,12 +51,12 @@ def test_interrupt_says_how_far_it_got_and_the_rerun_resumes(
     mcq = write_mcq(tmp_path / "mcq.jsonl", N_SLOW)
 
     def config(name: str, delay_s: float) -> Path:
-        return _write_config(
+        return write_config(
             tmp_path / f"{name}.yaml",
             name=name,
             output=str(tmp_path / "runs"),
             plugins=["omnieval_testmodels"],
-            benchmarks=_mcq_benchmark(mcq),
+            benchmarks=mcq_benchmark(mcq),
             models=[
                 {
                     "alias": "sleepy",
@@ -101,12 +81,12 @@ def test_interrupt_says_how_far_it_got_and_the_rerun_resumes(
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and process.poll() is None and _journal_rows(run_dir) < 3:
+    while time.monotonic() < deadline and process.poll() is None and run_journal_rows(run_dir) < 3:
         time.sleep(0.01)
     process.send_signal(signum)
     _, stderr = process.communicate(timeout=30)
     assert process.returncode == code, stderr
-    done = _journal_rows(run_dir)
+    done = run_journal_rows(run_dir)
     assert 3 <= done < N_SLOW, done  # stopped mid-run
     line = f"interrupted: {done} of {N_SLOW} trials journaled; rerun the same command to resume"
     assert line in stderr
@@ -181,10 +161,10 @@ def test_unknown_config_key_gets_a_did_you_mean(
     tmp_path: Path, subprocess_env: dict[str, str]
 ) -> None:
     mcq = write_mcq(tmp_path / "mcq.jsonl", 4)
-    _write_config(
+    write_config(
         tmp_path / "run.yaml",
         limt=3,
-        benchmarks=_mcq_benchmark(mcq),
+        benchmarks=mcq_benchmark(mcq),
         models=["random"],
     )
     result = _omnieval("run", "-c", "run.yaml", env=subprocess_env, cwd=tmp_path)
@@ -238,7 +218,7 @@ def test_find_names_the_known_models_and_variants(tmp_path: Path) -> None:
 
 def test_no_error_output_holds_raw_markup(tmp_path: Path, subprocess_env: dict[str, str]) -> None:
     mcq = write_mcq(tmp_path / "mcq.jsonl", 4)
-    _write_config(tmp_path / "bad.yaml", limt=1, benchmarks=["mcq"], models=["random"])
+    write_config(tmp_path / "bad.yaml", limt=1, benchmarks=["mcq"], models=["random"])
     outputs = [
         _omnieval(
             "run", "--benchmark", "nosuch", "--models", "random", env=subprocess_env, cwd=tmp_path
@@ -262,10 +242,10 @@ def test_failed_trials_exit_3_unless_allowed(
     tmp_path: Path, subprocess_env: dict[str, str]
 ) -> None:
     mcq = write_mcq(tmp_path / "mcq.jsonl", 6)
-    _write_config(
+    write_config(
         tmp_path / "run.yaml",
         plugins=["omnieval_testmodels"],
-        benchmarks=_mcq_benchmark(mcq),
+        benchmarks=mcq_benchmark(mcq),
         models=[{"alias": "broken", "provider": "test-broken", "max_retries": 0}],
     )
     failing = _omnieval(*RUN_YAML, env=subprocess_env, cwd=tmp_path)
@@ -284,7 +264,7 @@ def test_relative_paths_follow_the_config_file_and_rescore_works_anywhere(
     project = tmp_path / "project"
     (project / "data").mkdir(parents=True)
     write_mcq(project / "data" / "mcq.jsonl", 8)
-    _write_config(
+    write_config(
         project / "run.yaml",
         name="rel",
         output="runs",
@@ -319,10 +299,10 @@ def test_plugins_import_from_the_working_directory(
         encoding="utf-8",
     )
     mcq = write_mcq(tmp_path / "mcq.jsonl", 4)
-    _write_config(
+    write_config(
         tmp_path / "run.yaml",
         plugins=["my_local_models"],
-        benchmarks=_mcq_benchmark(mcq),
+        benchmarks=mcq_benchmark(mcq),
         models=[{"alias": "local", "provider": "local-constant"}],
     )
     # the installed console script, whose sys.path does not start with the working directory
@@ -340,173 +320,6 @@ def test_plugins_import_from_the_working_directory(
     )
     assert result.returncode == 0, result.stderr
     assert "local" in result.stdout
-
-
-# --------------------------------------------------------------------------- pre-flight
-
-
-def _openai_config(path: Path, mcq: Path, base_url: str, **model: Any) -> Path:
-    return _write_config(
-        path,
-        name="pre",
-        benchmarks=_mcq_benchmark(mcq),
-        models=[
-            {
-                "alias": "remote",
-                "provider": "openai",
-                "max_retries": 0,
-                "init_args": {"model": "loopback", "base_url": base_url, "timeout_s": 5},
-                **model,
-            }
-        ],
-    )
-
-
-def test_unreachable_endpoint_stops_the_run_before_the_first_trial(
-    tmp_path: Path, subprocess_env: dict[str, str]
-) -> None:
-    mcq = write_mcq(tmp_path / "mcq.jsonl", 5)
-    url = f"http://127.0.0.1:{_closed_port()}/v1"
-    _openai_config(tmp_path / "run.yaml", mcq, url)
-    result = _omnieval(*RUN_YAML, env=subprocess_env, cwd=tmp_path)
-    assert result.returncode == 2, result.stderr
-    assert "pre-flight failed, no trial was run" in result.stderr
-    assert "does not answer" in result.stderr and "--no-preflight" in result.stderr
-    assert _journal_rows(tmp_path / "runs" / "pre") == 0
-
-    with LoopbackServer() as server:
-        _write_config(
-            tmp_path / "wrong.yaml",
-            **{
-                **yaml.safe_load((tmp_path / "run.yaml").read_text()),
-                "name": "wrong",
-                "models": [
-                    {
-                        "alias": "remote",
-                        "provider": "openai",
-                        "init_args": {"model": "gpt-nope", "base_url": server.url},
-                    }
-                ],
-            },
-        )
-        wrong = _omnieval("run", "-c", "wrong.yaml", env=subprocess_env, cwd=tmp_path)
-    assert wrong.returncode == 2, wrong.stderr
-    assert "does not serve model 'gpt-nope'; it serves loopback" in wrong.stderr
-    assert _journal_rows(tmp_path / "runs" / "wrong") == 0
-
-    skipped = _omnieval(*RUN_YAML, "--no-preflight", env=subprocess_env, cwd=tmp_path)
-    assert skipped.returncode == 3, skipped.stderr  # the trials ran, and failed
-    assert _journal_rows(tmp_path / "runs" / "pre") == 5
-
-
-def test_asr_engine_that_cannot_be_built_stops_the_run_before_the_first_trial(
-    tmp_path: Path, subprocess_env: dict[str, str]
-) -> None:
-    write_test_audio(tmp_path / "tone.wav", seconds=0.5)
-    item = {
-        "id": "q1",
-        "question": "What do you hear?",
-        "options": ["a tone", "speech"],
-        "answer": "A",
-        "media": [{"kind": "audio", "path": "tone.wav"}],
-    }
-    mcq = tmp_path / "audio.jsonl"
-    mcq.write_text(json.dumps(item) + "\n", encoding="utf-8")
-    with LoopbackServer() as server:
-        _openai_config(
-            tmp_path / "run.yaml",
-            mcq,
-            server.url,
-            init_args={
-                "model": "loopback",
-                "base_url": server.url,
-                "inputs": ["text"],
-                "transport": {
-                    "audio": "transcript",
-                    "asr": {"engine": "pocketsphinx", "hmm": str(tmp_path / "no-model")},
-                },
-            },
-        )
-        result = _omnieval("run", "-c", "run.yaml", env=subprocess_env, cwd=tmp_path)
-        assert server.chat_requests == 0
-    assert result.returncode == 2, result.stderr
-    assert "pre-flight failed, no trial was run" in result.stderr
-    assert "ASR engine cannot be built" in result.stderr and "pocketsphinx" in result.stderr
-    assert _journal_rows(tmp_path / "runs" / "pre") == 0
-
-
-def test_vsync_http_preflight_asks_health(tmp_path: Path) -> None:
-    import asyncio
-
-    from omnieval.models.base import PreflightError
-    from omnieval.models.vsync_http import VsyncHttp
-
-    async def check(url: str) -> None:
-        model = VsyncHttp(server_url=url, timeout_s=5)
-        try:
-            await model.preflight()
-        finally:
-            await model.close()
-
-    with pytest.raises(PreflightError, match="is the V-SYNC server running"):
-        asyncio.run(check(f"http://127.0.0.1:{_closed_port()}"))
-    with LoopbackServer() as server:
-        asyncio.run(check(server.url.removesuffix("/v1")))  # answers GET /health
-
-
-# --------------------------------------------------------------------------- circuit breaker
-
-
-def test_circuit_breaker_pauses_a_model_whose_endpoint_dies(tmp_path: Path) -> None:
-    mcq = write_mcq(tmp_path / "mcq.jsonl", 30)
-    with LoopbackServer(LoopbackConfig(delay_s=0.02)) as server:
-
-        def kill_after_five() -> None:
-            deadline = time.monotonic() + 20
-            while server.chat_requests < 5 and time.monotonic() < deadline:
-                time.sleep(0.002)
-            server.kill()
-
-        killer = threading.Thread(target=kill_after_five)
-        killer.start()
-        started = time.monotonic()
-        outcome = api.evaluate(
-            {
-                "name": "breaker",
-                "output": str(tmp_path / "runs"),
-                "benchmarks": [{"name": "mcq", "args": {"path": str(mcq)}}],
-                "models": [
-                    {
-                        "alias": "remote",
-                        "provider": "openai",
-                        "concurrency": 1,
-                        "max_retries": 2,
-                        "retry_base_s": 0.01,
-                        "retry_max_s": 0.05,
-                        "breaker_failures": 3,
-                        "init_args": {
-                            "model": "loopback",
-                            "base_url": server.url,
-                            "timeout_s": 2,
-                            "probe_interval_s": 0.05,
-                        },
-                    }
-                ],
-            },
-            progress=False,
-        )
-        killer.join()
-    elapsed = time.monotonic() - started
-    records = outcome.records
-    answered = [r for r in records if not r.response.failed]
-    paused = [r for r in records if (r.response.error or "").startswith("circuit open: ")]
-    assert len(records) == 30 and 4 <= len(answered) <= 8  # the 5th may be cut off
-    assert len(paused) >= 30 - len(answered) - 2  # at most the trials that tripped it failed else
-    assert all(r.score is None and r.response.attempts == 0 for r in paused)
-    assert outcome.results.totals.failed == 30 - len(answered)
-    log = (outcome.run_dir / "run.log").read_text(encoding="utf-8")
-    assert "3 consecutive connection failures; circuit open" in log
-    assert elapsed < 15
 
 
 # --------------------------------------------------------------------------- generators
