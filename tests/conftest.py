@@ -8,7 +8,7 @@ import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -92,6 +92,26 @@ def vsync_who_edition(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def vsync_who_edition_formant(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The same 200 items spoken by the built-in formant synthesiser."""
     return _who_edition(tmp_path_factory, "formant")
+
+
+N_WHEN = 12  # kinds cycle yes / no-mid-utterance / no-other-addressee: 4 of each
+
+
+@pytest.fixture(scope="session")
+def vsync_when_edition(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 12-item "should X speak now?" edition (seed 0, formant speech), made once per session."""
+    from omnieval.benchmarks.vsync.synth_when import VsyncWhenConfig, generate_vsync_when
+
+    out = tmp_path_factory.mktemp("vsync-when")
+    generate_vsync_when(out, N_WHEN, seed=0, config=VsyncWhenConfig(speech="formant"))
+    return out
+
+
+def when_annotations(root: Path) -> list[dict[str, Any]]:
+    """The items of a V-SYNC Level 2 edition's annotations.json."""
+    path = root / "data" / "level_2" / "annotations.json"
+    items: list[dict[str, Any]] = json.loads(path.read_text(encoding="utf-8"))
+    return items
 
 
 @pytest.fixture
